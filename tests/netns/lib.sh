@@ -1,0 +1,383 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# shellcheck shell=bash
+#
+# Network-namespace testbed for dimed: the paper's Fig. 7 topology, built from
+# nothing but namespaces and veth links, torn down by a trap whatever happens.
+# Source this file from a scenario script (bash, set -eu) and call tb_setup.
+#
+#                     eth1  192.0.2.0/25          eth1  203.0.113.0/30
+#                   +------------------------ R1 -----------------------+
+#                   |       2001:db8:1::/64           2001:db8:f1::/64  |
+#                   |                                                   |        203.0.113.128/25
+#                  MH                                                 core ----------------------- CH
+#                   |                                                   |  ch    2001:db8:c::/64   eth0
+#                   |       198.51.100.0/25               203.0.113.4/30|
+#                   +------------------------ R2 -----------------------+
+#                     eth2  2001:db8:2::/64       eth1  2001:db8:f2::/64
+#
+# MH has two links, one to each access router; each router holds its own
+# subnet, and the core routes between them and the correspondent host CH.
+# MH starts attached to link 1 only (address and default route on eth1);
+# link 2 is up but carries no address until tb_mh_attach 2. The core can
+# shape (HTB, tb_shape) and delay (user-space NFQUEUE delay line, tb_delay)
+# everything it forwards: the kernel here has no netem.
+#
+# Every namespace name starts with "dime-<run id>-", so parallel runs never
+# collide and tb_cleanup removes exactly what this run made. Nothing is ever
+# done in the machine's own (root) network namespace.
+
+# ---- addresses (documentation ranges only) ---------------------------------
+TB_MH1_4=192.0.2.10        TB_MH1_6=2001:db8:1::10
+TB_R1_MH_4=192.0.2.1       TB_R1_MH_6=2001:db8:1::1
+TB_MH2_4=198.51.100.10     TB_MH2_6=2001:db8:2::10
+TB_R2_MH_4=198.51.100.1    TB_R2_MH_6=2001:db8:2::1
+TB_CORE_R1_4=203.0.113.1   TB_CORE_R1_6=2001:db8:f1::1
+TB_R1_CORE_4=203.0.113.2   TB_R1_CORE_6=2001:db8:f1::2
+TB_CORE_R2_4=203.0.113.5   TB_CORE_R2_6=2001:db8:f2::1
+TB_R2_CORE_4=203.0.113.6   TB_R2_CORE_6=2001:db8:f2::2
+TB_CORE_CH_4=203.0.113.129 TB_CORE_CH_6=2001:db8:c::1
+TB_CH_4=203.0.113.130      TB_CH_6=2001:db8:c::130
+# A second address CH can move to (tb_ch_move), same link.
+TB_CH_ALT_4=203.0.113.131  TB_CH_ALT_6=2001:db8:c::131
+
+TB_NODES="mh r1 r2 core ch"
+
+# ---- where things are --------------------------------------------------------
+TB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TB_SRC_DIR=$(cd "$TB_LIB_DIR/../.." && pwd)
+# The build whose binaries the scenarios use; ctest sets DIME_BUILD_DIR.
+TB_BUILD_DIR=${DIME_BUILD_DIR:-$TB_SRC_DIR/build}
+
+TB_ID=""
+TB_TMP=""
+TB_PIDS=""
+TB_SLEEP_PID=""
+TB_DELAY_QUEUE=7   # NFQUEUE number the delay line uses inside the core namespace
+
+tb_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
+tb_fail() { tb_log "FAIL: $*"; exit 1; }
+
+tb_ns() { printf 'dime-%s-%s' "$TB_ID" "$1"; }
+
+# tb_exec NODE CMD...: run CMD inside NODE's namespace.
+tb_exec() {
+	local node=$1
+	shift
+	ip netns exec "$(tb_ns "$node")" "$@"
+}
+
+# tb_bg NODE LOGNAME CMD...: run CMD in NODE's namespace in the background,
+# output to $TB_TMP/LOGNAME.log; the PID is remembered for tb_cleanup and
+# printed on stdout.
+tb_bg() {
+	local node=$1 name=$2
+	shift 2
+	ip netns exec "$(tb_ns "$node")" "$@" >"$TB_TMP/$name.log" 2>&1 &
+	TB_PIDS="$TB_PIDS $!"
+	echo $!
+}
+
+# tb_wait_for TIMEOUT_S DESCRIPTION CMD...: poll CMD every 50 ms until it
+# succeeds; fail the test after TIMEOUT_S seconds. Never an unbounded wait.
+tb_wait_for() {
+	local timeout=$1 what=$2
+	shift 2
+	local deadline=$((SECONDS + timeout))
+	until "$@" >/dev/null 2>&1; do
+		if ((SECONDS >= deadline)); then
+			tb_fail "timed out after ${timeout}s waiting for: $what"
+		fi
+		tb_sleep 0.05
+	done
+}
+
+# tb_sleep SECONDS: a sleep that a signal interrupts at once (bash runs
+# traps only between foreground commands, so a plain "sleep 60" would hold
+# off SIGTERM and the cleanup for a minute).
+tb_sleep() {
+	sleep "$1" &
+	TB_SLEEP_PID=$!
+	wait "$TB_SLEEP_PID"
+	TB_SLEEP_PID=""
+}
+
+# tb_wait_log TIMEOUT_S LOGNAME PATTERN: wait until a background log shows PATTERN.
+tb_wait_log() {
+	tb_wait_for "$1" "\"$3\" in $2.log" grep -q -- "$3" "$TB_TMP/$2.log"
+}
+
+# ---- construction ------------------------------------------------------------
+tb_require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: network-namespace tests need root" >&2
+		exit 77
+	fi
+}
+
+# tb_link A IFA B IFB: a veth pair between two namespaces, both ends up.
+# Created directly inside the namespaces, so no name is ever used in the
+# root namespace.
+tb_link() {
+	ip -n "$(tb_ns "$1")" link add "$2" type veth peer name "$4" netns "$(tb_ns "$3")"
+	ip -n "$(tb_ns "$1")" link set "$2" up
+	ip -n "$(tb_ns "$3")" link set "$4" up
+}
+
+tb_addr() { # tb_addr NODE IF ADDR/LEN  (IPv6 without DAD: static test addresses)
+	case $3 in
+	*:*) ip -n "$(tb_ns "$1")" -6 addr add "$3" dev "$2" nodad ;;
+	*) ip -n "$(tb_ns "$1")" addr add "$3" dev "$2" ;;
+	esac
+}
+
+tb_node_init() {
+	local ns
+	ns=$(tb_ns "$1")
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	# No router advertisements exist here; keep autoconf quiet and predictable.
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+}
+
+tb_router_init() {
+	ip netns exec "$(tb_ns "$1")" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+}
+
+# New namespaces inherit IPv4 settings from the root namespace, whatever the
+# machine has; hosts get a known reverse-path filter instead: loose (2) as
+# Ubuntu ships it, or TB_RP_FILTER (1 = strict) for tests of dimed's handling.
+tb_host_init() {
+	local rp=${TB_RP_FILTER:-2}
+	ip netns exec "$(tb_ns "$1")" sysctl -qw net.ipv4.conf.all.rp_filter="$rp" \
+		net.ipv4.conf.default.rp_filter="$rp"
+}
+
+# tb_setup: build the whole topology. MH attached to link 1.
+tb_setup() {
+	tb_require_root
+	# The creating shell's PID is part of the name, so a sweeper can tell a
+	# dead run's leftovers (scripts/test does) from a live parallel run.
+	TB_ID="${$}x${RANDOM}"
+	TB_TMP=$(mktemp -d "/tmp/dime-tb-$TB_ID.XXXXXX")
+	trap tb_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	local node
+	for node in $TB_NODES; do tb_node_init "$node"; done
+	for node in r1 r2 core; do tb_router_init "$node"; done
+	for node in mh ch; do tb_host_init "$node"; done
+
+	tb_link mh eth1 r1 eth0
+	tb_link mh eth2 r2 eth0
+	tb_link r1 eth1 core r1
+	tb_link r2 eth1 core r2
+	tb_link core ch ch eth0
+
+	tb_addr r1 eth0 $TB_R1_MH_4/25;      tb_addr r1 eth0 $TB_R1_MH_6/64
+	tb_addr r2 eth0 $TB_R2_MH_4/25;      tb_addr r2 eth0 $TB_R2_MH_6/64
+	tb_addr r1 eth1 $TB_R1_CORE_4/30;    tb_addr r1 eth1 $TB_R1_CORE_6/64
+	tb_addr r2 eth1 $TB_R2_CORE_4/30;    tb_addr r2 eth1 $TB_R2_CORE_6/64
+	tb_addr core r1 $TB_CORE_R1_4/30;    tb_addr core r1 $TB_CORE_R1_6/64
+	tb_addr core r2 $TB_CORE_R2_4/30;    tb_addr core r2 $TB_CORE_R2_6/64
+	tb_addr core ch $TB_CORE_CH_4/25;    tb_addr core ch $TB_CORE_CH_6/64
+	tb_addr ch eth0 $TB_CH_4/25;         tb_addr ch eth0 $TB_CH_6/64
+
+	ip -n "$(tb_ns r1)" route add default via $TB_CORE_R1_4
+	ip -n "$(tb_ns r1)" -6 route add default via $TB_CORE_R1_6
+	ip -n "$(tb_ns r2)" route add default via $TB_CORE_R2_4
+	ip -n "$(tb_ns r2)" -6 route add default via $TB_CORE_R2_6
+	ip -n "$(tb_ns core)" route add 192.0.2.0/25 via $TB_R1_CORE_4
+	ip -n "$(tb_ns core)" route add 198.51.100.0/25 via $TB_R2_CORE_4
+	ip -n "$(tb_ns core)" -6 route add 2001:db8:1::/64 via $TB_R1_CORE_6
+	ip -n "$(tb_ns core)" -6 route add 2001:db8:2::/64 via $TB_R2_CORE_6
+	ip -n "$(tb_ns ch)" route add default via $TB_CORE_CH_4
+	ip -n "$(tb_ns ch)" -6 route add default via $TB_CORE_CH_6
+
+	tb_mh_attach 1
+	tb_log "testbed $TB_ID up (logs in $TB_TMP)"
+}
+
+# ---- moving the mobile host ----------------------------------------------------
+tb_mh_if() { echo "eth$1"; }
+tb_mh_addr4() { if [ "$1" = 1 ]; then echo $TB_MH1_4; else echo $TB_MH2_4; fi; }
+tb_mh_addr6() { if [ "$1" = 1 ]; then echo $TB_MH1_6; else echo $TB_MH2_6; fi; }
+tb_mh_gw4() { if [ "$1" = 1 ]; then echo $TB_R1_MH_4; else echo $TB_R2_MH_4; fi; }
+tb_mh_gw6() { if [ "$1" = 1 ]; then echo $TB_R1_MH_6; else echo $TB_R2_MH_6; fi; }
+
+# tb_mh_attach LINK: give MH its address on link 1 or 2 and a default route
+# through that link's router (link 1 preferred while both are attached).
+tb_mh_attach() {
+	local link=$1 ns dev
+	ns=$(tb_ns mh)
+	dev=$(tb_mh_if "$link")
+	ip -n "$ns" addr add "$(tb_mh_addr4 "$link")/25" dev "$dev"
+	ip -n "$ns" -6 addr add "$(tb_mh_addr6 "$link")/64" dev "$dev" nodad
+	ip -n "$ns" route add default via "$(tb_mh_gw4 "$link")" dev "$dev" metric "${link}00"
+	ip -n "$ns" -6 route add default via "$(tb_mh_gw6 "$link")" dev "$dev" metric "${link}00"
+	tb_log "MH attached to link $link ($(tb_mh_addr4 "$link"), $(tb_mh_addr6 "$link"))"
+}
+
+# tb_mh_detach LINK: take MH's addresses off that link, as the paper did with
+# "ip addr del"; the routes through it vanish with them.
+tb_mh_detach() {
+	local link=$1 ns dev
+	ns=$(tb_ns mh)
+	dev=$(tb_mh_if "$link")
+	ip -n "$ns" addr del "$(tb_mh_addr4 "$link")/25" dev "$dev"
+	ip -n "$ns" -6 addr del "$(tb_mh_addr6 "$link")/64" dev "$dev"
+	tb_log "MH detached from link $link"
+}
+
+# tb_handoff hard|soft GAP_S [FROM TO]: move MH from link FROM (default 1)
+# to link TO (default 2). Hard: the old address goes, GAP_S seconds of no
+# address, then the new one. Soft: the new address comes GAP_S seconds
+# before the old one goes.
+tb_handoff() {
+	local kind=$1 gap=$2 from=${3:-1} to=${4:-2}
+	case $kind in
+	hard) tb_mh_detach "$from"; tb_sleep "$gap"; tb_mh_attach "$to" ;;
+	soft) tb_mh_attach "$to"; tb_sleep "$gap"; tb_mh_detach "$from" ;;
+	*) tb_fail "tb_handoff: hard or soft, not \"$kind\"" ;;
+	esac
+}
+
+# tb_ch_move: CH changes its address to the alternative one on the same link.
+tb_ch_move() {
+	local ns
+	ns=$(tb_ns ch)
+	ip -n "$ns" addr add $TB_CH_ALT_4/25 dev eth0
+	ip -n "$ns" -6 addr add $TB_CH_ALT_6/64 dev eth0 nodad
+	ip -n "$ns" addr del $TB_CH_4/25 dev eth0
+	ip -n "$ns" -6 addr del $TB_CH_6/64 dev eth0
+	ip -n "$ns" route replace default via $TB_CORE_CH_4
+	ip -n "$ns" -6 route replace default via $TB_CORE_CH_6
+	tb_log "CH moved to $TB_CH_ALT_4, $TB_CH_ALT_6"
+}
+
+# ---- shaping and delay in the core -----------------------------------------------
+# tb_shape RATE_MBIT: HTB at RATE on every interface the core sends on, so
+# both directions between MH and CH see a RATE bottleneck.
+tb_shape() {
+	local rate=$1 dev ns
+	ns=$(tb_ns core)
+	for dev in r1 r2 ch; do
+		tc -n "$ns" qdisc replace dev "$dev" root handle 1: htb default 10
+		tc -n "$ns" class replace dev "$dev" parent 1: classid 1:10 htb rate "${rate}mbit" ceil "${rate}mbit"
+	done
+	tb_log "core shaped to ${rate} Mbit/s each way"
+}
+
+tb_unshape() {
+	local dev
+	for dev in r1 r2 ch; do tc -n "$(tb_ns core)" qdisc del dev "$dev" root 2>/dev/null || true; done
+}
+
+# tb_delay MS: every packet the core forwards waits MS milliseconds (one way;
+# a round trip MH-CH-MH gets 2*MS). Runs dime-delayline in the core namespace.
+tb_delay() {
+	local ms=$1 bin=$TB_BUILD_DIR/tests/tools/dime-delayline
+	[ -x "$bin" ] || tb_fail "delay line not built: $bin"
+	tb_bg core delayline "$bin" -q $TB_DELAY_QUEUE -d "$ms" >/dev/null
+	tb_wait_log 5 delayline "ready"
+	local t
+	for t in iptables ip6tables; do
+		tb_exec core "$t" -t mangle -A FORWARD -j NFQUEUE --queue-num $TB_DELAY_QUEUE
+	done
+	tb_log "core delays every forwarded packet by ${ms} ms"
+}
+
+# ---- byte-verified streams -------------------------------------------------------
+TB_DSTREAM() { echo "$TB_BUILD_DIR/tests/tools/dstream"; }
+
+# tb_stream_recv NODE NAME (--tcp|--udp) PORT [dstream recv options...]:
+# start a verifying receiver in the background and wait until it listens.
+tb_stream_recv() {
+	local node=$1 name=$2 proto=$3 port=$4
+	shift 4
+	tb_bg "$node" "$name" "$(TB_DSTREAM)" recv "$proto" -p "$port" "$@" >/dev/null
+	tb_wait_log 5 "$name" "listening"
+}
+
+# tb_stream_result NAME: the final line's result (OK/FAIL) of a dstream log.
+tb_stream_field() { # tb_stream_field NAME KEY -> value from the final result line
+	awk -v k="$2" '/result=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) v = kv[2] } } END { print v }' \
+		"$TB_TMP/$1.log"
+}
+
+# tb_goodput_table NAME...: print the per-second receiver goodput of several
+# dstream logs side by side.
+tb_goodput_table() {
+	local name
+	printf '%6s' "second"
+	for name in "$@"; do printf ' %14s' "$name"; done
+	printf '\n'
+	local maxt=0 t
+	for name in "$@"; do
+		t=$(awk '/ t=/ { for (i = 1; i <= NF; i++) if ($i ~ /^t=/) { split($i, a, "="); if (a[2] > m) m = a[2] } } END { print m + 0 }' "$TB_TMP/$name.log")
+		((t > maxt)) && maxt=$t
+	done
+	for ((t = 1; t <= maxt; t++)); do
+		printf '%6d' "$t"
+		for name in "$@"; do
+			awk -v t="$t" '/ t=/ { ok = 0; for (i = 1; i <= NF; i++) { split($i, a, "="); if (a[1] == "t" && a[2] == t) ok = 1; if (a[1] == "mbit") m = a[2] } if (ok) { v = m; found = 1 } }
+				END { if (found) printf " %9.2f Mb/s", v; else printf " %14s", "-" }' "$TB_TMP/$name.log"
+		done
+		printf '\n'
+	done
+}
+
+# ---- teardown ------------------------------------------------------------------------
+# Kill everything this run started, then every namespace it made. Runs from
+# the EXIT trap, so also when a test fails half-way; it never fails itself.
+tb_cleanup() {
+	local rc=$? pid node ns
+	trap - EXIT
+	set +e
+	for pid in $TB_PIDS $TB_SLEEP_PID; do kill "$pid" 2>/dev/null; done
+	if [ -n "$TB_ID" ]; then
+		for node in $TB_NODES; do
+			ns=$(tb_ns "$node")
+			[ -e "/run/netns/$ns" ] || continue
+			# Processes still inside (dimed, receivers) would keep the namespace's
+			# resources alive after its name is gone.
+			ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		done
+		sleep 0.1
+		for node in $TB_NODES; do
+			ns=$(tb_ns "$node")
+			[ -e "/run/netns/$ns" ] || continue
+			ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+			ip netns del "$ns" 2>/dev/null
+		done
+	fi
+	wait 2>/dev/null
+	if [ -n "$TB_TMP" ] && [ -d "$TB_TMP" ]; then
+		if [ "$rc" -ne 0 ] || [ -n "${DIME_KEEP_LOGS:-}" ]; then
+			tb_log "logs kept in $TB_TMP"
+		else
+			rm -rf "$TB_TMP"
+		fi
+	fi
+	exit "$rc"
+}
+
+# tb_leftovers ID: namespaces of run ID still present (empty when clean).
+tb_leftovers() {
+	ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^dime-$1-" || true
+}
+
+# tb_sweep: delete namespaces of testbed runs whose creating shell is dead
+# (a run killed with SIGKILL, e.g. by a ctest timeout, cannot clean up).
+# Live runs, whoever started them, are left alone. Prints what it removed.
+tb_sweep() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E '^dime-[0-9]+x[0-9]+-' || true); do
+		pid=${ns#dime-}
+		pid=${pid%%x*}
+		kill -0 "$pid" 2>/dev/null && continue
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null && echo "$ns"
+	done
+}
