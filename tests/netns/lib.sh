@@ -137,6 +137,9 @@ tb_node_init() {
 	ip -n "$ns" link set lo up
 	# No router advertisements exist here; keep autoconf quiet and predictable.
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+	# No duplicate address detection on test links (link-local addresses
+	# would stay tentative for 1-2 s and delay the first IPv6 packets).
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 }
 
 tb_router_init() {
@@ -257,14 +260,18 @@ tb_ch_move() {
 }
 
 # ---- shaping and delay in the core -----------------------------------------------
-# tb_shape RATE_MBIT: HTB at RATE on every interface the core sends on, so
-# both directions between MH and CH see a RATE bottleneck.
+# tb_shape RATE_MBIT [QUEUE_BYTES]: HTB at RATE on every interface the core
+# sends on, so both directions between MH and CH see a RATE bottleneck. The
+# bottleneck queue is a byte FIFO (default 256 KiB, about 20 ms at
+# 100 Mbit/s) rather than veth's 1000 packets, which would add over 100 ms of
+# queueing to every TCP measurement. (fq_codel is not in this kernel.)
 tb_shape() {
-	local rate=$1 dev ns
+	local rate=$1 qbytes=${2:-262144} dev ns
 	ns=$(tb_ns core)
 	for dev in r1 r2 ch; do
 		tc -n "$ns" qdisc replace dev "$dev" root handle 1: htb default 10
-		tc -n "$ns" class replace dev "$dev" parent 1: classid 1:10 htb rate "${rate}mbit" ceil "${rate}mbit"
+		tc -n "$ns" class replace dev "$dev" parent 1: classid 1:10 htb rate "${rate}mbit" ceil "${rate}mbit" quantum 60000
+		tc -n "$ns" qdisc replace dev "$dev" parent 1:10 handle 10: bfifo limit "$qbytes"
 	done
 	tb_log "core shaped to ${rate} Mbit/s each way"
 }
@@ -279,11 +286,15 @@ tb_unshape() {
 tb_delay() {
 	local ms=$1 bin=$TB_BUILD_DIR/tests/tools/dime-delayline
 	[ -x "$bin" ] || tb_fail "delay line not built: $bin"
-	tb_bg core delayline "$bin" -q $TB_DELAY_QUEUE -d "$ms" >/dev/null
+	# -p: real-time priority; on a busy 2-core machine a normal-priority
+	# sleeper wakes late by up to milliseconds.
+	tb_bg core delayline "$bin" -q $TB_DELAY_QUEUE -d "$ms" -p 50 >/dev/null
 	tb_wait_log 5 delayline "ready"
 	local t
 	for t in iptables ip6tables; do
-		tb_exec core "$t" -t mangle -A FORWARD -j NFQUEUE --queue-num $TB_DELAY_QUEUE
+		# --queue-bypass: if the delay line dies, forwarding goes on undelayed
+		# instead of black-holing the testbed.
+		tb_exec core "$t" -t mangle -A FORWARD -j NFQUEUE --queue-num $TB_DELAY_QUEUE --queue-bypass
 	done
 	tb_log "core delays every forwarded packet by ${ms} ms"
 }
