@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The StackTrans two-stage rewrite (paper Fig. 2), as a pure function of
+ * (tables, packet bytes, clock): outbound, identifier -> HID -> current
+ * locators; inbound, locator -> HID -> the identifiers the flow bound. It
+ * also decides what the kernel must queue (the fast-path ipsets), and tells
+ * the caller through kernel ops, so tests drive it with byte arrays, a fake
+ * clock and a recording fake of the ops.
+ *
+ * Failure policy, written once (STYLE.md point 3):
+ *  - a packet that does not parse, or belongs to no host we know, passes
+ *    untouched (DP_ACCEPT): dimed must never break traffic it does not own;
+ *  - a packet of a known flow whose host has moved but that cannot be
+ *    rewritten (no locator of its family, checksum state we cannot finish,
+ *    too long for NFQUEUE to take back) is dropped (DP_DROP): TCP
+ *    retransmits, while a packet with the wrong address would reach the
+ *    peer's stack un-translated and be answered with a RST;
+ *  - every outcome is counted (struct dp_stats, shown by dimectl stats).
+ */
+#ifndef DIME_DATAPLANE_H
+#define DIME_DATAPLANE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dime/addr.h"
+#include "dime/flow.h"
+#include "dime/hid.h"
+
+enum dp_verdict {
+	DP_ACCEPT,		/* unchanged */
+	DP_ACCEPT_MODIFIED,	/* buf rewritten in place, same length */
+	DP_DROP,
+};
+
+/* The kernel-side selectors of the fast path (see rules.h for the sets):
+ * only packets that match one of them are queued to dimed at all. */
+enum dp_set {
+	DP_SET_OUT_PAIR,	/* (local identifier, remote identifier), outbound src,dst */
+	DP_SET_OUT_DST,		/* remote identifier that is no longer its host's locator */
+	DP_SET_IN_PAIR,		/* (remote locator, local locator), inbound src,dst */
+	DP_SET_COUNT,
+};
+
+struct dp_kernel_ops {
+	/* b is NULL for single-address sets. Return 0 or -errno; a failure is
+	 * counted and retried at the next sync of that host. */
+	int (*set_add)(void *ctx, enum dp_set set, const struct dime_addr *a,
+		       const struct dime_addr *b);
+	int (*set_del)(void *ctx, enum dp_set set, const struct dime_addr *a,
+		       const struct dime_addr *b);
+	void *ctx;
+};
+
+/* Every counter, in the order dimectl stats prints them. */
+#define DP_STATS(X)                                                              \
+	X(out_packets)	    /* outbound packets seen */                          \
+	X(out_rewritten)    /* ... re-addressed */                               \
+	X(out_unchanged)    /* ... of a known flow that needed no change */      \
+	X(out_unknown)	    /* ... of no known host: passed untouched */         \
+	X(out_malformed)    /* ... that did not parse: passed untouched */       \
+	X(out_no_locator)   /* dropped: the host has no locator of that family */ \
+	X(out_rewrite_failed) /* dropped: the rewrite refused the packet */      \
+	X(out_flow_learned) /* flows created from a queued packet */             \
+	X(in_packets)	    /* inbound packets seen */                           \
+	X(in_rewritten)                                                          \
+	X(in_unchanged)                                                          \
+	X(in_unknown)                                                            \
+	X(in_malformed)                                                          \
+	X(in_no_flow)	    /* from a known host, no flow: passed untouched */   \
+	X(in_rewrite_failed)                                                     \
+	X(icmp_err_rewritten) /* ICMP errors whose quote was re-addressed */     \
+	X(flows_learned)    /* flows adopted from conntrack */                   \
+	X(flows_forgotten)  /* flows ended by conntrack */                       \
+	X(flow_table_full)                                                       \
+	X(hid_table_full)                                                        \
+	X(hids_created)                                                          \
+	X(hid_conflicts)    /* an address already owned by another host */       \
+	X(set_adds)	    /* fast-path set entries added in the kernel */      \
+	X(set_dels)                                                              \
+	X(set_errors)
+
+struct dp_stats {
+#define DP_STATS_FIELD(name) uint64_t name;
+	DP_STATS(DP_STATS_FIELD)
+#undef DP_STATS_FIELD
+};
+
+struct dataplane;
+
+/* The tables must outlive the data plane; ops is copied. */
+int dp_new(struct dataplane **out, struct dime_hid_table *hids, struct dime_flow_table *flows,
+	   const struct dp_kernel_ops *ops);
+/* Frees the data plane's own state (not the tables, not kernel sets). */
+void dp_free(struct dataplane *dp);
+
+/*
+ * One queued packet, buf[0..len) from its IP header. flags are the pkt
+ * core's PKT_F_CSUM_PARTIAL and PKT_F_GSO as NFQUEUE reported them;
+ * PKT_F_INBOUND is implied by dir. Rewrites in place, same length.
+ */
+enum dp_verdict dp_packet(struct dataplane *dp, enum dime_dir dir, uint8_t *buf, size_t len,
+			  unsigned flags, uint64_t now_ms);
+
+/*
+ * A flow seen by conntrack, oriented by the caller (lid is local). Creates
+ * the peer's HID when none owns rid (active {rid}, local {lid}). 0 (also
+ * when already known), -ENOSPC, -EADDRINUSE. A new flow of a moved host
+ * gets its fast-path entries at once.
+ */
+int dp_flow_learn(struct dataplane *dp, const struct dime_flow_key *key, uint8_t tcp_state,
+		  uint64_t now_ms);
+/* conntrack destroyed it: 0 or -ENOENT. */
+int dp_flow_forget(struct dataplane *dp, const struct dime_flow_key *key);
+
+/*
+ * Set a host's locators by hand (dimectl set-locator) or from IHMP. peer is
+ * any address the host owns; with none, a HID is created for it. rloc
+ * joins the active set (from unreachable if it was there) and becomes the
+ * remote locator of its family; lloc joins the local set and becomes the
+ * local locator. Either may be NULL. Then the fast path is resynced.
+ * 0, -ENOENT (no peer and nothing to set), -EADDRINUSE (rloc belongs to
+ * another host), -ENOSPC, -EINVAL (families).
+ */
+int dp_set_locator(struct dataplane *dp, const struct dime_addr *peer,
+		   const struct dime_addr *rloc, const struct dime_addr *lloc, uint64_t now_ms);
+
+/* Bring the kernel sets for one host in line with its flows and locators. */
+void dp_hid_sync(struct dataplane *dp, uint32_t hid);
+
+/* The flow table expired a flow (flow table callback): resync its host,
+ * and destroy the host when no flow is left. */
+void dp_flow_expired(struct dataplane *dp, const struct dime_flow *flow);
+
+/* Remove every kernel set entry this data plane added (shutdown). */
+void dp_clear_kernel(struct dataplane *dp);
+
+const struct dp_stats *dp_stats(const struct dataplane *dp);
+/* Calls emit(name, value) for every counter, in DP_STATS order. */
+void dp_stats_foreach(const struct dataplane *dp, void (*emit)(void *ctx, const char *name,
+							       uint64_t value), void *ctx);
+
+#endif

@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The StackTrans two-stage rewrite and the fast-path bookkeeping (see
+ * dataplane.h for the failure policy). Owns, per host, the list of kernel
+ * set entries it installed, so a resync adds and removes exactly the
+ * difference. Pure: the only side effects go through dp_kernel_ops.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dime/dataplane.h"
+#include "dime/pkt.h"
+
+struct dp_entry {
+	uint8_t set;		/* enum dp_set */
+	struct dime_addr a, b;	/* b unset for single-address sets */
+};
+
+/* Kernel entries one host holds; hosts are few and hand-offs rare, so a
+ * small array per host beats anything cleverer. */
+struct dp_host {
+	uint32_t hid;		/* DIME_HID_NONE: free slot */
+	uint32_t n, cap;
+	struct dp_entry *e;
+};
+
+struct dataplane {
+	struct dime_hid_table *hids;
+	struct dime_flow_table *flows;
+	struct dp_kernel_ops ops;
+	struct dp_stats st;
+	/* Open addressing by HID handle: hosts with kernel entries only. */
+	struct dp_host *hosts;
+	uint32_t hosts_mask;
+	uint32_t hosts_used;
+};
+
+static int hosts_grow(struct dataplane *dp);
+
+int dp_new(struct dataplane **out, struct dime_hid_table *hids, struct dime_flow_table *flows,
+	   const struct dp_kernel_ops *ops)
+{
+	struct dataplane *dp = calloc(1, sizeof(*dp));
+
+	if (!dp)
+		return -ENOMEM;
+	dp->hids = hids;
+	dp->flows = flows;
+	dp->ops = *ops;
+	if (hosts_grow(dp) < 0) {
+		free(dp);
+		return -ENOMEM;
+	}
+	*out = dp;
+	return 0;
+}
+
+void dp_free(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	for (uint32_t i = 0; i <= dp->hosts_mask; i++)
+		free(dp->hosts[i].e);
+	free(dp->hosts);
+	free(dp);
+}
+
+const struct dp_stats *dp_stats(const struct dataplane *dp)
+{
+	return &dp->st;
+}
+
+void dp_stats_foreach(const struct dataplane *dp,
+		      void (*emit)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+#define DP_STATS_EMIT(name) emit(ctx, #name, dp->st.name);
+	DP_STATS(DP_STATS_EMIT)
+#undef DP_STATS_EMIT
+}
+
+/* ---- per-host kernel entries ------------------------------------------ */
+
+static uint32_t host_slot_hash(uint32_t hid)
+{
+	return hid * 0x9e3779b1u;
+}
+
+static struct dp_host *host_find(struct dataplane *dp, uint32_t hid)
+{
+	for (uint32_t i = host_slot_hash(hid) & dp->hosts_mask;; i = (i + 1) & dp->hosts_mask) {
+		if (dp->hosts[i].hid == hid)
+			return &dp->hosts[i];
+		if (dp->hosts[i].hid == DIME_HID_NONE && !dp->hosts[i].e)
+			return NULL;
+	}
+}
+
+/* Tombstones are slots with hid NONE but e still allocated (n = 0). */
+static struct dp_host *host_get(struct dataplane *dp, uint32_t hid)
+{
+	struct dp_host *h = host_find(dp, hid);
+	uint32_t i;
+
+	if (h)
+		return h;
+	if ((dp->hosts_used + 1) * 2 > dp->hosts_mask + 1 && hosts_grow(dp) < 0)
+		return NULL;
+	for (i = host_slot_hash(hid) & dp->hosts_mask; dp->hosts[i].hid != DIME_HID_NONE;
+	     i = (i + 1) & dp->hosts_mask)
+		;
+	h = &dp->hosts[i];
+	if (!h->e)
+		dp->hosts_used++;
+	h->hid = hid;
+	h->n = 0;
+	return h;
+}
+
+static int hosts_grow(struct dataplane *dp)
+{
+	uint32_t old_size = dp->hosts ? dp->hosts_mask + 1 : 0;
+	uint32_t size = old_size ? old_size * 2 : 64;
+	struct dp_host *old = dp->hosts;
+	struct dp_host *fresh = calloc(size, sizeof(*fresh));
+
+	if (!fresh)
+		return -ENOMEM;
+	dp->hosts = fresh;
+	dp->hosts_mask = size - 1;
+	dp->hosts_used = 0;
+	for (uint32_t i = 0; i < old_size; i++) {
+		struct dp_host *h;
+		uint32_t j;
+
+		if (old[i].hid == DIME_HID_NONE) {
+			free(old[i].e);
+			continue;
+		}
+		for (j = host_slot_hash(old[i].hid) & dp->hosts_mask; dp->hosts[j].hid != DIME_HID_NONE;
+		     j = (j + 1) & dp->hosts_mask)
+			;
+		h = &dp->hosts[j];
+		*h = old[i];
+		dp->hosts_used++;
+	}
+	free(old);
+	return 0;
+}
+
+static bool entry_eq(const struct dp_entry *x, const struct dp_entry *y)
+{
+	return x->set == y->set && dime_addr_eq(&x->a, &y->a) && dime_addr_eq(&x->b, &y->b);
+}
+
+static bool entries_have(const struct dp_entry *e, uint32_t n, const struct dp_entry *want)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (entry_eq(&e[i], want))
+			return true;
+	return false;
+}
+
+static int entries_push(struct dp_entry **e, uint32_t *n, uint32_t *cap, const struct dp_entry *x)
+{
+	if (*n == *cap) {
+		uint32_t ncap = *cap ? *cap * 2 : 4;
+		struct dp_entry *ne = realloc(*e, ncap * sizeof(**e));
+
+		if (!ne)
+			return -ENOMEM;
+		*e = ne;
+		*cap = ncap;
+	}
+	(*e)[(*n)++] = *x;
+	return 0;
+}
+
+static int kernel_add(struct dataplane *dp, const struct dp_entry *x)
+{
+	int err = dp->ops.set_add(dp->ops.ctx, (enum dp_set)x->set, &x->a,
+				  dime_addr_is_set(&x->b) ? &x->b : NULL);
+
+	if (err < 0 && err != -EEXIST) {
+		dp->st.set_errors++;
+		return err;
+	}
+	dp->st.set_adds++;
+	return 0;
+}
+
+static void kernel_del(struct dataplane *dp, const struct dp_entry *x)
+{
+	int err = dp->ops.set_del(dp->ops.ctx, (enum dp_set)x->set, &x->a,
+				  dime_addr_is_set(&x->b) ? &x->b : NULL);
+
+	if (err < 0 && err != -ENOENT)
+		dp->st.set_errors++;
+	else
+		dp->st.set_dels++;
+}
+
+/* ---- what a flow needs ------------------------------------------------ */
+
+static const struct dime_addr *rloc_of(const struct dime_hid_entry *h, uint8_t family)
+{
+	const struct dime_addr *a = &h->rloc[dime_af_index(family)];
+
+	return dime_addr_is_set(a) ? a : NULL;
+}
+
+static const struct dime_addr *lloc_of(const struct dime_hid_entry *h, uint8_t family)
+{
+	const struct dime_addr *a = &h->lloc[dime_af_index(family)];
+
+	return dime_addr_is_set(a) ? a : NULL;
+}
+
+/* A flow is translated when either locator differs from what it bound.
+ * An unset locator means "as bound": nothing to translate on that side. */
+static bool flow_translated(const struct dime_hid_entry *h, const struct dime_addr *lid,
+			    const struct dime_addr *rid)
+{
+	const struct dime_addr *rloc = rloc_of(h, rid->family);
+	const struct dime_addr *lloc = lloc_of(h, lid->family);
+
+	return (rloc && !dime_addr_eq(rloc, rid)) || (lloc && !dime_addr_eq(lloc, lid));
+}
+
+/* The kernel entries that steer one translated flow into the queues. At
+ * most three: its identifier pair outbound, its old remote identifier (new
+ * sockets to it), and the locator pair its replies arrive with. */
+static uint32_t flow_entries(const struct dime_hid_entry *h, const struct dime_addr *lid,
+			     const struct dime_addr *rid, struct dp_entry out[3])
+{
+	const struct dime_addr *rloc = rloc_of(h, rid->family);
+	const struct dime_addr *lloc = lloc_of(h, lid->family);
+	uint32_t n = 0;
+
+	if (!flow_translated(h, lid, rid))
+		return 0;
+	memset(out, 0, 3 * sizeof(*out));
+	out[n].set = DP_SET_OUT_PAIR;
+	out[n].a = *lid;
+	out[n++].b = *rid;
+	if (rloc && !dime_addr_eq(rloc, rid)) {
+		out[n].set = DP_SET_OUT_DST;
+		out[n++].a = *rid;
+	}
+	out[n].set = DP_SET_IN_PAIR;
+	out[n].a = rloc ? *rloc : *rid;
+	out[n++].b = lloc ? *lloc : *lid;
+	return n;
+}
+
+/* A new flow of a moved host: add what it needs without a full resync. */
+static void flow_steer(struct dataplane *dp, const struct dime_hid_entry *h,
+		       const struct dime_addr *lid, const struct dime_addr *rid)
+{
+	struct dp_entry want[3];
+	uint32_t n = flow_entries(h, lid, rid, want);
+	struct dp_host *host;
+
+	if (n == 0)
+		return;
+	host = host_get(dp, h->hid);
+	if (!host) {
+		dp->st.set_errors++;
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (entries_have(host->e, host->n, &want[i]))
+			continue;
+		if (kernel_add(dp, &want[i]) == 0 && entries_push(&host->e, &host->n, &host->cap, &want[i]) < 0)
+			dp->st.set_errors++;
+	}
+}
+
+void dp_hid_sync(struct dataplane *dp, uint32_t hid)
+{
+	struct dime_hid_entry *h = dime_hid_get(dp->hids, hid);
+	struct dp_entry *want = NULL, x[3];
+	uint32_t nwant = 0, capwant = 0, cursor = 0;
+	struct dp_host *host;
+	struct dime_flow *f;
+
+	/* Every flow of the host: a full scan, but only on locator changes and
+	 * host removal, never per packet. */
+	while (h && (f = dime_flow_iter(dp->flows, &cursor))) {
+		if (f->hid != hid)
+			continue;
+		uint32_t n = flow_entries(h, &f->lid, &f->rid, x);
+
+		for (uint32_t i = 0; i < n; i++)
+			if (!entries_have(want, nwant, &x[i]) &&
+			    entries_push(&want, &nwant, &capwant, &x[i]) < 0)
+				dp->st.set_errors++;
+	}
+	host = nwant ? host_get(dp, hid) : host_find(dp, hid);
+	if (!host) {
+		free(want);
+		if (nwant)
+			dp->st.set_errors++;
+		return;
+	}
+	for (uint32_t i = 0; i < host->n; i++)
+		if (!entries_have(want, nwant, &host->e[i]))
+			kernel_del(dp, &host->e[i]);
+	for (uint32_t i = 0; i < nwant; i++)
+		if (!entries_have(host->e, host->n, &want[i]) && kernel_add(dp, &want[i]) < 0)
+			want[i].set = DP_SET_COUNT; /* not installed: retried at the next sync */
+	host->n = 0;
+	for (uint32_t i = 0; i < nwant; i++)
+		if (want[i].set != DP_SET_COUNT && entries_push(&host->e, &host->n, &host->cap, &want[i]) < 0)
+			dp->st.set_errors++;
+	free(want);
+	if (host->n == 0)
+		host->hid = DIME_HID_NONE; /* tombstone keeps e for reuse */
+}
+
+void dp_clear_kernel(struct dataplane *dp)
+{
+	for (uint32_t i = 0; i <= dp->hosts_mask; i++) {
+		struct dp_host *host = &dp->hosts[i];
+
+		if (host->hid == DIME_HID_NONE)
+			continue;
+		for (uint32_t j = 0; j < host->n; j++)
+			kernel_del(dp, &host->e[j]);
+		host->n = 0;
+		host->hid = DIME_HID_NONE;
+	}
+}
+
+/* ---- flows and hosts -------------------------------------------------- */
+
+/* The HID owning rid, created (active {rid}, local {lid}) when none does. */
+static int hid_for(struct dataplane *dp, const struct dime_addr *rid, const struct dime_addr *lid,
+		   uint64_t now_ms, uint32_t *hid)
+{
+	int err;
+
+	*hid = dime_hid_lookup(dp->hids, rid);
+	if (*hid != DIME_HID_NONE)
+		return 0;
+	err = dime_hid_create(dp->hids, now_ms, hid);
+	if (err < 0) {
+		dp->st.hid_table_full++;
+		return err;
+	}
+	err = dime_hid_addr_add(dp->hids, *hid, DIME_HID_ACTIVE, rid);
+	if (err == 0 && lid)
+		err = dime_hid_addr_add(dp->hids, *hid, DIME_HID_LOCAL, lid);
+	if (err < 0) {
+		dime_hid_destroy(dp->hids, *hid);
+		*hid = DIME_HID_NONE;
+		return err;
+	}
+	dp->st.hids_created++;
+	return 0;
+}
+
+static void hid_release_if_unused(struct dataplane *dp, uint32_t hid)
+{
+	struct dime_hid_entry *h = dime_hid_get(dp->hids, hid);
+
+	if (!h || h->refs > 0)
+		return;
+	dp_hid_sync(dp, hid); /* no flows left: removes every kernel entry */
+	if (!h->ihmp)
+		dime_hid_destroy(dp->hids, hid);
+}
+
+static int flow_add(struct dataplane *dp, const struct dime_flow_key *key, uint32_t hid,
+		    uint64_t now_ms, struct dime_flow **out)
+{
+	int err = dime_flow_insert(dp->flows, key, hid, now_ms, out);
+
+	if (err == -ENOSPC)
+		dp->st.flow_table_full++;
+	else if (err == -EADDRINUSE)
+		dp->st.hid_conflicts++;
+	return err;
+}
+
+int dp_flow_learn(struct dataplane *dp, const struct dime_flow_key *key, uint8_t tcp_state,
+		  uint64_t now_ms)
+{
+	struct dime_flow *flow;
+	uint32_t hid;
+	int err;
+
+	if (dime_flow_lookup_out(dp->flows, key))
+		return 0;
+	err = hid_for(dp, &key->rid, &key->lid, now_ms, &hid);
+	if (err < 0)
+		return err;
+	err = flow_add(dp, key, hid, now_ms, &flow);
+	if (err < 0) {
+		hid_release_if_unused(dp, hid);
+		return err == -EEXIST ? 0 : err;
+	}
+	flow->tcp_state = tcp_state;
+	dp->st.flows_learned++;
+	flow_steer(dp, dime_hid_get(dp->hids, hid), &key->lid, &key->rid);
+	return 0;
+}
+
+int dp_flow_forget(struct dataplane *dp, const struct dime_flow_key *key)
+{
+	struct dime_flow *flow = dime_flow_lookup_out(dp->flows, key);
+	uint32_t hid;
+
+	if (!flow)
+		return -ENOENT;
+	hid = flow->hid;
+	dime_flow_del(dp->flows, flow);
+	dp->st.flows_forgotten++;
+	hid_release_if_unused(dp, hid);
+	return 0;
+}
+
+void dp_flow_expired(struct dataplane *dp, const struct dime_flow *flow)
+{
+	struct dime_hid_entry *h = dime_hid_get(dp->hids, flow->hid);
+
+	if (!h)
+		return;
+	if (h->refs == 0)
+		hid_release_if_unused(dp, flow->hid);
+	else if (h->moved)
+		dp_hid_sync(dp, flow->hid);
+}
+
+static int locator_join(struct dataplane *dp, uint32_t hid, enum dime_hid_set set,
+			const struct dime_addr *addr)
+{
+	int err;
+
+	if (set == DIME_HID_ACTIVE) {
+		err = dime_hid_addr_move(dp->hids, hid, addr, DIME_HID_UNREACH, DIME_HID_ACTIVE);
+		if (err != -ENOENT)
+			return err;
+	}
+	err = dime_hid_addr_add(dp->hids, hid, set, addr);
+	if (err == -EEXIST) {
+		dp->st.hid_conflicts++;
+		return -EADDRINUSE;
+	}
+	return err;
+}
+
+int dp_set_locator(struct dataplane *dp, const struct dime_addr *peer,
+		   const struct dime_addr *rloc, const struct dime_addr *lloc, uint64_t now_ms)
+{
+	uint32_t hid;
+	int err;
+
+	if (!rloc && !lloc)
+		return dime_hid_lookup(dp->hids, peer) == DIME_HID_NONE ? -ENOENT : 0;
+	if ((rloc && rloc->family != peer->family) || (lloc && lloc->family != peer->family))
+		return -EINVAL;
+	err = hid_for(dp, peer, NULL, now_ms, &hid);
+	if (err < 0)
+		return err;
+	if (rloc) {
+		err = locator_join(dp, hid, DIME_HID_ACTIVE, rloc);
+		if (err == 0)
+			err = dime_hid_set_rloc(dp->hids, hid, rloc);
+	}
+	if (err == 0 && lloc) {
+		err = locator_join(dp, hid, DIME_HID_LOCAL, lloc);
+		if (err == 0)
+			err = dime_hid_set_lloc(dp->hids, hid, lloc);
+	}
+	dp_hid_sync(dp, hid);
+	return err;
+}
+
+/* ---- packets ---------------------------------------------------------- */
+
+static void key_from_tuple(struct dime_flow_key *key, uint8_t proto, const struct pkt_tuple *t,
+			   bool local_is_src)
+{
+	memset(key, 0, sizeof(*key));
+	key->proto = proto;
+	if (local_is_src) {
+		key->lid = t->src;
+		key->rid = t->dst;
+		key->lport = t->sport;
+		key->rport = t->dport;
+	} else {
+		key->lid = t->dst;
+		key->rid = t->src;
+		key->lport = t->dport;
+		key->rport = t->sport;
+	}
+}
+
+static uint8_t tcp_flags_of(const uint8_t *buf, size_t len, const struct pkt_ip *ip)
+{
+	if (ip->proto != IPPROTO_TCP || !(ip->flags & PKT_IP_PORTS) || ip->l4off + 14 > len)
+		return 0;
+	return buf[ip->l4off + 13];
+}
+
+/* Rewrite src/dst (NULL: keep), count, and turn the outcome into a verdict. */
+static enum dp_verdict rewrite(struct dataplane *dp, uint8_t *buf, size_t len,
+			       const struct pkt_info *info, const struct dime_addr *src,
+			       const struct dime_addr *dst, unsigned flags, bool inbound)
+{
+	if (src && dime_addr_eq(src, &info->ip.tuple.src))
+		src = NULL;
+	if (dst && dime_addr_eq(dst, &info->ip.tuple.dst))
+		dst = NULL;
+	if (!src && !dst) {
+		inbound ? dp->st.in_unchanged++ : dp->st.out_unchanged++;
+		return DP_ACCEPT;
+	}
+	if (pkt_rewrite(buf, len, info, src, dst, flags) < 0) {
+		inbound ? dp->st.in_rewrite_failed++ : dp->st.out_rewrite_failed++;
+		return DP_DROP;
+	}
+	inbound ? dp->st.in_rewritten++ : dp->st.out_rewritten++;
+	return DP_ACCEPT_MODIFIED;
+}
+
+static bool l4_flow_proto(const struct pkt_ip *ip)
+{
+	return (ip->flags & PKT_IP_PORTS) &&
+	       (ip->proto == IPPROTO_TCP || ip->proto == IPPROTO_UDP || ip->proto == IPPROTO_ICMP ||
+		ip->proto == IPPROTO_ICMPV6);
+}
+
+/*
+ * An ICMP error about one of our flows, either direction. The quote is a
+ * packet of that flow going the other way: inbound errors quote what we
+ * sent (in locators, to be shown to the socket in identifiers), outbound
+ * errors quote what we received (in identifiers, to be shown to the peer
+ * in locators). The outer addresses follow the ordinary rules when the
+ * error comes from or goes to the peer itself; a router's address stays.
+ */
+static enum dp_verdict icmp_error(struct dataplane *dp, enum dime_dir dir, uint8_t *buf, size_t len,
+				  const struct pkt_info *info, unsigned flags, uint64_t now_ms)
+{
+	const struct pkt_ip *in = &info->inner;
+	const struct dime_addr *outer_src = NULL, *outer_dst = NULL;
+	struct dime_hid_entry *h;
+	struct dime_flow_key key;
+	struct dime_flow *flow;
+	uint32_t hid;
+
+	if (!l4_flow_proto(in))
+		goto unknown;
+	if (dir == DIME_DIR_IN) {
+		/* Quote: our packet, src = our locator, dst = their locator. */
+		hid = dime_hid_lookup(dp->hids, &in->tuple.dst);
+		if (hid == DIME_HID_NONE)
+			goto unknown;
+		flow = dime_flow_lookup_in(dp->flows, in->proto, in->family, hid, in->tuple.dport,
+					   in->tuple.sport, &in->tuple.src);
+		if (!flow) {
+			dp->st.in_no_flow++;
+			return DP_ACCEPT;
+		}
+		if (pkt_rewrite_inner(buf, len, info, &flow->lid, &flow->rid) < 0)
+			goto failed;
+		if (dime_hid_lookup(dp->hids, &info->ip.tuple.src) == hid)
+			outer_src = &flow->rid;
+		outer_dst = &flow->lid;
+	} else {
+		/* Quote: their packet as our socket saw it, in identifiers. */
+		key_from_tuple(&key, in->proto, &in->tuple, false);
+		flow = dime_flow_lookup_out(dp->flows, &key);
+		h = flow ? dime_hid_get(dp->hids, flow->hid) : NULL;
+		if (!h)
+			goto unknown;
+		if (pkt_rewrite_inner(buf, len, info, rloc_of(h, in->family), lloc_of(h, in->family)) < 0)
+			goto failed;
+		outer_src = lloc_of(h, info->ip.family);
+		if (dime_addr_eq(&info->ip.tuple.dst, &flow->rid))
+			outer_dst = rloc_of(h, info->ip.family);
+	}
+	(void)now_ms;
+	dp->st.icmp_err_rewritten++;
+	if (rewrite(dp, buf, len, info, outer_src, outer_dst, flags, dir == DIME_DIR_IN) == DP_DROP)
+		return DP_DROP;
+	return DP_ACCEPT_MODIFIED;
+unknown:
+	dir == DIME_DIR_IN ? dp->st.in_unknown++ : dp->st.out_unknown++;
+	return DP_ACCEPT;
+failed:
+	dir == DIME_DIR_IN ? dp->st.in_rewrite_failed++ : dp->st.out_rewrite_failed++;
+	return DP_DROP;
+}
+
+static enum dp_verdict outbound(struct dataplane *dp, uint8_t *buf, size_t len,
+				const struct pkt_info *info, unsigned flags, uint64_t now_ms)
+{
+	const struct pkt_ip *ip = &info->ip;
+	struct dime_hid_entry *h;
+	struct dime_flow_key key;
+	struct dime_flow *flow;
+	const struct dime_addr *rloc;
+	uint32_t hid;
+
+	key_from_tuple(&key, ip->proto, &ip->tuple, true);
+	flow = dime_flow_lookup_out(dp->flows, &key);
+	if (!flow) {
+		/* A new socket talking to an old address of a moved host (the
+		 * only way an unknown flow reaches this queue): it joins that
+		 * host, as the paper's socket table does on connect(). */
+		hid = dime_hid_lookup(dp->hids, &key.rid);
+		if (hid == DIME_HID_NONE) {
+			dp->st.out_unknown++;
+			return DP_ACCEPT;
+		}
+		if (flow_add(dp, &key, hid, now_ms, &flow) < 0) {
+			dp->st.out_unknown++;
+			return DP_ACCEPT;
+		}
+		dp->st.out_flow_learned++;
+		flow_steer(dp, dime_hid_get(dp->hids, hid), &key.lid, &key.rid);
+	}
+	dime_flow_seen(flow, now_ms, tcp_flags_of(buf, len, ip), DIME_DIR_OUT);
+	h = dime_hid_get(dp->hids, flow->hid);
+	if (!h) {
+		dp->st.out_unknown++;
+		return DP_ACCEPT;
+	}
+	rloc = rloc_of(h, ip->family);
+	if (!rloc && h->moved) {
+		dp->st.out_no_locator++;
+		return DP_DROP;
+	}
+	return rewrite(dp, buf, len, info, lloc_of(h, ip->family), rloc, flags, false);
+}
+
+static enum dp_verdict inbound(struct dataplane *dp, uint8_t *buf, size_t len,
+			       const struct pkt_info *info, unsigned flags, uint64_t now_ms)
+{
+	const struct pkt_ip *ip = &info->ip;
+	struct dime_flow *flow;
+	uint32_t hid = dime_hid_lookup(dp->hids, &ip->tuple.src);
+
+	if (hid == DIME_HID_NONE) {
+		dp->st.in_unknown++;
+		return DP_ACCEPT;
+	}
+	flow = dime_flow_lookup_in(dp->flows, ip->proto, ip->family, hid, ip->tuple.sport,
+				   ip->tuple.dport, &ip->tuple.dst);
+	if (!flow) {
+		/* A connection the peer opens from its current locator: its
+		 * identifiers are its locators; conntrack will report it. */
+		dp->st.in_no_flow++;
+		return DP_ACCEPT;
+	}
+	dime_flow_seen(flow, now_ms, tcp_flags_of(buf, len, ip), DIME_DIR_IN);
+	return rewrite(dp, buf, len, info, &flow->rid, &flow->lid, flags | PKT_F_INBOUND, true);
+}
+
+enum dp_verdict dp_packet(struct dataplane *dp, enum dime_dir dir, uint8_t *buf, size_t len,
+			  unsigned flags, uint64_t now_ms)
+{
+	struct pkt_info info;
+	bool in = dir == DIME_DIR_IN;
+	int err;
+
+	in ? dp->st.in_packets++ : dp->st.out_packets++;
+	err = pkt_parse(buf, len, &info);
+	if (err < 0 && err != -EPROTONOSUPPORT) {
+		in ? dp->st.in_malformed++ : dp->st.out_malformed++;
+		return DP_ACCEPT;
+	}
+	if (in)
+		flags |= PKT_F_INBOUND;
+	if (err == 0 && (info.flags & PKT_I_ICMP_ERR))
+		return icmp_error(dp, dir, buf, len, &info, flags, now_ms);
+	if (err < 0 || !l4_flow_proto(&info.ip)) {
+		/* Unknown transports and fragments without ports: no flow to
+		 * look up; they pass as they are. */
+		in ? dp->st.in_unknown++ : dp->st.out_unknown++;
+		return DP_ACCEPT;
+	}
+	return in ? inbound(dp, buf, len, &info, flags, now_ms) : outbound(dp, buf, len, &info, flags, now_ms);
+}
