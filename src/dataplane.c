@@ -433,9 +433,71 @@ void dp_flow_expired(struct dataplane *dp, const struct dime_flow *flow)
 		dp_hid_sync(dp, flow->hid);
 }
 
-static int locator_join(struct dataplane *dp, uint32_t hid, enum dime_hid_set set,
-			const struct dime_addr *addr)
+/*
+ * Another host entry owns an address that turns out to belong to `into`
+ * (a socket connected to the host's new address before we learnt it was
+ * the same host: the paper's Fig. 3(a) s2). Its flows move to `into`,
+ * keeping the identifiers they bound, and the other entry goes. Refused
+ * when the other entry carries control-plane state: IHMP decides those.
+ */
+static int merge_hosts(struct dataplane *dp, uint32_t into, uint32_t from, uint64_t now_ms)
 {
+	struct dime_hid_entry *other = dime_hid_get(dp->hids, from);
+	struct dime_flow_key *keys = NULL;
+	uint8_t *states = NULL;
+	uint32_t n = 0, cap = 0, cursor = 0;
+	struct dime_flow *f;
+	int err = 0;
+
+	if (!other || other->ihmp)
+		return -EADDRINUSE;
+	while ((f = dime_flow_iter(dp->flows, &cursor))) {
+		if (f->hid != from)
+			continue;
+		if (n == cap) {
+			uint32_t ncap = cap ? cap * 2 : 16;
+			struct dime_flow_key *nk = realloc(keys, ncap * sizeof(*keys));
+			uint8_t *ns = nk ? realloc(states, ncap) : NULL;
+
+			if (!nk || !ns) {
+				free(nk ? nk : keys);
+				free(ns ? ns : states);
+				return -ENOMEM;
+			}
+			keys = nk;
+			states = ns;
+			cap = ncap;
+		}
+		memset(&keys[n], 0, sizeof(keys[n]));
+		keys[n].proto = f->proto;
+		keys[n].lid = f->lid;
+		keys[n].rid = f->rid;
+		keys[n].lport = f->lport;
+		keys[n].rport = f->rport;
+		states[n++] = f->tcp_state;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		dime_flow_del_key(dp->flows, &keys[i]);
+	dp_hid_sync(dp, from);
+	dime_hid_destroy(dp->hids, from);
+	dp->st.hid_merges++;
+	for (uint32_t i = 0; i < n; i++) {
+		int e = dime_flow_insert(dp->flows, &keys[i], into, now_ms, &f);
+
+		if (e == 0)
+			f->tcp_state = states[i];
+		else if (err == 0)
+			err = e;
+	}
+	free(keys);
+	free(states);
+	return err;
+}
+
+static int locator_join(struct dataplane *dp, uint32_t hid, enum dime_hid_set set,
+			const struct dime_addr *addr, uint64_t now_ms)
+{
+	uint32_t owner;
 	int err;
 
 	if (set == DIME_HID_ACTIVE) {
@@ -444,11 +506,14 @@ static int locator_join(struct dataplane *dp, uint32_t hid, enum dime_hid_set se
 			return err;
 	}
 	err = dime_hid_addr_add(dp->hids, hid, set, addr);
-	if (err == -EEXIST) {
+	if (err != -EEXIST || set == DIME_HID_LOCAL)
+		return err;
+	owner = dime_hid_lookup(dp->hids, addr);
+	if (owner == DIME_HID_NONE || owner == hid || merge_hosts(dp, hid, owner, now_ms) < 0) {
 		dp->st.hid_conflicts++;
 		return -EADDRINUSE;
 	}
-	return err;
+	return dime_hid_addr_add(dp->hids, hid, set, addr);
 }
 
 int dp_set_locator(struct dataplane *dp, const struct dime_addr *peer,
@@ -465,12 +530,12 @@ int dp_set_locator(struct dataplane *dp, const struct dime_addr *peer,
 	if (err < 0)
 		return err;
 	if (rloc) {
-		err = locator_join(dp, hid, DIME_HID_ACTIVE, rloc);
+		err = locator_join(dp, hid, DIME_HID_ACTIVE, rloc, now_ms);
 		if (err == 0)
 			err = dime_hid_set_rloc(dp->hids, hid, rloc);
 	}
 	if (err == 0 && lloc) {
-		err = locator_join(dp, hid, DIME_HID_LOCAL, lloc);
+		err = locator_join(dp, hid, DIME_HID_LOCAL, lloc, now_ms);
 		if (err == 0)
 			err = dime_hid_set_lloc(dp->hids, hid, lloc);
 	}

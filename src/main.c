@@ -3,9 +3,10 @@
  * dimed: the DIME host mobility daemon. This file owns the command line and
  * the order in which modules start and stop; it holds no protocol logic.
  *
- * The data plane (NFQUEUE rewrite, issue 3) and the control plane (IHMP,
- * issue 4) are not wired in yet: dimed parses its options, checks that it
- * has the privileges it will need, and says plainly that it cannot run.
+ * Start-up: options, privileges, then dimed_start() (tables, queues,
+ * rules, netlink, control socket), the loop until SIGTERM/SIGINT, and
+ * dimed_stop(), which removes every rule, set, pin and sysctl change.
+ * The configuration file and IHMP are not wired in yet (see dimed(8)).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,13 +18,18 @@
 #include <linux/capability.h>
 #include <unistd.h>
 
+#include "dime/control.h"
+#include "dime/daemon.h"
 #include "dime/log.h"
+#include "dime/loop.h"
+#include "dime/sdnotify.h"
 #include "dime/version.h"
 
 #define DIMED_DEFAULT_CONF "/etc/dime/dime.conf"
 
 struct dimed_options {
 	const char *conf_path;
+	const char *ctl_path;
 	bool check_only;
 	bool verbose;
 	int log_level;
@@ -32,7 +38,7 @@ struct dimed_options {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: dimed [-f FILE] [-n [-v]] [-l LEVEL]\n"
+		"Usage: dimed [-f FILE] [-n [-v]] [-l LEVEL] [-s SOCKET]\n"
 		"       dimed -h | -V\n"
 		"\n"
 		"DIME host mobility daemon: keeps TCP and UDP connections alive while the\n"
@@ -42,6 +48,7 @@ static void usage(FILE *out)
 		"  -n, --check         check the configuration and exit\n"
 		"  -v, --verbose       with -n: print the effective configuration\n"
 		"  -l, --log-level L   err, warning, notice, info (default) or debug\n"
+		"  -s, --socket PATH   control socket (default " CTL_SOCKET_PATH ")\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -57,13 +64,14 @@ static int parse_options(int argc, char **argv, struct dimed_options *opt)
 		{ "check", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "f:nvl:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:nvl:s:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			opt->conf_path = optarg;
@@ -81,6 +89,9 @@ static int parse_options(int argc, char **argv, struct dimed_options *opt)
 					optarg);
 				return 1;
 			}
+			break;
+		case 's':
+			opt->ctl_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -113,6 +124,38 @@ static bool have_net_admin(void)
 	return data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN);
 }
 
+static void notify_ready(void)
+{
+	int err = sd_notify_state("READY=1");
+
+	if (err < 0)
+		log_warn_e(err, "cannot tell systemd we are ready");
+}
+
+static int run(const struct dimed_options *opt)
+{
+	struct dimed_config cfg;
+	struct dimed *d;
+	int err, sig;
+
+	dimed_config_default(&cfg);
+	if (opt->ctl_path)
+		cfg.ctl_path = opt->ctl_path;
+	if (access(opt->conf_path, F_OK) == 0)
+		log_notice("%s: the configuration file is not read by this version; built-in defaults apply",
+			   opt->conf_path);
+	err = dimed_start(&d, &cfg);
+	if (err < 0) {
+		log_err_e(err, "cannot start");
+		return 1;
+	}
+	sig = loop_run(d, notify_ready);
+	sd_notify_state("STOPPING=1");
+	dimed_stop(d);
+	log_info("stopped");
+	return sig < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct dimed_options opt = {
@@ -133,6 +176,5 @@ int main(int argc, char **argv)
 		log_errx("needs CAP_NET_ADMIN to queue and rewrite packets: run as root or under systemd");
 		return 1;
 	}
-	log_errx("the data plane is not part of this build yet: nothing to run");
-	return 1;
+	return run(&opt);
 }

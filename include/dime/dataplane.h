@@ -76,6 +76,7 @@ struct dp_kernel_ops {
 	X(hid_table_full)                                                        \
 	X(hids_created)                                                          \
 	X(hid_conflicts)    /* an address already owned by another host */       \
+	X(hid_merges)	    /* two entries found to be one host, merged */       \
 	X(set_adds)	    /* fast-path set entries added in the kernel */      \
 	X(set_dels)                                                              \
 	X(set_errors)

@@ -152,8 +152,11 @@ tb_router_init() {
 # Ubuntu ships it, or TB_RP_FILTER (1 = strict) for tests of dimed's handling.
 tb_host_init() {
 	local rp=${TB_RP_FILTER:-2}
+	# promote_secondaries as systemd ships it: deleting a primary IPv4
+	# address then keeps the other addresses of its subnet.
 	ip netns exec "$(tb_ns "$1")" sysctl -qw net.ipv4.conf.all.rp_filter="$rp" \
-		net.ipv4.conf.default.rp_filter="$rp"
+		net.ipv4.conf.default.rp_filter="$rp" net.ipv4.conf.all.promote_secondaries=1 \
+		net.ipv4.conf.default.promote_secondaries=1
 }
 
 # tb_setup: build the whole topology. MH attached to link 1.
@@ -217,8 +220,9 @@ tb_mh_attach() {
 	dev=$(tb_mh_if "$link")
 	ip -n "$ns" addr add "$(tb_mh_addr4 "$link")/25" dev "$dev"
 	ip -n "$ns" -6 addr add "$(tb_mh_addr6 "$link")/64" dev "$dev" nodad
-	ip -n "$ns" route add default via "$(tb_mh_gw4 "$link")" dev "$dev" metric "${link}00"
-	ip -n "$ns" -6 route add default via "$(tb_mh_gw6 "$link")" dev "$dev" metric "${link}00"
+	# replace: an IPv6 default route outlives the address it was reached by.
+	ip -n "$ns" route replace default via "$(tb_mh_gw4 "$link")" dev "$dev" metric "${link}00"
+	ip -n "$ns" -6 route replace default via "$(tb_mh_gw6 "$link")" dev "$dev" metric "${link}00"
 	tb_log "MH attached to link $link ($(tb_mh_addr4 "$link"), $(tb_mh_addr6 "$link"))"
 }
 
@@ -347,6 +351,15 @@ tb_cleanup() {
 	trap - EXIT
 	set +e
 	for pid in $TB_PIDS $TB_SLEEP_PID; do kill "$pid" 2>/dev/null; done
+	# Give daemons a moment to undo their own changes before the rest of
+	# each namespace's processes are killed (bounded: 3 s).
+	local i alive
+	for ((i = 0; i < 30; i++)); do
+		alive=""
+		for pid in $TB_PIDS; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
 	if [ -n "$TB_ID" ]; then
 		for node in $TB_NODES; do
 			ns=$(tb_ns "$node")

@@ -536,6 +536,31 @@ START_TEST(many_flows_one_hid_share_entries)
 }
 END_TEST
 
+/* A socket connected to the host's new address before we knew it was the
+ * same host: setting the locator merges the two entries. */
+START_TEST(locator_owned_by_another_entry_merges_hosts)
+{
+	struct dime_flow_key k1 = key(IPPROTO_TCP, MH1, 40001, CH, 80);
+	struct dime_flow_key k2 = key(IPPROTO_TCP, MH1, 40002, CH2, 80);
+	struct dime_addr peer = A(CH), rloc = A(CH2);
+	uint8_t buf[256];
+	size_t len;
+
+	ck_assert_int_eq(dp_flow_learn(dp, &k1, 0, 1), 0);
+	ck_assert_int_eq(dp_flow_learn(dp, &k2, DIME_TCP_ESTABLISHED, 1), 0);
+	ck_assert_uint_eq(dp_stats(dp)->hids_created, 2);
+	ck_assert_int_eq(dp_set_locator(dp, &peer, &rloc, NULL, 2), 0);
+	ck_assert_uint_eq(dp_stats(dp)->hid_merges, 1);
+	ck_assert_uint_eq(dime_hid_count(hids), 1);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k1)->hid, dime_flow_lookup_out(flows, &k2)->hid);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k2)->tcp_state, DIME_TCP_ESTABLISHED);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k2)->last_ms, 2);
+	len = build(buf, IPPROTO_TCP, MH1, 40001, CH, 80, 5);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 3), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, MH1, CH2);
+}
+END_TEST
+
 static Suite *dataplane_suite(void)
 {
 	Suite *s = suite_create("dataplane");
@@ -556,6 +581,7 @@ static Suite *dataplane_suite(void)
 	tcase_add_test(tc, failed_kernel_add_is_retried_at_next_sync);
 	tcase_add_test(tc, moving_back_removes_entries);
 	tcase_add_test(tc, many_flows_one_hid_share_entries);
+	tcase_add_test(tc, locator_owned_by_another_entry_merges_hosts);
 	suite_add_tcase(s, tc);
 	return s;
 }

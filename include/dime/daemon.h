@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The running daemon: its configuration, and the glue between the kernel
+ * I/O modules (nfq, ctnl, rtnl, rules, pin, control) and the pure cores
+ * (dataplane, tables). Knows no event loop: loop.c asks it for the file
+ * descriptors to watch and calls it back when one is readable or a timer
+ * fires. Modules start in dependency order and stop in reverse.
+ */
+#ifndef DIME_DAEMON_H
+#define DIME_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dimed_config {
+	const char *ctl_path;		/* control socket */
+	uint16_t queue_out;		/* NFQUEUE numbers */
+	uint16_t queue_in;
+	uint16_t ihmp_port;		/* never queued */
+	uint32_t mark;			/* fwmark bit of packets dimed sends itself */
+	uint32_t hid_capacity;
+	uint32_t flow_capacity;
+	uint32_t nfq_maxlen;		/* kernel queue length, packets */
+	uint32_t nfq_rcvbuf;		/* bytes */
+	bool ipv6;
+	bool manage_sysctls;		/* rp_filter / arp_ignore / arp_announce */
+};
+
+void dimed_config_default(struct dimed_config *cfg);
+
+/* The descriptors loop.c watches for reading. */
+enum dimed_fd {
+	DIMED_FD_NFQ_OUT,
+	DIMED_FD_NFQ_IN,
+	DIMED_FD_CT_EVENTS,
+	DIMED_FD_CT_DUMP,
+	DIMED_FD_RT_EVENTS,
+	DIMED_FD_RT_DUMP,
+	DIMED_FD_CTL,
+	DIMED_FD_COUNT,
+};
+
+struct dimed;
+struct ctl_server;
+
+/* Install rules, open every socket, learn the current addresses and
+ * flows. On failure everything done so far is undone and -errno returned
+ * (already logged). */
+int dimed_start(struct dimed **out, const struct dimed_config *cfg);
+/* Remove rules, sets and pins, restore sysctls, close everything. */
+void dimed_stop(struct dimed *d);
+
+int dimed_fd(const struct dimed *d, enum dimed_fd which);
+/* The descriptor is readable. Returns > 0 when work is left over (the
+ * loop should call again soon), 0 when drained. */
+int dimed_readable(struct dimed *d, enum dimed_fd which);
+/* Periodic work: flow expiry, unused pins. Call every DIMED_TICK_MS. */
+#define DIMED_TICK_MS 250
+void dimed_tick(struct dimed *d);
+
+struct ctl_server *dimed_ctl_server(struct dimed *d);
+
+#endif

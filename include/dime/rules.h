@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * dimed's kernel-side steering: the iptables/ip6tables rules that queue
+ * packets to dimed and the ipsets that select them. Only packets of moved
+ * flows reach user space; everything else stays on the kernel path.
+ *
+ * Layout (IPv6 the same with ip6tables and the *6 sets):
+ *   raw PREROUTING  -> DIME-IN  (first rule): lo and IHMP return, then
+ *       src in dime-in4-r and dst in dime-in4-l  -> NFQUEUE queue_in
+ *   mangle OUTPUT   -> DIME-OUT (first rule): lo, dimed's mark bit and IHMP
+ *       return, then
+ *       src in dime-out4-l and dst in dime-out4-r -> NFQUEUE queue_out
+ *       dst in dime-odst4                         -> NFQUEUE queue_out
+ *       and a no-op conntrack match last, so that conntrack runs in the
+ *       namespace (a fresh one registers its hooks only for a rule that
+ *       needs them, and dimed learns flows from conntrack).
+ * No --queue-bypass: when dimed is gone, steered packets are dropped rather
+ * than delivered un-rewritten (the peer would answer with a RST).
+ *
+ * Pairs: the kernel here has neither hash:net,net nor any hash:ip,ip type,
+ * so a pair set is two hash:ip sets matched together (src in one, dst in
+ * the other). That queues a superset of the pairs (the cross product of
+ * the two columns); dimed accepts the extra packets unchanged. Because an
+ * address stays in its column while any pair uses it, pairs are counted:
+ * every successful rules_pair_add needs exactly one rules_pair_del.
+ *
+ * Rules are installed with (ip|ip6)tables-restore --noflush (posix_spawn,
+ * no shell) and removed by reading (ip|ip6)tables-save: every jump to our
+ * chains is deleted, then the chains, then the sets, so removal is exact
+ * and idempotent whatever state a crashed run left. Module state (the
+ * ipset socket, the config, the pair counts) is file-static.
+ */
+#ifndef DIME_RULES_H
+#define DIME_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dime/addr.h"
+
+#define RULES_CHAIN_IN "DIME-IN"
+#define RULES_CHAIN_OUT "DIME-OUT"
+#define RULES_SET_MAXELEM 65536u
+
+struct rules_config {
+	uint16_t queue_out;	/* NFQUEUE number of outbound packets */
+	uint16_t queue_in;	/* ... and of inbound ones */
+	uint16_t ihmp_port;	/* dimed's own UDP port: never queued (1..65535) */
+	uint32_t mark;		/* fwmark bit(s) of packets dimed sends itself; nonzero */
+	bool ipv6;		/* also ip6tables and the *6 sets */
+};
+
+enum rules_set {
+	RULES_SET_OUT_LOCAL,	/* dime-out4-l: local identifiers of outbound pairs, src */
+	RULES_SET_OUT_REMOTE,	/* dime-out4-r: remote identifiers of outbound pairs, dst */
+	RULES_SET_OUT_DST,	/* dime-odst4: remote identifiers no longer their host's locator, dst */
+	RULES_SET_IN_REMOTE,	/* dime-in4-r: remote locators of inbound pairs, src */
+	RULES_SET_IN_LOCAL,	/* dime-in4-l: local locators of inbound pairs, dst */
+	RULES_SET_COUNT,
+};
+
+enum rules_dir {
+	RULES_OUT,		/* (local identifier, remote identifier) */
+	RULES_IN,		/* (remote locator, local locator) */
+};
+
+/* One pair operation of a batch; result is filled in (0 or -errno). */
+struct rules_pair_op {
+	enum rules_dir dir;
+	bool del;
+	struct dime_addr a, b;	/* same family */
+	int result;
+};
+
+/* The kernel name of a set ("dime-out4-l"); family AF_INET or AF_INET6. */
+const char *rules_set_name(enum rules_set set, int family);
+
+/* 0 or -EINVAL (with a message naming the field). */
+int rules_config_check(const struct rules_config *cfg);
+
+/*
+ * Pure: the input of (ip|ip6)tables-restore --noflush that installs the
+ * chains and rules of FAMILY. Returns the text length (NUL excluded),
+ * -ENOSPC when SIZE is too small, -EINVAL for a bad config or family.
+ */
+int rules_render_install(const struct rules_config *cfg, int family, char *buf, size_t size);
+
+/*
+ * Pure: from (ip|ip6)tables-save output, the restore input that deletes
+ * every rule jumping to DIME-IN or DIME-OUT (in any table and chain), then
+ * flushes and deletes those chains. Length 0 when nothing of ours is
+ * there; -ENOSPC when SIZE is too small (strlen(save) + 256 always fits).
+ */
+int rules_render_remove(const char *save, char *buf, size_t size);
+
+/*
+ * Remove whatever an earlier run left (rules_remove_stale), create the
+ * sets, install the rules. On failure, everything added is removed again
+ * and the error returned (already logged). Installing again (a reload)
+ * starts from empty sets and no pair counts: callers re-add their pairs.
+ */
+int rules_install(const struct rules_config *cfg);
+/* Remove every rule, chain and set of ours, both families, whether or not
+ * this process installed them. Every step is tried; each failure is
+ * logged; the first is returned. Safe to call repeatedly. */
+int rules_remove(void);
+/* rules_remove() that reports (notice) what it found, for start-up. */
+int rules_remove_stale(void);
+
+/* Pairs (counted, see above). 0, -ENOENT (del of a pair never added),
+ * -EAFNOSUPPORT (mixed families, or IPv6 without cfg.ipv6), -ENOTCONN
+ * (rules not installed), or the kernel's error; a failed add leaves no count. */
+int rules_pair_add(enum rules_dir dir, const struct dime_addr *a, const struct dime_addr *b);
+int rules_pair_del(enum rules_dir dir, const struct dime_addr *a, const struct dime_addr *b);
+/* Many at once, in as few netlink round trips as possible (a hand-off).
+ * Returns 0 or the first op error. */
+int rules_pairs_apply(struct rules_pair_op *ops, size_t n);
+
+/* dime-odst4/6: plain set semantics (add of a present address and del of
+ * an absent one succeed); the caller's host table owns the membership. */
+int rules_odst_add(const struct dime_addr *remote_id);
+int rules_odst_del(const struct dime_addr *remote_id);
+
+/* How many counted addresses rules.c holds (tests, dimectl stats). */
+size_t rules_pair_addresses(void);
+
+#endif

@@ -1,0 +1,1058 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * dimed's iptables rules and ipsets (see rules.h). Three parts:
+ *  - pure text: the restore input that installs the rules, and the one
+ *    that removes them, computed from what (ip|ip6)tables-save shows;
+ *  - running the xtables tools: posix_spawn with the text on stdin and
+ *    stdout/stderr collected, bounded in time, never through a shell;
+ *  - the pair counts: which addresses each hash:ip column holds and for
+ *    how many pairs, so a column entry goes when its last pair goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "dime/ipset.h"
+#include "dime/log.h"
+#include "dime/rules.h"
+
+extern char **environ;
+
+#define TOOL_TIMEOUT_MS 30000	/* a restore waits up to 10 s for the xtables lock */
+#define TOOL_OUTPUT_MAX (64u << 20)
+#define DESTROY_WAIT_MS 2000	/* a deleted rule may hold its set for a moment */
+
+/* ---- names and config ------------------------------------------------------------ */
+
+static const char *const set_names[RULES_SET_COUNT][2] = {
+	[RULES_SET_OUT_LOCAL] = { "dime-out4-l", "dime-out6-l" },
+	[RULES_SET_OUT_REMOTE] = { "dime-out4-r", "dime-out6-r" },
+	[RULES_SET_OUT_DST] = { "dime-odst4", "dime-odst6" },
+	[RULES_SET_IN_REMOTE] = { "dime-in4-r", "dime-in6-r" },
+	[RULES_SET_IN_LOCAL] = { "dime-in4-l", "dime-in6-l" },
+};
+
+const char *rules_set_name(enum rules_set set, int family)
+{
+	if ((unsigned)set >= RULES_SET_COUNT || (family != AF_INET && family != AF_INET6))
+		return NULL;
+	return set_names[set][family == AF_INET6];
+}
+
+int rules_config_check(const struct rules_config *cfg)
+{
+	if (cfg->ihmp_port == 0) {
+		log_warnx("rules: IHMP port 0 is not a port (1..65535)");
+		return -EINVAL;
+	}
+	/* --mark 0/0 matches every packet: nothing would ever be queued. */
+	if (cfg->mark == 0) {
+		log_warnx("rules: fwmark bit 0 would exempt every packet; use a nonzero mark");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- text building ------------------------------------------------------------------ */
+
+struct text {
+	char *buf;
+	size_t size, len;
+	bool overflow;
+};
+
+static void __attribute__((format(printf, 2, 3))) tprintf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= t->size - t->len) {
+		t->overflow = true;
+		return;
+	}
+	t->len += (size_t)n;
+}
+
+static void tput(struct text *t, const char *s, size_t len)
+{
+	if (t->overflow || len >= t->size - t->len) {
+		t->overflow = true;
+		return;
+	}
+	memcpy(t->buf + t->len, s, len);
+	t->len += len;
+	t->buf[t->len] = '\0';
+}
+
+static int text_result(const struct text *t)
+{
+	return t->overflow ? -ENOSPC : (int)t->len;
+}
+
+int rules_render_install(const struct rules_config *cfg, int family, char *buf, size_t size)
+{
+	struct text t = { .buf = buf, .size = size };
+	const char *v = family == AF_INET6 ? "6" : "4";
+
+	if (size == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	if ((family != AF_INET && family != AF_INET6) || cfg->ihmp_port == 0 || cfg->mark == 0)
+		return -EINVAL;
+	tprintf(&t, "# dimed steering rules (IPv%s); dimed removes them at exit\n", v);
+	/* Inbound: raw PREROUTING, before conntrack, so conntrack sees the
+	 * identifier tuple dimed restores. */
+	tprintf(&t, "*raw\n:%s - [0:0]\n", RULES_CHAIN_IN);
+	tprintf(&t, "-A %s -i lo -j RETURN\n", RULES_CHAIN_IN);
+	tprintf(&t, "-A %s -p udp --dport %u -j RETURN\n", RULES_CHAIN_IN, cfg->ihmp_port);
+	tprintf(&t, "-A %s -m set --match-set %s src -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
+		RULES_CHAIN_IN, rules_set_name(RULES_SET_IN_REMOTE, family),
+		rules_set_name(RULES_SET_IN_LOCAL, family), cfg->queue_in);
+	tprintf(&t, "-I PREROUTING 1 -j %s\nCOMMIT\n", RULES_CHAIN_IN);
+	/* Outbound: mangle OUTPUT, after conntrack and still in LOCAL_OUT, so
+	 * the kernel re-routes a packet whose addresses dimed changed. */
+	tprintf(&t, "*mangle\n:%s - [0:0]\n", RULES_CHAIN_OUT);
+	tprintf(&t, "-A %s -o lo -j RETURN\n", RULES_CHAIN_OUT);
+	tprintf(&t, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", RULES_CHAIN_OUT, cfg->mark, cfg->mark);
+	tprintf(&t, "-A %s -p udp --sport %u -j RETURN\n", RULES_CHAIN_OUT, cfg->ihmp_port);
+	tprintf(&t, "-A %s -m set --match-set %s src -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
+		RULES_CHAIN_OUT, rules_set_name(RULES_SET_OUT_LOCAL, family),
+		rules_set_name(RULES_SET_OUT_REMOTE, family), cfg->queue_out);
+	tprintf(&t, "-A %s -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
+		RULES_CHAIN_OUT, rules_set_name(RULES_SET_OUT_DST, family), cfg->queue_out);
+	/* Last, where it cannot short-cut anything: a rule that needs
+	 * conntrack, so a fresh namespace tracks connections at all. */
+	tprintf(&t, "-A %s -m conntrack --ctstate INVALID -j RETURN\n", RULES_CHAIN_OUT);
+	tprintf(&t, "-I OUTPUT 1 -j %s\nCOMMIT\n", RULES_CHAIN_OUT);
+	return text_result(&t);
+}
+
+/* ---- parsing iptables-save ---------------------------------------------------------- */
+
+/* Bit of one of our chains, 0 for any other name. */
+static unsigned our_chain(const char *name, size_t len)
+{
+	if (len == strlen(RULES_CHAIN_IN) && memcmp(name, RULES_CHAIN_IN, len) == 0)
+		return 1;
+	if (len == strlen(RULES_CHAIN_OUT) && memcmp(name, RULES_CHAIN_OUT, len) == 0)
+		return 2;
+	return 0;
+}
+
+/* Next whitespace-separated token of p[0..end), double quotes kept whole
+ * (iptables-save quotes comments). */
+static const char *next_token(const char *p, const char *end, size_t *len)
+{
+	const char *start;
+	bool quoted = false;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	start = p;
+	for (; p < end && (quoted || (*p != ' ' && *p != '\t')); p++) {
+		if (*p == '\\' && p + 1 < end)
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+	}
+	*len = (size_t)(p - start);
+	return *len ? start : NULL;
+}
+
+static bool token_is(const char *tok, size_t len, const char *word)
+{
+	return len == strlen(word) && memcmp(tok, word, len) == 0;
+}
+
+/* "-A CHAIN ..." where CHAIN is not ours and the target is one of ours. */
+static bool is_jump_to_ours(const char *line, const char *end)
+{
+	const char *tok, *p = line;
+	size_t len;
+	bool target_next = false;
+
+	tok = next_token(p, end, &len);
+	if (!tok || !token_is(tok, len, "-A"))
+		return false;
+	p = tok + len;
+	tok = next_token(p, end, &len);
+	if (!tok || our_chain(tok, len))
+		return false;
+	for (p = tok + len; (tok = next_token(p, end, &len)); p = tok + len) {
+		if (target_next && our_chain(tok, len))
+			return true;
+		target_next = token_is(tok, len, "-j") || token_is(tok, len, "-g") ||
+			      token_is(tok, len, "--jump") || token_is(tok, len, "--goto");
+	}
+	return false;
+}
+
+static void emit_chain_removal(struct text *t, unsigned chains)
+{
+	if (chains & 1)
+		tprintf(t, "-F %s\n", RULES_CHAIN_IN);
+	if (chains & 2)
+		tprintf(t, "-F %s\n", RULES_CHAIN_OUT);
+	if (chains & 1)
+		tprintf(t, "-X %s\n", RULES_CHAIN_IN);
+	if (chains & 2)
+		tprintf(t, "-X %s\n", RULES_CHAIN_OUT);
+}
+
+int rules_render_remove(const char *save, char *buf, size_t size)
+{
+	struct text t = { .buf = buf, .size = size };
+	size_t table_start = 0;
+	unsigned chains = 0, deletes = 0;
+	bool in_table = false;
+
+	if (size == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	for (const char *line = save; *line;) {
+		const char *nl = strchr(line, '\n');
+		const char *end = nl ? nl : line + strlen(line);
+		size_t len = (size_t)(end - line);
+
+		if (line[0] == '*') {
+			/* Written now, taken back at COMMIT if nothing follows. */
+			table_start = t.len;
+			in_table = true;
+			chains = deletes = 0;
+			tput(&t, line, len);
+			tput(&t, "\n", 1);
+		} else if (in_table && line[0] == ':') {
+			size_t n = strcspn(line + 1, " \t\n");
+
+			chains |= our_chain(line + 1, n);
+		} else if (in_table && is_jump_to_ours(line, end)) {
+			tput(&t, "-D", 2);
+			tput(&t, line + 2, len - 2);
+			tput(&t, "\n", 1);
+			deletes++;
+		} else if (in_table && len == 6 && memcmp(line, "COMMIT", 6) == 0) {
+			if (chains == 0 && deletes == 0) {
+				if (!t.overflow) {
+					t.len = table_start;
+					buf[t.len] = '\0';
+				}
+			} else {
+				emit_chain_removal(&t, chains);
+				tprintf(&t, "COMMIT\n");
+			}
+			in_table = false;
+		}
+		line = nl ? nl + 1 : end;
+	}
+	/* A table without COMMIT (truncated output) is left alone. */
+	if (in_table && !t.overflow) {
+		t.len = table_start;
+		buf[t.len] = '\0';
+	}
+	return text_result(&t);
+}
+
+/* ---- running the xtables tools ------------------------------------------------------ */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sbuf_free(struct sbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Read what FD has now: 1 more may come, 0 EOF, -errno. */
+static int sbuf_read(struct sbuf *b, int fd)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (b->cap - b->len < 4096) {
+			size_t cap = b->cap ? b->cap * 2 : 16384;
+			char *p;
+
+			if (cap > TOOL_OUTPUT_MAX)
+				return -EFBIG;
+			p = realloc(b->p, cap);
+			if (!p)
+				return -ENOMEM;
+			b->p = p;
+			b->cap = cap;
+		}
+		n = read(fd, b->p + b->len, b->cap - b->len - 1);
+		if (n > 0) {
+			b->len += (size_t)n;
+			b->p[b->len] = '\0';
+			continue;
+		}
+		if (n == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN ? 1 : -errno;
+	}
+}
+
+/* The xtables tools live in sbin, which a daemon's PATH may lack. */
+static int find_tool(const char *name, char *path, size_t size)
+{
+	const char *lists[] = { getenv("PATH"), "/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin" };
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *p = lists[i];
+
+		while (p && *p) {
+			size_t n = strcspn(p, ":");
+
+			if (n > 0 && snprintf(path, size, "%.*s/%s", (int)n, p, name) < (int)size &&
+			    access(path, X_OK) == 0)
+				return 0;
+			p += n + (p[n] == ':');
+		}
+	}
+	return -ENOENT;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static const int reset_signals[] = {
+	SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2,
+};
+
+struct child {
+	pid_t pid;
+	int in, out, err;	/* our ends; -1 once closed */
+};
+
+static int spawn(struct child *c, const char *path, char *const argv[])
+{
+	int in[2], out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+
+	/* stdin is a socket so that writing to a child that exited early is
+	 * EPIPE (MSG_NOSIGNAL), never SIGPIPE to dimed. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0)
+		return -errno;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[1], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	/* The tool gets default signal handling whatever dimed ignores or blocks. */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	for (size_t i = 0; i < sizeof(reset_signals) / sizeof(reset_signals[0]); i++)
+		sigaddset(&dfl, reset_signals[i]);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = -posix_spawn(&c->pid, path, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc < 0)
+		goto fail;
+	close(in[1]);
+	close(out[1]);
+	close(err[1]);
+	c->in = in[0];
+	c->out = out[0];
+	c->err = err[0];
+	fcntl(c->in, F_SETFL, O_NONBLOCK);
+	fcntl(c->out, F_SETFL, O_NONBLOCK);
+	fcntl(c->err, F_SETFL, O_NONBLOCK);
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		close_fd(&in[i]);
+		close_fd(&out[i]);
+		close_fd(&err[i]);
+	}
+	return rc;
+}
+
+/* Feed INPUT to the child and collect its output until both its output
+ * streams close or the deadline passes. */
+static int pump(struct child *c, const char *input, struct sbuf *out, struct sbuf *err, long deadline)
+{
+	size_t inlen = input ? strlen(input) : 0, off = 0;
+
+	if (inlen == 0)
+		close_fd(&c->in);
+	while (c->out >= 0 || c->err >= 0) {
+		struct pollfd pfd[3] = {
+			{ .fd = c->in, .events = POLLOUT },
+			{ .fd = c->out, .events = POLLIN },
+			{ .fd = c->err, .events = POLLIN },
+		};
+		long left = deadline - now_ms();
+		int rc;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(pfd, 3, (int)left) < 0 && errno != EINTR)
+			return -errno;
+		if (c->in >= 0 && pfd[0].revents) {
+			ssize_t n = send(c->in, input + off, inlen - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (n > 0)
+				off += (size_t)n;
+			/* EPIPE: the tool stopped reading; its stderr says why. */
+			if ((n < 0 && errno != EAGAIN && errno != EINTR) || off == inlen)
+				close_fd(&c->in);
+		}
+		if (c->out >= 0 && pfd[1].revents) {
+			rc = sbuf_read(out, c->out);
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				close_fd(&c->out);
+		}
+		if (c->err >= 0 && pfd[2].revents) {
+			rc = sbuf_read(err, c->err);
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				close_fd(&c->err);
+		}
+	}
+	return 0;
+}
+
+/* Reap the child by the deadline, killing it if it overstays. */
+static int reap(pid_t pid, long deadline, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;	/* ECHILD: someone else reaped it */
+		if (now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, status, 0);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
+	}
+}
+
+/* The first lines of a tool's stderr, on one line, for a log message. */
+static const char *err_summary(const struct sbuf *err, char *buf, size_t size)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; err->p && i < err->len && j + 1 < size; i++) {
+		char ch = err->p[i];
+
+		if (ch == '\n') {
+			if (i + 1 == err->len)
+				break;
+			if (j + 3 >= size)
+				break;
+			buf[j++] = ';';
+			ch = ' ';
+		}
+		buf[j++] = ch;
+	}
+	buf[j] = '\0';
+	return j ? buf : "(no message)";
+}
+
+/*
+ * Run TOOL with ARGS (NULL-terminated, argv[0] excluded), INPUT on its
+ * stdin; OUT (may be NULL) gets its stdout. 0 when it exited 0; otherwise
+ * the failure is logged with its stderr (at debug level when QUIET) and
+ * -ENOENT (no such tool), -ETIMEDOUT or -EIO is returned.
+ */
+static int run_tool(const char *tool, const char *const args[], const char *input, struct sbuf *out,
+		    bool quiet)
+{
+	void (*warn)(const char *, ...) = quiet ? log_debug : log_warnx;
+	struct child c = { .pid = -1, .in = -1, .out = -1, .err = -1 };
+	struct sbuf errbuf = { 0 }, discard = { 0 };
+	char path[PATH_MAX], summary[512];
+	char *argv[8];
+	long deadline = now_ms() + TOOL_TIMEOUT_MS;
+	size_t argc = 0;
+	int status = 0, rc, rc2;
+
+	if (find_tool(tool, path, sizeof(path)) < 0) {
+		warn("rules: %s not found in PATH or sbin (install iptables)", tool);
+		return -ENOENT;
+	}
+	/* argv[0] is the tool's name: xtables-multi dispatches on it. */
+	argv[argc++] = (char *)tool;
+	for (size_t i = 0; args && args[i] && argc < 7; i++)
+		argv[argc++] = (char *)args[i];
+	argv[argc] = NULL;
+	rc = spawn(&c, path, argv);
+	if (rc < 0) {
+		warn("rules: cannot run %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = pump(&c, input, out ? out : &discard, &errbuf, deadline);
+	close_fd(&c.in);
+	close_fd(&c.out);
+	close_fd(&c.err);
+	if (rc < 0)
+		kill(c.pid, SIGKILL);
+	rc2 = reap(c.pid, rc < 0 ? now_ms() : deadline, &status);
+	if (rc == 0)
+		rc = rc2;
+	if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		if (WIFEXITED(status))
+			warn("rules: %s failed (exit %d): %s", tool, WEXITSTATUS(status),
+			     err_summary(&errbuf, summary, sizeof(summary)));
+		else
+			warn("rules: %s killed by signal %d", tool, WTERMSIG(status));
+		rc = -EIO;
+	} else if (rc < 0) {
+		warn("rules: %s: %s", tool, strerror(-rc));
+	}
+	sbuf_free(&errbuf);
+	sbuf_free(&discard);
+	return rc;
+}
+
+static const char *restore_tool(int family)
+{
+	return family == AF_INET6 ? "ip6tables-restore" : "iptables-restore";
+}
+
+static const char *save_tool(int family)
+{
+	return family == AF_INET6 ? "ip6tables-save" : "iptables-save";
+}
+
+/* --wait: never fail because another process holds the xtables lock (the
+ * nft backend ignores it; legacy needs it). --noflush: touch only what the
+ * text names. */
+static const char *const restore_args[] = { "--wait=10", "--noflush", NULL };
+
+/* ---- module state ------------------------------------------------------------------- */
+
+/* One counted address in one column: slot = set * 2 + (family is IPv6). */
+struct pnode {
+	struct pnode *next;
+	struct dime_addr addr;
+	uint32_t count;		/* pairs using it */
+	int kerr;		/* last kernel error of this apply */
+	uint8_t slot;
+	bool in_kernel;
+	bool touched;		/* listed in the current apply */
+};
+
+static struct {
+	struct ipset *ipset;
+	struct rules_config cfg;
+	bool installed;
+	struct pnode **buckets;
+	size_t nbuckets, naddrs;
+} st;
+
+static int ipset_ready(void)
+{
+	return st.ipset ? 0 : ipset_open(&st.ipset);
+}
+
+static const int families[] = { AF_INET, AF_INET6 };
+
+static bool family_wanted(const struct rules_config *cfg, int family)
+{
+	return family == AF_INET || cfg->ipv6;
+}
+
+/* ---- the pair counts -------------------------------------------------------------- */
+
+static void counts_clear(void)
+{
+	for (size_t i = 0; i < st.nbuckets; i++) {
+		while (st.buckets[i]) {
+			struct pnode *n = st.buckets[i];
+
+			st.buckets[i] = n->next;
+			free(n);
+		}
+	}
+	free(st.buckets);
+	st.buckets = NULL;
+	st.nbuckets = st.naddrs = 0;
+}
+
+static size_t bucket_of(uint8_t slot, const struct dime_addr *addr, size_t nbuckets)
+{
+	return dime_addr_hash(addr, slot) & (nbuckets - 1);
+}
+
+static struct pnode *count_find(uint8_t slot, const struct dime_addr *addr)
+{
+	if (!st.nbuckets)
+		return NULL;
+	for (struct pnode *n = st.buckets[bucket_of(slot, addr, st.nbuckets)]; n; n = n->next)
+		if (n->slot == slot && dime_addr_eq(&n->addr, addr))
+			return n;
+	return NULL;
+}
+
+static int counts_grow(void)
+{
+	size_t nb = st.nbuckets ? st.nbuckets * 2 : 64;
+	struct pnode **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < st.nbuckets; i++) {
+		while (st.buckets[i]) {
+			struct pnode *n = st.buckets[i];
+			size_t j = bucket_of(n->slot, &n->addr, nb);
+
+			st.buckets[i] = n->next;
+			n->next = b[j];
+			b[j] = n;
+		}
+	}
+	free(st.buckets);
+	st.buckets = b;
+	st.nbuckets = nb;
+	return 0;
+}
+
+static struct pnode *count_get(uint8_t slot, const struct dime_addr *addr)
+{
+	struct pnode *n = count_find(slot, addr);
+	size_t j;
+
+	if (n)
+		return n;
+	if (st.naddrs >= st.nbuckets && counts_grow() < 0)
+		return NULL;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->slot = slot;
+	n->addr = *addr;
+	j = bucket_of(slot, addr, st.nbuckets);
+	n->next = st.buckets[j];
+	st.buckets[j] = n;
+	st.naddrs++;
+	return n;
+}
+
+/* Forget N unless it still counts or still sits in the kernel. */
+static void count_release(struct pnode *n)
+{
+	struct pnode **pp = &st.buckets[bucket_of(n->slot, &n->addr, st.nbuckets)];
+
+	if (n->count > 0 || n->in_kernel)
+		return;
+	while (*pp && *pp != n)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = n->next;
+		free(n);
+		st.naddrs--;
+	}
+}
+
+size_t rules_pair_addresses(void)
+{
+	return st.naddrs;
+}
+
+static uint8_t slot_of(enum rules_set set, int family)
+{
+	return (uint8_t)(set * 2 + (family == AF_INET6));
+}
+
+static const char *slot_set_name(uint8_t slot)
+{
+	return set_names[slot / 2][slot % 2];
+}
+
+/* Bring the kernel in line with the counts of the touched nodes: present
+ * iff counted. One batch; failures are left in each node's kerr. */
+static void reconcile(struct pnode **touched, size_t nt, struct ipset_op *iops, struct pnode **owner)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < nt; i++) {
+		struct pnode *n = touched[i];
+		bool want = n->count > 0;
+
+		if (want == n->in_kernel)
+			continue;
+		iops[k] = (struct ipset_op){ .set = slot_set_name(n->slot), .del = !want, .addr = n->addr };
+		owner[k++] = n;
+	}
+	if (k == 0)
+		return;
+	ipset_apply(st.ipset, iops, k);
+	for (size_t i = 0; i < k; i++) {
+		if (iops[i].result == 0)
+			owner[i]->in_kernel = !iops[i].del;
+		else
+			owner[i]->kerr = iops[i].result;
+	}
+}
+
+static int pair_check(const struct rules_pair_op *op)
+{
+	if (op->a.family != op->b.family || (op->dir != RULES_OUT && op->dir != RULES_IN))
+		return -EINVAL;
+	if (op->a.family == AF_INET6 ? !st.cfg.ipv6 : op->a.family != AF_INET)
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+static void touch(struct pnode *n, struct pnode **touched, size_t *nt)
+{
+	if (!n->touched) {
+		n->touched = true;
+		n->kerr = 0;
+		touched[(*nt)++] = n;
+	}
+}
+
+/* Phase 1: counts. nodes[2i], nodes[2i+1] get the pair's two nodes. */
+static void count_ops(struct rules_pair_op *ops, size_t n, struct pnode **nodes,
+		      struct pnode **touched, size_t *nt)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct rules_pair_op *op = &ops[i];
+		enum rules_set sa = op->dir == RULES_OUT ? RULES_SET_OUT_LOCAL : RULES_SET_IN_REMOTE;
+		enum rules_set sb = op->dir == RULES_OUT ? RULES_SET_OUT_REMOTE : RULES_SET_IN_LOCAL;
+		struct pnode *na, *nb;
+
+		nodes[2 * i] = nodes[2 * i + 1] = NULL;
+		op->result = pair_check(op);
+		if (op->result < 0)
+			continue;
+		if (op->del) {
+			na = count_find(slot_of(sa, op->a.family), &op->a);
+			nb = count_find(slot_of(sb, op->b.family), &op->b);
+			if (!na || !nb || na->count == 0 || nb->count == 0) {
+				op->result = -ENOENT;
+				continue;
+			}
+			na->count--;
+			nb->count--;
+		} else {
+			na = count_get(slot_of(sa, op->a.family), &op->a);
+			nb = na ? count_get(slot_of(sb, op->b.family), &op->b) : NULL;
+			if (!nb) {
+				if (na)
+					touch(na, touched, nt);	/* released at the end */
+				op->result = -ENOMEM;
+				continue;
+			}
+			na->count++;
+			nb->count++;
+		}
+		nodes[2 * i] = na;
+		nodes[2 * i + 1] = nb;
+		touch(na, touched, nt);
+		touch(nb, touched, nt);
+	}
+}
+
+/* Phase 3: an add whose addresses did not both reach the kernel is undone;
+ * a del whose kernel delete failed reports it (the count stays dropped and
+ * the entry is retried whenever that address is touched again). */
+static bool settle_ops(struct rules_pair_op *ops, size_t n, struct pnode **nodes)
+{
+	bool undo = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct pnode *na = nodes[2 * i], *nb = nodes[2 * i + 1];
+
+		if (ops[i].result < 0 || !na)
+			continue;
+		if (!ops[i].del && (!na->in_kernel || !nb->in_kernel)) {
+			ops[i].result = !na->in_kernel ? na->kerr : nb->kerr;
+			na->count--;
+			nb->count--;
+			undo = true;
+		} else if (ops[i].del && ((na->count == 0 && na->in_kernel) || (nb->count == 0 && nb->in_kernel))) {
+			ops[i].result = na->count == 0 && na->in_kernel ? na->kerr : nb->kerr;
+		}
+	}
+	return undo;
+}
+
+int rules_pairs_apply(struct rules_pair_op *ops, size_t n)
+{
+	struct pnode **nodes, **touched, **owner;
+	struct ipset_op *iops;
+	size_t nt = 0;
+	int first = 0;
+
+	if (!st.installed) {
+		for (size_t i = 0; i < n; i++)
+			ops[i].result = -ENOTCONN;
+		return n ? -ENOTCONN : 0;
+	}
+	nodes = calloc(2 * n + 1, sizeof(*nodes));
+	touched = calloc(2 * n + 1, sizeof(*touched));
+	owner = calloc(2 * n + 1, sizeof(*owner));
+	iops = calloc(2 * n + 1, sizeof(*iops));
+	if (!nodes || !touched || !owner || !iops) {
+		first = -ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			ops[i].result = -ENOMEM;
+		goto out;
+	}
+	count_ops(ops, n, nodes, touched, &nt);
+	reconcile(touched, nt, iops, owner);
+	if (settle_ops(ops, n, nodes))
+		reconcile(touched, nt, iops, owner);
+	for (size_t i = 0; i < nt; i++) {
+		touched[i]->touched = false;
+		count_release(touched[i]);
+	}
+	for (size_t i = 0; i < n && !first; i++)
+		first = ops[i].result;
+out:
+	free(nodes);
+	free(touched);
+	free(owner);
+	free(iops);
+	return first;
+}
+
+static int pair_one(enum rules_dir dir, bool del, const struct dime_addr *a, const struct dime_addr *b)
+{
+	struct rules_pair_op op = { .dir = dir, .del = del, .a = *a, .b = *b };
+
+	return rules_pairs_apply(&op, 1);
+}
+
+int rules_pair_add(enum rules_dir dir, const struct dime_addr *a, const struct dime_addr *b)
+{
+	return pair_one(dir, false, a, b);
+}
+
+int rules_pair_del(enum rules_dir dir, const struct dime_addr *a, const struct dime_addr *b)
+{
+	return pair_one(dir, true, a, b);
+}
+
+static int odst_check(const struct dime_addr *addr)
+{
+	if (!st.installed)
+		return -ENOTCONN;
+	if (addr->family == AF_INET6 ? !st.cfg.ipv6 : addr->family != AF_INET)
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+int rules_odst_add(const struct dime_addr *remote_id)
+{
+	int err = odst_check(remote_id);
+
+	return err ? err : ipset_add_ip(st.ipset, rules_set_name(RULES_SET_OUT_DST, remote_id->family), remote_id);
+}
+
+int rules_odst_del(const struct dime_addr *remote_id)
+{
+	int err = odst_check(remote_id);
+
+	return err ? err : ipset_del_ip(st.ipset, rules_set_name(RULES_SET_OUT_DST, remote_id->family), remote_id);
+}
+
+/* ---- removal -------------------------------------------------------------------- */
+
+/* Delete our rules and chains of one family; *found counts families that had some. */
+static int remove_rules(int family, bool must, unsigned *found)
+{
+	struct sbuf save = { 0 };
+	char *text = NULL;
+	/* Without ip6tables, or with IPv6 disabled, nothing of ours can be
+	 * there unless we installed it: then a failure is no error. */
+	int rc = run_tool(save_tool(family), NULL, NULL, &save, !must);
+
+	if (rc < 0) {
+		if (!must)
+			rc = 0;
+		goto out;
+	}
+	text = malloc(save.len + 256);
+	if (!text) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = rules_render_remove(save.p ? save.p : "", text, save.len + 256);
+	if (rc > 0) {
+		(*found)++;
+		log_debug("rules: removing with %s:\n%s", restore_tool(family), text);
+		rc = run_tool(restore_tool(family), restore_args, text, NULL, false);
+	}
+	if (rc > 0)
+		rc = 0;
+out:
+	free(text);
+	sbuf_free(&save);
+	return rc;
+}
+
+static int destroy_set(const char *name, unsigned *found)
+{
+	long deadline = now_ms() + DESTROY_WAIT_MS;
+	struct ipset_info info;
+	int rc = ipset_header(st.ipset, name, &info);
+
+	if (rc == -ENOENT)
+		return 0;
+	/* With the nf_tables backend a deleted rule releases its set after
+	 * the transaction is freed, asynchronously: retry briefly. */
+	while ((rc = ipset_destroy(st.ipset, name)) == -EBUSY && now_ms() < deadline)
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	if (rc == -EBUSY)
+		log_warnx("ipset %s: still in use after %d ms (a rule outside dimed's chains references it?)",
+			  name, DESTROY_WAIT_MS);
+	if (rc == 0)
+		(*found)++;
+	return rc;
+}
+
+static int remove_all(bool stale)
+{
+	unsigned found = 0, found_sets = 0;
+	int first = 0, rc;
+
+	for (size_t i = 0; i < 2; i++) {
+		/* IPv4 always; IPv6 must work only when we installed it. */
+		bool must = families[i] == AF_INET || (st.installed && st.cfg.ipv6);
+
+		rc = remove_rules(families[i], must, &found);
+		if (rc < 0 && !first)
+			first = rc;
+	}
+	rc = ipset_ready();
+	if (rc < 0 && !first)
+		first = rc;
+	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		for (int set = 0; set < RULES_SET_COUNT; set++) {
+			int r = destroy_set(set_names[set][i], &found_sets);
+
+			if (r < 0 && !first)
+				first = r;
+		}
+	}
+	counts_clear();
+	st.installed = false;
+	if (stale && (found || found_sets))
+		log_notice("rules: removed leftovers of an earlier run: rules of %u address families, %u sets",
+			   found, found_sets);
+	if (first)
+		log_warn_e(first, "rules: removal incomplete");
+	return first;
+}
+
+int rules_remove_stale(void)
+{
+	return remove_all(true);
+}
+
+int rules_remove(void)
+{
+	int rc = remove_all(false);
+
+	ipset_close(st.ipset);
+	st.ipset = NULL;
+	return rc;
+}
+
+/* ---- installation ----------------------------------------------------------------- */
+
+static int create_sets(int family)
+{
+	for (int set = 0; set < RULES_SET_COUNT; set++) {
+		int rc = ipset_create(st.ipset, rules_set_name((enum rules_set)set, family), "hash:ip",
+				      family, RULES_SET_MAXELEM);
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int install_rules(const struct rules_config *cfg, int family)
+{
+	char text[4096];
+	int rc = rules_render_install(cfg, family, text, sizeof(text));
+
+	if (rc < 0)
+		return rc;
+	return run_tool(restore_tool(family), restore_args, text, NULL, false);
+}
+
+int rules_install(const struct rules_config *cfg)
+{
+	int rc = rules_config_check(cfg);
+
+	if (rc < 0)
+		return rc;
+	rc = rules_remove_stale();
+	if (rc < 0) {
+		log_warnx("rules: an earlier run's rules could not be removed; not installing");
+		return rc;
+	}
+	st.cfg = *cfg;
+	/* From here on a failure removes everything of both families. */
+	st.installed = true;
+	for (size_t i = 0; rc == 0 && i < 2; i++)
+		if (family_wanted(cfg, families[i]))
+			rc = create_sets(families[i]);
+	for (size_t i = 0; rc == 0 && i < 2; i++)
+		if (family_wanted(cfg, families[i]))
+			rc = install_rules(cfg, families[i]);
+	if (rc < 0) {
+		log_warn_e(rc, "rules: installation failed; removing what was added");
+		remove_all(false);
+		return rc;
+	}
+	log_info("rules: installed (queue out %u, in %u, IHMP port %u, mark 0x%x%s)", cfg->queue_out,
+		 cfg->queue_in, cfg->ihmp_port, cfg->mark, cfg->ipv6 ? ", IPv4 and IPv6" : ", IPv4 only");
+	return 0;
+}

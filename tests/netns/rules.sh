@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# dimed's kernel-side steering (rules.c, ipset.c), for real, in the MH
+# namespace of the testbed (topology in lib.sh), driven by dime-rules-probe:
+#   1. install puts DIME-IN first in raw PREROUTING and DIME-OUT first in
+#      mangle OUTPUT (IPv4 and IPv6), creates the ten hash:ip sets, keeps
+#      the host's own rules, and makes conntrack track the namespace;
+#   2. pairs are counted: a column entry stays while any pair uses it;
+#   3. the rules do what they say: a steered packet with no queue reader
+#      is dropped (never delivered un-rewritten), while loopback, dimed's
+#      mark bit and the IHMP port pass;
+#   4. a crashed run's rules and sets (and a stale set of the wrong type)
+#      are cleaned by the next install; an install that cannot clean fails
+#      and leaves nothing; errors name the set and the address;
+#   5. remove leaves iptables-save exactly as it was before install, no
+#      chain, rule or set of ours; a second remove is harmless;
+#   6. a batch of 20000 pairs is timed.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+PROBE=$TB_BUILD_DIR/tests/tools/dime-rules-probe
+MARK=0x40000000
+IHMP=4010
+ALL_SETS="dime-out4-l dime-out4-r dime-odst4 dime-in4-r dime-in4-l dime-out6-l dime-out6-r dime-odst6 dime-in6-r dime-in6-l"
+
+probe() { tb_exec mh "$PROBE" "$@"; }
+
+# save NODE 4|6: the rule set without comments and counters, comparable
+# across time.
+save() {
+	local t=iptables
+	[ "$2" = 6 ] && t=ip6tables
+	tb_exec "$1" "$t-save" | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]/[0:0]/'
+}
+
+# pkts 4|6 TABLE TEXT: packet counter of the rule whose save line contains TEXT.
+pkts() {
+	local t=iptables
+	[ "$1" = 6 ] && t=ip6tables
+	tb_exec mh "$t-save" -c -t "$2" | grep -F -- "$3" | head -n 1 | sed 's/^\[\([0-9]*\):.*/\1/'
+}
+
+# first_rule TABLE CHAIN FILE: the first rule of CHAIN in TABLE of a save.
+first_rule() { sed -n "/^\*$1\$/,/^COMMIT/p" "$3" | grep -m1 -- "^-A $2 "; }
+
+ihmp_in_counted() { [ "$(pkts 4 raw "--dport $IHMP -j RETURN")" -gt "$1" ]; }
+
+reaches() { tb_exec mh ping -n -q -c 1 -W 1 "$@" >/dev/null 2>&1; }
+
+# The host's own rules, which dimed must neither disturb nor outrank.
+host_rules() {
+	local t
+	for t in iptables ip6tables; do
+		tb_exec mh $t -t raw -A PREROUTING -p tcp --dport 9 -j ACCEPT
+		tb_exec mh $t -t mangle -A OUTPUT -p tcp --dport 9 -j MARK --set-mark 0x1
+		tb_exec mh $t -A INPUT -p tcp --dport 9 -j ACCEPT
+	done
+}
+
+check_install() {
+	local v chain sets
+	probe install ipv6=1 qout=3 qin=4 port=$IHMP mark=$MARK >/dev/null
+	for v in 4 6; do
+		save mh $v >"$TB_TMP/installed$v"
+		[ "$(first_rule raw PREROUTING "$TB_TMP/installed$v")" = "-A PREROUTING -j DIME-IN" ] ||
+			tb_fail "IPv$v: DIME-IN is not the first rule of raw PREROUTING: $(grep PREROUTING "$TB_TMP/installed$v")"
+		[ "$(first_rule mangle OUTPUT "$TB_TMP/installed$v")" = "-A OUTPUT -j DIME-OUT" ] ||
+			tb_fail "IPv$v: DIME-OUT is not the first rule of mangle OUTPUT"
+		grep -q -- "-A DIME-IN -m set --match-set dime-in$v-r src -m set --match-set dime-in$v-l dst -j NFQUEUE --queue-num 4$" "$TB_TMP/installed$v" ||
+			tb_fail "IPv$v: inbound queue rule missing"
+		grep -q -- "-A DIME-OUT -m set --match-set dime-odst$v dst -j NFQUEUE --queue-num 3$" "$TB_TMP/installed$v" ||
+			tb_fail "IPv$v: odst queue rule missing"
+		grep -q -- "--queue-bypass" "$TB_TMP/installed$v" && tb_fail "IPv$v: a rule fails open (--queue-bypass)"
+		for chain in "raw -A PREROUTING -p tcp -m tcp --dport 9 -j ACCEPT" \
+			"mangle -A OUTPUT -p tcp -m tcp --dport 9 -j MARK --set-xmark 0x1/0xffffffff" \
+			"filter -A INPUT -p tcp -m tcp --dport 9 -j ACCEPT"; do
+			sed -n "/^\*${chain%% *}/,/^COMMIT/p" "$TB_TMP/installed$v" | grep -qxF -- "${chain#* }" ||
+				tb_fail "IPv$v: host rule lost: $chain"
+		done
+	done
+	sets=$(tb_exec mh ipset list -n | sort | tr '\n' ' ')
+	[ "$sets" = "$(echo $ALL_SETS | tr ' ' '\n' | sort | tr '\n' ' ')" ] || tb_fail "sets: $sets"
+	tb_exec mh ipset list dime-out6-r | grep -q "^Type: hash:ip$" || tb_fail "dime-out6-r is not hash:ip"
+	tb_exec mh ipset list dime-out6-r | grep -q "family inet6" || tb_fail "dime-out6-r is not IPv6"
+	# conntrack runs although no rule of the host needed it.
+	reaches $TB_CH_4 || tb_fail "MH cannot reach CH with the rules installed and empty sets"
+	if command -v conntrack >/dev/null; then
+		tb_exec mh conntrack -L 2>/dev/null | grep -q "dst=$TB_CH_4" ||
+			tb_fail "conntrack does not track the namespace after install"
+	else
+		tb_log "install: conntrack(8) not installed, tracking not checked"
+	fi
+	tb_log "install: DIME-IN/DIME-OUT first in raw/mangle (IPv4, IPv6), 10 hash:ip sets, host rules kept, conntrack on"
+}
+
+check_pairs() {
+	local M=$TB_MH1_4 C=$TB_CH_4 A=$TB_CH_ALT_4
+	probe install ipv6=1 \
+		, add-pair out $M $C , add-pair out $M $A , add-pair in $C $M \
+		, expect-pair out $M $C present , expect-pair out $M $A present \
+		, del-pair out $M $C \
+		, expect-ip dime-out4-l $M present , expect-ip dime-out4-r $C absent , expect-ip dime-out4-r $A present \
+		, del-pair out $M $A , expect-ip dime-out4-l $M absent , expect-pair in $C $M present \
+		, add-pair out $TB_MH1_6 $TB_CH_6 , expect-pair out $TB_MH1_6 $TB_CH_6 present \
+		, counted >"$TB_TMP/pairs.log" 2>&1 || tb_fail "pairs: $(tail -n 3 "$TB_TMP/pairs.log")"
+	grep -q "^counted: 4$" "$TB_TMP/pairs.log" || tb_fail "pairs: wrong count: $(tail -n 1 "$TB_TMP/pairs.log")"
+	# A pair never added cannot be deleted, and mixed families are refused.
+	probe install , del-pair out $M $C >/dev/null 2>&1 && tb_fail "pairs: del of an unknown pair succeeded"
+	probe install , add-pair out $M $TB_CH_6 >/dev/null 2>&1 && tb_fail "pairs: mixed families accepted"
+	probe install ipv6=0 , add-pair out $TB_MH1_6 $TB_CH_6 >/dev/null 2>&1 && tb_fail "pairs: IPv6 accepted with ipv6=0"
+	# The kernel's view agrees with the probe's (ipset(8) as the referee).
+	probe install ipv6=1 , add-pair out $M $C , add-pair in $C $M >/dev/null
+	tb_exec mh ipset test dime-out4-l $M 2>/dev/null || tb_fail "pairs: ipset(8) does not see $M in dime-out4-l"
+	tb_exec mh ipset test dime-in4-r $C 2>/dev/null || tb_fail "pairs: ipset(8) does not see $C in dime-in4-r"
+	# A kernel refusal (the remote column swapped for a full set) undoes
+	# the add: the local address keeps its old count, the new one is not
+	# counted, and a batch that fails entirely leaves nothing behind.
+	probe install , add-pair out $M $C , sh "ipset create dime-t-full hash:ip maxelem 1 && ipset add dime-t-full 198.51.100.99 && ipset swap dime-out4-r dime-t-full" \
+		, counted , fails add-pair out $M $A , counted , fails add-pair out 192.0.2.77 $A , counted \
+		, expect-ip dime-out4-l $M present , expect-ip dime-out4-l 192.0.2.77 absent \
+		, del-pair out $M $C , counted , expect-ip dime-out4-l $M absent >"$TB_TMP/refused.log" 2>&1 ||
+		tb_fail "pairs: refused adds: $(tail -n 3 "$TB_TMP/refused.log")"
+	[ "$(grep -c "set is full" "$TB_TMP/refused.log")" = 2 ] || tb_fail "pairs: refusal not reported: $(cat "$TB_TMP/refused.log")"
+	[ "$(grep '^counted' "$TB_TMP/refused.log" | tr '\n' ' ')" = "counted: 2 counted: 2 counted: 2 counted: 0 " ] ||
+		tb_fail "pairs: counts after refusals: $(grep '^counted' "$TB_TMP/refused.log" | tr '\n' ' ')"
+	tb_exec mh ipset destroy dime-t-full
+	tb_log "pairs: counted per column, deleted with their last pair, refused adds undone, checked with ipset(8)"
+}
+
+check_steering() {
+	local before after
+	probe install ipv6=1 port=$IHMP mark=$MARK >/dev/null
+	reaches $TB_CH_4 || tb_fail "steering: no baseline reachability"
+
+	# Outbound pair: the echo request is queued, no reader: dropped.
+	probe install ipv6=1 port=$IHMP mark=$MARK , add-pair out $TB_MH1_4 $TB_CH_4 >/dev/null
+	reaches $TB_CH_4 && tb_fail "steering: a steered packet was delivered with nobody reading the queue"
+	[ "$(pkts 4 mangle "dime-out4-r dst -j NFQUEUE")" -gt 0 ] || tb_fail "steering: out pair rule never matched"
+	# dimed's own packets carry the mark bit and pass.
+	reaches -m $((MARK)) $TB_CH_4 || tb_fail "steering: a packet with dimed's mark was queued"
+	# IHMP from its port passes; from another port it is queued.
+	before=$(pkts 4 mangle "--sport $IHMP -j RETURN")
+	probe udp-send $IHMP $TB_CH_4 9999 >/dev/null
+	after=$(pkts 4 mangle "--sport $IHMP -j RETURN")
+	[ "$after" -gt "$before" ] || tb_fail "steering: IHMP datagram not exempted ($before -> $after)"
+	tb_exec mh ipset del dime-out4-r $TB_CH_4
+	reaches $TB_CH_4 || tb_fail "steering: still dropped after the pair's entry went"
+
+	# Outbound destination set, IPv6; loopback is never steered.
+	probe install ipv6=1 , odst-add $TB_CH_6 , odst-add ::1 >/dev/null
+	reaches $TB_CH_6 && tb_fail "steering: IPv6 packet to an odst address delivered"
+	reaches ::1 || tb_fail "steering: loopback was steered"
+	probe install ipv6=1 , odst-add $TB_CH_6 , odst-del $TB_CH_6 >/dev/null
+	reaches $TB_CH_6 || tb_fail "steering: odst-del did not release $TB_CH_6"
+
+	# Inbound pair: the echo reply is queued in raw PREROUTING and dropped;
+	# IHMP to its port from the same peer is exempt.
+	probe install ipv6=1 , add-pair in $TB_CH_4 $TB_MH1_4 >/dev/null
+	reaches $TB_CH_4 && tb_fail "steering: inbound steered reply delivered"
+	[ "$(pkts 4 raw "dime-in4-l dst -j NFQUEUE")" -gt 0 ] || tb_fail "steering: in pair rule never matched"
+	before=$(pkts 4 raw "--dport $IHMP -j RETURN")
+	tb_exec ch "$PROBE" udp-send 5555 $TB_MH1_4 $IHMP >/dev/null
+	tb_wait_for 2 "IHMP to MH exempted" ihmp_in_counted "$before"
+	tb_log "steering: pairs and odst queue (and drop without a reader); lo, mark $MARK and IHMP port $IHMP pass"
+}
+
+check_stale() {
+	local n v
+	# A crashed run: rules and entries left behind, then a new install.
+	probe install ipv6=1 , add-pair out $TB_MH1_4 $TB_CH_4 , odst-add $TB_CH_4 >/dev/null
+	probe install ipv6=1 >"$TB_TMP/stale.log" 2>&1 || tb_fail "stale: reinstall failed: $(cat "$TB_TMP/stale.log")"
+	grep -q "removed leftovers of an earlier run" "$TB_TMP/stale.log" || tb_fail "stale: leftovers not reported"
+	for v in 4 6; do
+		n=$(save mh $v | grep -c -- "-j DIME-")
+		[ "$n" = 2 ] || tb_fail "stale: IPv$v has $n jumps to our chains after reinstall, want 2"
+	done
+	tb_exec mh ipset test dime-odst4 $TB_CH_4 2>/dev/null && tb_fail "stale: old set entries survived the reinstall"
+	# A stale set of another type is replaced.
+	probe remove >/dev/null
+	tb_exec mh ipset create dime-odst4 hash:net
+	probe install >/dev/null || tb_fail "stale: a stale hash:net dime-odst4 blocked the install"
+	tb_exec mh ipset list dime-odst4 | grep -q "^Type: hash:ip$" || tb_fail "stale: dime-odst4 kept the wrong type"
+	# One that a foreign rule holds cannot go: install fails and leaves nothing.
+	probe remove >/dev/null
+	tb_exec mh ipset create dime-odst4 hash:net
+	tb_exec mh iptables -A INPUT -m set --match-set dime-odst4 src -j ACCEPT
+	probe install >"$TB_TMP/busy.log" 2>&1 && tb_fail "stale: install succeeded over a set held by a foreign rule"
+	grep -q "dime-odst4" "$TB_TMP/busy.log" || tb_fail "stale: the error does not name the set: $(cat "$TB_TMP/busy.log")"
+	save mh 4 | grep -q "DIME-" && tb_fail "stale: a failed install left rules"
+	tb_exec mh iptables -D INPUT -m set --match-set dime-odst4 src -j ACCEPT
+	tb_exec mh ipset destroy dime-odst4
+	tb_log "stale: crashed run cleaned (one jump per chain, empty sets), wrong-type set replaced, held set fails cleanly"
+}
+
+check_errors() {
+	# A full set: the message names the set, the address and the cause.
+	probe create dime-t-tiny inet 2 , add-ip dime-t-tiny 192.0.2.1 , add-ip dime-t-tiny 192.0.2.2 \
+		, add-ip dime-t-tiny 192.0.2.3 >"$TB_TMP/full.log" 2>&1 && tb_fail "errors: a third element fit in maxelem 2"
+	grep -q "ipset dime-t-tiny: add 192.0.2.3: set is full" "$TB_TMP/full.log" ||
+		tb_fail "errors: unclear message: $(cat "$TB_TMP/full.log")"
+	# Re-creating the same set reuses (and empties) it; another type is refused.
+	probe create dime-t-tiny inet 2 , expect-ip dime-t-tiny 192.0.2.1 absent >/dev/null ||
+		tb_fail "errors: an existing set of the same type was not reused"
+	probe create dime-t-tiny inet6 >"$TB_TMP/exist.log" 2>&1 && tb_fail "errors: a family clash was accepted"
+	grep -q "exists as hash:ip family inet, not hash:ip family inet6" "$TB_TMP/exist.log" || tb_fail "errors: $(cat "$TB_TMP/exist.log")"
+	probe add-ip dime-t-none 192.0.2.1 >"$TB_TMP/none.log" 2>&1 && tb_fail "errors: add to a missing set succeeded"
+	grep -q "dime-t-none: add 192.0.2.1: set does not exist" "$TB_TMP/none.log" || tb_fail "errors: $(cat "$TB_TMP/none.log")"
+	probe destroy dime-t-tiny , destroy dime-t-tiny >/dev/null || tb_fail "errors: destroy is not idempotent"
+	tb_log "errors: full set, missing set and type clash reported with set and address"
+}
+
+check_bench() {
+	probe install ipv6=1 , bench-pairs 20000 >"$TB_TMP/bench.log" 2>&1 || tb_fail "bench: $(cat "$TB_TMP/bench.log")"
+	tb_log "bench: $(grep bench-pairs "$TB_TMP/bench.log")"
+}
+
+check_remove() {
+	local v n
+	probe install ipv6=1 , add-pair out $TB_MH1_4 $TB_CH_4 >/dev/null
+	probe remove >/dev/null || tb_fail "remove failed"
+	for v in 4 6; do
+		save mh $v >"$TB_TMP/after$v"
+		diff -u "$TB_TMP/before$v" "$TB_TMP/after$v" >&2 ||
+			tb_fail "remove: IPv$v rules differ from before install"
+	done
+	n=$(tb_exec mh ipset list -n | grep -c '^dime-' || true)
+	[ "$n" = 0 ] || tb_fail "remove: $n sets left"
+	probe remove >/dev/null || tb_fail "remove: a second remove failed"
+	probe remove-stale >"$TB_TMP/nostale.log" 2>&1 || tb_fail "remove-stale on a clean namespace failed"
+	grep -q "leftovers" "$TB_TMP/nostale.log" && tb_fail "remove-stale reported leftovers in a clean namespace"
+	# A namespace that never had rules: nothing of ours stays (iptables-nft
+	# keeps the raw and mangle tables it had to create, empty).
+	tb_exec ch "$PROBE" install ipv6=1 , remove >/dev/null || tb_fail "remove: install+remove on CH failed"
+	for v in 4 6; do
+		save ch $v | grep -q "DIME-" && tb_fail "remove: IPv$v chain left on CH"
+	done
+	[ -z "$(tb_exec ch ipset list -n)" ] || tb_fail "remove: sets left on CH"
+	tb_log "remove: iptables-save (IPv4, IPv6) as before install, no sets, idempotent"
+}
+
+[ -x "$PROBE" ] || { echo "SKIP: $PROBE not built" >&2; exit 77; }
+command -v ipset >/dev/null || { echo "SKIP: ipset(8) not installed" >&2; exit 77; }
+tb_setup
+host_rules
+save mh 4 >"$TB_TMP/before4"
+save mh 6 >"$TB_TMP/before6"
+check_install
+check_pairs
+check_steering
+check_stale
+check_errors
+check_bench
+check_remove
+tb_log "PASS: rules and ipsets"
