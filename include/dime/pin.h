@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Identifier pinning: a local address that live flows still use keeps
+ * existing on lo after it left its interface, so the sockets' own route
+ * lookups still succeed. Pins are tagged with IFA_PROTO = DIME_IFA_PROTO
+ * (kernel >= 6.1) so dimed tells its own from the administrator's, also
+ * after a crash (pin_flush_stale). Plus the per-interface sysctls a
+ * mobility interface needs (rp_filter, ARP), recorded through sysctl.h.
+ *
+ * Pins:
+ *  - IPv4: /32, scope host. Host scope keeps the kernel from choosing the
+ *    pin as the source of a new connection (seen here: with scope global
+ *    and no other address, `ip route get` picks the pin), while a socket
+ *    bound to it still routes and connects (seen here).
+ *  - IPv6: /128, IFA_F_NODAD (lo does no DAD anyway, but never tentative),
+ *    IFA_F_NOPREFIXROUTE (only the local route), preferred_lft 0 (so
+ *    source selection avoids it), valid_lft forever.
+ *
+ * Each call is a synchronous request on a socket of its own, acknowledged
+ * by the kernel and awaited at most PIN_ACK_TIMEOUT_MS (the kernel answers
+ * at once unless the RTNL lock is held a long time). They return 0 or
+ * -errno and log failures once, with the address.
+ */
+#ifndef DIME_PIN_H
+#define DIME_PIN_H
+
+#include "dime/addr.h"
+
+#define DIME_IFA_PROTO 0xd1
+#define PIN_ACK_TIMEOUT_MS 1000
+
+/* Pin a on lo. An existing pin of ours is success; -EEXIST when a is
+ * already on lo but not ours (then it is not ours to remove either). */
+int pin_add(const struct dime_addr *a);
+
+/* Remove our pin of a from lo; -ENOENT when lo holds no pin of ours for
+ * a (an address the administrator put there is never removed). */
+int pin_del(const struct dime_addr *a);
+
+/* Remove every address on lo that carries our IFA_PROTO (left by a
+ * previous run). Returns how many were removed, or -errno. */
+int pin_flush_stale(void);
+
+/*
+ * Prepare a mobility interface, recording every change for
+ * sysctl_restore_all():
+ *  - rp_filter 2 (loose) when the effective value, max(all, ifname), is 1
+ *    (strict): setting the interface to 2 is enough, `all` is left alone;
+ *  - arp_ignore 1 when the effective value max(all, ifname) is 0;
+ *  - arp_announce 2 when the effective value max(all, ifname) is below 2.
+ * 0, or the first -errno (-EINVAL for a bad name, -ENOENT for no such
+ * interface); the other settings are still tried.
+ */
+int pin_prepare_iface(const char *ifname);
+
+#endif

@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * ctnetlink conntrack events and dumps (see ctnl.h). The parser walks the
+ * attributes itself instead of using mnl_attr_parse, because libmnl stops
+ * quietly at a truncated attribute and we want that reported as malformed.
+ * The socket half reads datagrams, splits them into messages, hands
+ * conntrack messages to the parser and the result to the callback.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+
+#include "dime/ctnl.h"
+#include "dime/log.h"
+
+/* Event bursts (a SYN flood, a mass timeout) must not overflow before the
+ * loop gets round to us; the kernel only charges what is queued. */
+#define CTNL_EVENTS_RCVBUF (8 << 20)
+#define CTNL_DUMP_RCVBUF (4 << 20)
+/* Larger than any skb the kernel builds for netlink (dumps cap at 32 KiB). */
+#define CTNL_RX_SIZE (64 << 10)
+/* Datagrams per handle_*_readable call, so one busy fd cannot starve the
+ * loop; a dump datagram holds about a hundred entries. */
+#define CTNL_RX_BUDGET 64
+
+struct ctnl {
+	struct mnl_socket *ev_nl;
+	struct mnl_socket *dump_nl;
+	ctnl_cb cb;
+	void *ctx;
+	uint32_t dump_portid;
+	uint32_t dump_seq;	/* seq of the running dump */
+	bool dumping;
+	bool superseded;	/* ctnl_dump() was called during the running dump */
+	bool dump_broken;	/* the running dump lost replies or was flagged
+				 * inconsistent (NLM_F_DUMP_INTR) */
+	struct ctnl_stats stats;
+	unsigned char buf[CTNL_RX_SIZE];
+};
+
+/* ---- pure parser ---------------------------------------------------------- */
+
+/*
+ * Index the attributes in [buf, buf + len) by type into tb[0..max]; types
+ * above max are skipped, the last of a repeated type wins. Any byte left
+ * over that does not form a whole attribute is an error (the final
+ * attribute may lack its alignment padding).
+ */
+static int attr_table(const void *buf, size_t len, const struct nlattr **tb, unsigned int max)
+{
+	const unsigned char *p = buf;
+
+	memset(tb, 0, (max + 1) * sizeof(*tb));
+	while (len > 0) {
+		const struct nlattr *a = (const struct nlattr *)p;
+		size_t step;
+
+		if (len < sizeof(*a) || a->nla_len < sizeof(*a) || a->nla_len > len)
+			return -EBADMSG;
+		if ((a->nla_type & NLA_TYPE_MASK) <= max)
+			tb[a->nla_type & NLA_TYPE_MASK] = a;
+		step = MNL_ALIGN(a->nla_len);
+		if (step > len)
+			step = len;
+		p += step;
+		len -= step;
+	}
+	return 0;
+}
+
+static int nested_table(const struct nlattr *nest, const struct nlattr **tb, unsigned int max)
+{
+	return attr_table(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), tb, max);
+}
+
+static bool attr_is(const struct nlattr *a, size_t size)
+{
+	return a && mnl_attr_get_payload_len(a) == size;
+}
+
+/* Optional big-endian u32: absent leaves *v at 0, a wrong size is an error. */
+static int opt_be32(const struct nlattr *a, uint32_t *v)
+{
+	uint32_t be;
+
+	*v = 0;
+	if (!a)
+		return 0;
+	if (!attr_is(a, 4))
+		return -EBADMSG;
+	memcpy(&be, mnl_attr_get_payload(a), 4);
+	*v = ntohl(be);
+	return 0;
+}
+
+static int get_be16(const struct nlattr *a, uint16_t *v)
+{
+	uint16_t be;
+
+	if (!attr_is(a, 2))
+		return -EBADMSG;
+	memcpy(&be, mnl_attr_get_payload(a), 2);
+	*v = ntohs(be);
+	return 0;
+}
+
+struct tuple {
+	struct dime_addr src, dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+};
+
+static int parse_tuple_ip(const struct nlattr *nest, struct tuple *t)
+{
+	const struct nlattr *tb[CTA_IP_MAX + 1];
+
+	if (!nest || nested_table(nest, tb, CTA_IP_MAX) < 0)
+		return -EBADMSG;
+	if (attr_is(tb[CTA_IP_V4_SRC], 4) && attr_is(tb[CTA_IP_V4_DST], 4)) {
+		dime_addr_from_v4(&t->src, mnl_attr_get_payload(tb[CTA_IP_V4_SRC]));
+		dime_addr_from_v4(&t->dst, mnl_attr_get_payload(tb[CTA_IP_V4_DST]));
+		return 0;
+	}
+	if (attr_is(tb[CTA_IP_V6_SRC], 16) && attr_is(tb[CTA_IP_V6_DST], 16)) {
+		dime_addr_from_v6(&t->src, mnl_attr_get_payload(tb[CTA_IP_V6_SRC]));
+		dime_addr_from_v6(&t->dst, mnl_attr_get_payload(tb[CTA_IP_V6_DST]));
+		return 0;
+	}
+	return -EBADMSG;
+}
+
+static bool proto_has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE ||
+	       proto == IPPROTO_SCTP || proto == IPPROTO_DCCP;
+}
+
+static int parse_tuple_proto(const struct nlattr *nest, struct tuple *t)
+{
+	const struct nlattr *tb[CTA_PROTO_MAX + 1];
+	const struct nlattr *id = NULL;
+
+	if (!nest || nested_table(nest, tb, CTA_PROTO_MAX) < 0 || !attr_is(tb[CTA_PROTO_NUM], 1))
+		return -EBADMSG;
+	t->proto = mnl_attr_get_u8(tb[CTA_PROTO_NUM]);
+	t->sport = t->dport = 0;
+	if (proto_has_ports(t->proto)) {
+		if (get_be16(tb[CTA_PROTO_SRC_PORT], &t->sport) < 0 ||
+		    get_be16(tb[CTA_PROTO_DST_PORT], &t->dport) < 0)
+			return -EBADMSG;
+		return 0;
+	}
+	if (t->proto == IPPROTO_ICMP)
+		id = tb[CTA_PROTO_ICMP_ID];
+	else if (t->proto == IPPROTO_ICMPV6)
+		id = tb[CTA_PROTO_ICMPV6_ID];
+	else
+		return 0;
+	if (get_be16(id, &t->sport) < 0)
+		return -EBADMSG;
+	t->dport = t->sport;
+	return 0;
+}
+
+static int parse_tuple(const struct nlattr *nest, struct tuple *t)
+{
+	const struct nlattr *tb[CTA_TUPLE_MAX + 1];
+
+	if (!nest || nested_table(nest, tb, CTA_TUPLE_MAX) < 0)
+		return -EBADMSG;
+	if (parse_tuple_ip(tb[CTA_TUPLE_IP], t) < 0 || parse_tuple_proto(tb[CTA_TUPLE_PROTO], t) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* TCP state from CTA_PROTOINFO; absent is fine (DESTROY carries none). */
+static int parse_tcp_state(const struct nlattr *nest, uint8_t *state)
+{
+	const struct nlattr *tb[CTA_PROTOINFO_MAX + 1];
+	const struct nlattr *tcp[CTA_PROTOINFO_TCP_MAX + 1];
+
+	*state = 0;
+	if (!nest)
+		return 0;
+	if (nested_table(nest, tb, CTA_PROTOINFO_MAX) < 0)
+		return -EBADMSG;
+	if (!tb[CTA_PROTOINFO_TCP])
+		return 0;
+	if (nested_table(tb[CTA_PROTOINFO_TCP], tcp, CTA_PROTOINFO_TCP_MAX) < 0)
+		return -EBADMSG;
+	if (!tcp[CTA_PROTOINFO_TCP_STATE])
+		return 0;
+	if (!attr_is(tcp[CTA_PROTOINFO_TCP_STATE], 1))
+		return -EBADMSG;
+	*state = mnl_attr_get_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
+	return 0;
+}
+
+static int message_event(const struct nlmsghdr *nlh, enum ctnl_event *ev)
+{
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
+		return -ENOMSG;
+	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	case IPCTNL_MSG_CT_DELETE:
+		*ev = CTNL_DESTROY;
+		return 0;
+	case IPCTNL_MSG_CT_NEW:
+		if (nlh->nlmsg_flags & NLM_F_MULTI)
+			*ev = CTNL_DUMP;
+		else if (nlh->nlmsg_flags & NLM_F_CREATE)
+			*ev = CTNL_NEW;
+		else
+			*ev = CTNL_UPDATE;
+		return 0;
+	default:
+		return -ENOMSG;
+	}
+}
+
+static int fill_tuples(const struct nlattr *const *tb, uint8_t nfgen_family, struct ctnl_flow *f)
+{
+	struct tuple o, r;
+
+	if (parse_tuple(tb[CTA_TUPLE_ORIG], &o) < 0 || parse_tuple(tb[CTA_TUPLE_REPLY], &r) < 0)
+		return -EBADMSG;
+	if (o.src.family != r.src.family || o.proto != r.proto)
+		return -EBADMSG;
+	if (nfgen_family != AF_UNSPEC && nfgen_family != o.src.family)
+		return -EBADMSG;
+	f->family = o.src.family;
+	f->proto = o.proto;
+	f->orig_src = o.src;
+	f->orig_dst = o.dst;
+	f->orig_sport = o.sport;
+	f->orig_dport = o.dport;
+	f->reply_src = r.src;
+	f->reply_dst = r.dst;
+	f->reply_sport = r.sport;
+	f->reply_dport = r.dport;
+	return 0;
+}
+
+int ctnl_parse(const struct nlmsghdr *nlh, struct ctnl_flow *out, enum ctnl_event *ev)
+{
+	const size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
+	const struct nlattr *tb[CTA_MAX + 1];
+	const struct nfgenmsg *nfg;
+	struct ctnl_flow f;
+	enum ctnl_event e;
+	int err;
+
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN)
+		return -EBADMSG;
+	if ((err = message_event(nlh, &e)) < 0)
+		return err;
+	if (nlh->nlmsg_len < hdr)
+		return -EBADMSG;
+	nfg = mnl_nlmsg_get_payload(nlh);
+	if (attr_table((const unsigned char *)nlh + hdr, nlh->nlmsg_len - hdr, tb, CTA_MAX) < 0)
+		return -EBADMSG;
+	memset(&f, 0, sizeof(f));
+	if (fill_tuples(tb, nfg->nfgen_family, &f) < 0 ||
+	    opt_be32(tb[CTA_STATUS], &f.status) < 0 || opt_be32(tb[CTA_MARK], &f.mark) < 0 ||
+	    opt_be32(tb[CTA_ID], &f.id) < 0 || opt_be32(tb[CTA_TIMEOUT], &f.timeout) < 0 ||
+	    parse_tcp_state(tb[CTA_PROTOINFO], &f.tcp_state) < 0)
+		return -EBADMSG;
+	*out = f;
+	*ev = e;
+	return 0;
+}
+
+const char *ctnl_event_name(enum ctnl_event ev)
+{
+	switch (ev) {
+	case CTNL_NEW: return "new";
+	case CTNL_UPDATE: return "update";
+	case CTNL_DESTROY: return "destroy";
+	case CTNL_DUMP: return "dump";
+	case CTNL_DUMP_DONE: return "dump-done";
+	case CTNL_RESYNC: return "resync";
+	}
+	return "unknown";
+}
+
+/* ---- sockets ---------------------------------------------------------------- */
+
+/* SO_RCVBUFFORCE passes rmem_max (we hold CAP_NET_ADMIN); plain SO_RCVBUF
+ * is the fallback, capped by the kernel. Neither failing is fatal. */
+static void set_rcvbuf(struct mnl_socket *nl, int size, const char *what)
+{
+	int fd = mnl_socket_get_fd(nl);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
+		log_warn("ctnl: %s socket: cannot set receive buffer to %d bytes", what, size);
+}
+
+static int open_socket(struct mnl_socket **out, int rcvbuf, const char *what)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int err;
+
+	if (!nl) {
+		err = -errno;
+		log_warn_e(err, "ctnl: cannot open %s socket", what);
+		return err;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		log_warn_e(err, "ctnl: cannot bind %s socket", what);
+		mnl_socket_close(nl);
+		return err;
+	}
+	set_rcvbuf(nl, rcvbuf, what);
+	*out = nl;
+	return 0;
+}
+
+static int subscribe(struct mnl_socket *nl, int group)
+{
+	if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+		int err = -errno;
+
+		log_warn_e(err, "ctnl: cannot join conntrack group %d", group);
+		return err;
+	}
+	return 0;
+}
+
+int ctnl_open(struct ctnl **out, ctnl_cb cb, void *ctx)
+{
+	struct ctnl *ct = calloc(1, sizeof(*ct));
+	int err;
+
+	if (!ct)
+		return -ENOMEM;
+	ct->cb = cb;
+	ct->ctx = ctx;
+	if ((err = open_socket(&ct->ev_nl, CTNL_EVENTS_RCVBUF, "event")) < 0)
+		goto fail;
+	if ((err = open_socket(&ct->dump_nl, CTNL_DUMP_RCVBUF, "dump")) < 0)
+		goto fail;
+	if ((err = subscribe(ct->ev_nl, NFNLGRP_CONNTRACK_NEW)) < 0 ||
+	    (err = subscribe(ct->ev_nl, NFNLGRP_CONNTRACK_DESTROY)) < 0)
+		goto fail;
+	ct->dump_portid = mnl_socket_get_portid(ct->dump_nl);
+	*out = ct;
+	return 0;
+fail:
+	ctnl_close(ct);
+	return err;
+}
+
+void ctnl_close(struct ctnl *ct)
+{
+	if (!ct)
+		return;
+	if (ct->ev_nl)
+		mnl_socket_close(ct->ev_nl);
+	if (ct->dump_nl)
+		mnl_socket_close(ct->dump_nl);
+	free(ct);
+}
+
+int ctnl_events_fd(const struct ctnl *ct)
+{
+	return mnl_socket_get_fd(ct->ev_nl);
+}
+
+int ctnl_dump_fd(const struct ctnl *ct)
+{
+	return mnl_socket_get_fd(ct->dump_nl);
+}
+
+void ctnl_get_stats(const struct ctnl *ct, struct ctnl_stats *st)
+{
+	*st = ct->stats;
+}
+
+static int send_dump_request(struct ctnl *ct)
+{
+	unsigned char req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg))] __attribute__((aligned(4)));
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct nfgenmsg *nfg;
+	int err;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = ++ct->dump_seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;	/* IPv4 and IPv6 */
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	if (mnl_socket_sendto(ct->dump_nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		log_warn_e(err, "ctnl: cannot request a conntrack dump");
+		return err;
+	}
+	ct->dumping = true;
+	ct->superseded = false;
+	ct->dump_broken = false;
+	return 0;
+}
+
+int ctnl_dump(struct ctnl *ct)
+{
+	if (ct->dumping) {
+		ct->superseded = true;
+		return 0;
+	}
+	return send_dump_request(ct);
+}
+
+/* Log a malformed message at counts 1, 2, 4, 8...: visible, never a flood. */
+static void note_malformed(struct ctnl *ct, const char *where)
+{
+	uint64_t n = ++ct->stats.malformed;
+
+	if ((n & (n - 1)) == 0)
+		log_warnx("ctnl: malformed conntrack message on the %s socket (%llu so far)",
+			  where, (unsigned long long)n);
+}
+
+/* One received datagram's worth of netlink messages, read into ct->buf:
+ * its length, 0 for a datagram not from the kernel, or -errno. */
+static ssize_t recv_datagram(struct ctnl *ct, struct mnl_socket *nl)
+{
+	struct sockaddr_nl sa;
+	struct iovec iov = { ct->buf, sizeof(ct->buf) };
+	struct msghdr msg = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n = recvmsg(mnl_socket_get_fd(nl), &msg, 0);
+
+	if (n < 0)
+		return -errno;
+	if (msg.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	if (sa.nl_pid != 0)	/* only the kernel speaks ctnetlink to us */
+		return 0;
+	return n;
+}
+
+static void deliver(struct ctnl *ct, const struct nlmsghdr *nlh, bool dump, const char *where)
+{
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+	int err = ctnl_parse(nlh, &f, &ev);
+
+	if (err == -EBADMSG)
+		note_malformed(ct, where);
+	if (err < 0)
+		return;
+	if (dump)
+		ev = CTNL_DUMP;
+	else if (ev == CTNL_DUMP)
+		return;		/* a dump reply cannot reach the event socket */
+	if (dump)
+		ct->stats.dumped++;
+	else
+		ct->stats.events++;
+	ct->cb(ct->ctx, ev, &f);
+}
+
+static void events_datagram(struct ctnl *ct, size_t len)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)ct->buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+			deliver(ct, nlh, false, "event");
+}
+
+int ctnl_handle_events_readable(struct ctnl *ct)
+{
+	for (int i = 0; i < CTNL_RX_BUDGET; i++) {
+		ssize_t n = recv_datagram(ct, ct->ev_nl);
+
+		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
+			return 0;
+		if (n == -ENOBUFS) {
+			ct->stats.enobufs++;
+			log_info("ctnl: conntrack events lost (socket overflow), resynchronising");
+			ct->cb(ct->ctx, CTNL_RESYNC, NULL);
+			continue;
+		}
+		if (n == -EMSGSIZE) {
+			note_malformed(ct, "event");
+			continue;
+		}
+		if (n < 0) {
+			log_warn_e((int)n, "ctnl: reading conntrack events");
+			return (int)n;
+		}
+		events_datagram(ct, (size_t)n);
+	}
+	return 0;
+}
+
+/* The running dump ended: NLMSG_DONE (err 0) or the kernel's error. */
+static int dump_finished(struct ctnl *ct, int err)
+{
+	ct->dumping = false;
+	if (ct->superseded)
+		return send_dump_request(ct);
+	if (err < 0) {
+		log_warn_e(err, "ctnl: conntrack dump failed");
+		return err;
+	}
+	if (ct->dump_broken) {
+		log_info("ctnl: conntrack dump incomplete, asking for another");
+		ct->cb(ct->ctx, CTNL_RESYNC, NULL);
+		return 0;
+	}
+	ct->stats.dumps++;
+	ct->cb(ct->ctx, CTNL_DUMP_DONE, NULL);
+	return 0;
+}
+
+/* Returns 1 when the dump ended in this datagram, 0 to read on, or the
+ * kernel's -errno for the dump. */
+static int dump_datagram(struct ctnl *ct, size_t len, int *err)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)ct->buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (!ct->dumping || nlh->nlmsg_seq != ct->dump_seq || nlh->nlmsg_pid != ct->dump_portid)
+			continue;	/* left over from an abandoned request */
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+			ct->dump_broken = true;
+		if (nlh->nlmsg_type == NLMSG_DONE) {
+			*err = 0;
+			return 1;
+		}
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+				*err = -EBADMSG;
+			else
+				*err = e->error < 0 ? e->error : -EPROTO;
+			return 1;
+		}
+		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+			deliver(ct, nlh, true, "dump");
+	}
+	return 0;
+}
+
+int ctnl_handle_dump_readable(struct ctnl *ct)
+{
+	for (int i = 0; i < CTNL_RX_BUDGET; i++) {
+		ssize_t n = recv_datagram(ct, ct->dump_nl);
+		int err = 0;
+
+		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
+			return 0;
+		if (n == -ENOBUFS || n == -EMSGSIZE) {
+			/* Replies were lost, but the kernel's dump goes on
+			 * (it is flow-controlled by our reads): let it end,
+			 * then report the gap. */
+			ct->dump_broken = true;
+			continue;
+		}
+		if (n < 0) {
+			log_warn_e((int)n, "ctnl: reading the conntrack dump");
+			return (int)n;
+		}
+		if (dump_datagram(ct, (size_t)n, &err))
+			return dump_finished(ct, err);
+	}
+	return 0;
+}

@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Check suite for the ctnetlink parser (ctnl.c): messages built by hand
+ * with libmnl as the kernel lays them out (nested tuples, big-endian
+ * values), for IPv4 TCP, IPv6 UDP, ICMP and ICMPv6 echo, the event kinds,
+ * and every way a message can be short or wrong: truncation at every
+ * length, missing or inconsistent tuples, wrong attribute sizes, bogus
+ * attribute lengths, and random corruption (which must never crash).
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+
+#include "dime/ctnl.h"
+
+#define HOT_ASSERT(expr) \
+	do { \
+		if (!(expr)) \
+			ck_abort_msg("Assertion '%s' failed", #expr); \
+	} while (0)
+
+static unsigned char buf[4096] __attribute__((aligned(4)));
+
+static struct dime_addr A(const char *text)
+{
+	struct dime_addr a;
+
+	ck_assert_int_eq(dime_addr_parse(&a, text), 0);
+	return a;
+}
+
+static struct nlmsghdr *ct_msg(uint8_t type, uint16_t flags, uint8_t family)
+{
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
+	nlh->nlmsg_flags = flags;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	return nlh;
+}
+
+struct tup {
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t sport, dport;	/* ICMP: sport is the id */
+};
+
+static void put_ip(struct nlmsghdr *nlh, const struct tup *t)
+{
+	struct dime_addr s = A(t->src), d = A(t->dst);
+	struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+
+	if (s.family == AF_INET) {
+		mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, s.a.u8);
+		mnl_attr_put(nlh, CTA_IP_V4_DST, 4, d.a.u8);
+	} else {
+		mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, s.a.u8);
+		mnl_attr_put(nlh, CTA_IP_V6_DST, 16, d.a.u8);
+	}
+	mnl_attr_nest_end(nlh, ip);
+}
+
+static void put_proto(struct nlmsghdr *nlh, const struct tup *t)
+{
+	struct nlattr *p = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, t->proto);
+	if (t->proto == IPPROTO_ICMP) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_ICMP_ID, htons(t->sport));
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_TYPE, 8);
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_CODE, 0);
+	} else if (t->proto == IPPROTO_ICMPV6) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_ICMPV6_ID, htons(t->sport));
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMPV6_TYPE, 128);
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMPV6_CODE, 0);
+	} else {
+		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->sport));
+		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dport));
+	}
+	mnl_attr_nest_end(nlh, p);
+}
+
+static void put_tuple(struct nlmsghdr *nlh, uint16_t type, const struct tup *t)
+{
+	struct nlattr *n = mnl_attr_nest_start(nlh, type);
+
+	put_ip(nlh, t);
+	put_proto(nlh, t);
+	mnl_attr_nest_end(nlh, n);
+}
+
+static void put_tcp_state(struct nlmsghdr *nlh, uint8_t state)
+{
+	struct nlattr *pi = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+	struct nlattr *tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, state);
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, 7);
+	mnl_attr_nest_end(nlh, tcp);
+	mnl_attr_nest_end(nlh, pi);
+}
+
+static const struct tup tcp4_o = { "192.0.2.10", "203.0.113.130", IPPROTO_TCP, 40000, 443 };
+static const struct tup tcp4_r = { "203.0.113.130", "192.0.2.10", IPPROTO_TCP, 443, 40000 };
+
+/* A NEW event for tcp4 as the kernel sends it: tuples first. */
+static struct nlmsghdr *tcp4_new(void)
+{
+	struct nlmsghdr *nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, AF_INET);
+
+	put_tuple(nlh, CTA_TUPLE_ORIG, &tcp4_o);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_CONFIRMED | IPS_SEEN_REPLY));
+	mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(431999));
+	mnl_attr_put_u32(nlh, CTA_MARK, htonl(0x100));
+	put_tcp_state(nlh, TCP_CONNTRACK_ESTABLISHED);
+	mnl_attr_put_u32(nlh, CTA_USE, htonl(1));
+	mnl_attr_put_u32(nlh, CTA_ID, htonl(0xdeadbeef));
+	return nlh;
+}
+
+START_TEST(test_ipv4_tcp_new)
+{
+	struct nlmsghdr *nlh = tcp4_new();
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+	struct dime_addr mh = A("192.0.2.10"), ch = A("203.0.113.130");
+
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_int_eq(ev, CTNL_NEW);
+	ck_assert_int_eq(f.family, AF_INET);
+	ck_assert_int_eq(f.proto, IPPROTO_TCP);
+	ck_assert(dime_addr_eq(&f.orig_src, &mh));
+	ck_assert(dime_addr_eq(&f.orig_dst, &ch));
+	ck_assert(dime_addr_eq(&f.reply_src, &ch));
+	ck_assert(dime_addr_eq(&f.reply_dst, &mh));
+	ck_assert_uint_eq(f.orig_sport, 40000);
+	ck_assert_uint_eq(f.orig_dport, 443);
+	ck_assert_uint_eq(f.reply_sport, 443);
+	ck_assert_uint_eq(f.reply_dport, 40000);
+	ck_assert_uint_eq(f.tcp_state, TCP_CONNTRACK_ESTABLISHED);
+	ck_assert_uint_eq(f.status, IPS_CONFIRMED | IPS_SEEN_REPLY);
+	ck_assert_uint_eq(f.mark, 0x100);
+	ck_assert_uint_eq(f.id, 0xdeadbeef);
+	ck_assert_uint_eq(f.timeout, 431999);
+}
+END_TEST
+
+START_TEST(test_ipv6_udp_destroy)
+{
+	static const struct tup o = { "2001:db8:1::10", "2001:db8:c::130", IPPROTO_UDP, 5353, 53 };
+	static const struct tup r = { "2001:db8:c::130", "2001:db8:1::10", IPPROTO_UDP, 53, 5353 };
+	struct nlmsghdr *nlh = ct_msg(IPCTNL_MSG_CT_DELETE, 0, AF_INET6);
+	struct dime_addr mh = A("2001:db8:1::10"), ch = A("2001:db8:c::130");
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	put_tuple(nlh, CTA_TUPLE_ORIG, &o);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &r);
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_CONFIRMED));
+	mnl_attr_put_u32(nlh, CTA_ID, htonl(7));
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_int_eq(ev, CTNL_DESTROY);
+	ck_assert_int_eq(f.family, AF_INET6);
+	ck_assert_int_eq(f.proto, IPPROTO_UDP);
+	ck_assert(dime_addr_eq(&f.orig_src, &mh));
+	ck_assert(dime_addr_eq(&f.orig_dst, &ch));
+	ck_assert(dime_addr_eq(&f.reply_src, &ch));
+	ck_assert(dime_addr_eq(&f.reply_dst, &mh));
+	ck_assert_uint_eq(f.orig_sport, 5353);
+	ck_assert_uint_eq(f.orig_dport, 53);
+	ck_assert_uint_eq(f.reply_sport, 53);
+	ck_assert_uint_eq(f.reply_dport, 5353);
+	/* UDP has no protoinfo, and DESTROY carries no timeout. */
+	ck_assert_uint_eq(f.tcp_state, 0);
+	ck_assert_uint_eq(f.timeout, 0);
+	ck_assert_uint_eq(f.mark, 0);
+	ck_assert_uint_eq(f.id, 7);
+}
+END_TEST
+
+START_TEST(test_icmp_echo_id)
+{
+	static const struct tup o4 = { "192.0.2.10", "203.0.113.130", IPPROTO_ICMP, 0x1234, 0 };
+	static const struct tup r4 = { "203.0.113.130", "192.0.2.10", IPPROTO_ICMP, 0x1234, 0 };
+	static const struct tup o6 = { "2001:db8:1::10", "2001:db8:c::130", IPPROTO_ICMPV6, 77, 0 };
+	static const struct tup r6 = { "2001:db8:c::130", "2001:db8:1::10", IPPROTO_ICMPV6, 77, 0 };
+	struct nlmsghdr *nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, AF_INET);
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	put_tuple(nlh, CTA_TUPLE_ORIG, &o4);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &r4);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_int_eq(f.proto, IPPROTO_ICMP);
+	ck_assert_uint_eq(f.orig_sport, 0x1234);
+	ck_assert_uint_eq(f.orig_dport, 0x1234);
+	ck_assert_uint_eq(f.reply_sport, 0x1234);
+	ck_assert_uint_eq(f.reply_dport, 0x1234);
+
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, AF_INET6);
+	put_tuple(nlh, CTA_TUPLE_ORIG, &o6);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &r6);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_int_eq(f.family, AF_INET6);
+	ck_assert_int_eq(f.proto, IPPROTO_ICMPV6);
+	ck_assert_uint_eq(f.orig_sport, 77);
+	ck_assert_uint_eq(f.reply_dport, 77);
+}
+END_TEST
+
+START_TEST(test_portless_proto)
+{
+	static const struct tup o = { "192.0.2.10", "203.0.113.130", IPPROTO_GRE, 0, 0 };
+	static const struct tup r = { "203.0.113.130", "192.0.2.10", IPPROTO_GRE, 0, 0 };
+	struct nlmsghdr *nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	struct nlattr *n;
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	/* GRE carries keys, not ports: the tuple is proto only. */
+	for (int i = 0; i < 2; i++) {
+		const struct tup *t = i ? &r : &o;
+		struct nlattr *p;
+
+		n = mnl_attr_nest_start(nlh, i ? CTA_TUPLE_REPLY : CTA_TUPLE_ORIG);
+		put_ip(nlh, t);
+		p = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+		mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_GRE);
+		mnl_attr_nest_end(nlh, p);
+		mnl_attr_nest_end(nlh, n);
+	}
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_int_eq(f.proto, IPPROTO_GRE);
+	ck_assert_uint_eq(f.orig_sport, 0);
+	ck_assert_uint_eq(f.reply_dport, 0);
+}
+END_TEST
+
+START_TEST(test_event_kinds)
+{
+	struct nlmsghdr *nlh = tcp4_new();
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	nlh->nlmsg_flags = 0;		/* an update carries neither CREATE nor MULTI */
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_int_eq(ev, CTNL_UPDATE);
+	nlh->nlmsg_flags = NLM_F_MULTI;	/* a dump entry */
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_int_eq(ev, CTNL_DUMP);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_int_eq(ev, CTNL_DESTROY);
+	ck_assert_str_eq(ctnl_event_name(CTNL_RESYNC), "resync");
+	ck_assert_str_eq(ctnl_event_name(CTNL_DUMP_DONE), "dump-done");
+}
+END_TEST
+
+START_TEST(test_not_conntrack)
+{
+	struct nlmsghdr *nlh = tcp4_new();
+	struct ctnl_flow f;
+	enum ctnl_event ev = CTNL_NEW;
+
+	f.id = 42;
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_NEW;
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -ENOMSG);
+	nlh->nlmsg_type = (NFNL_SUBSYS_QUEUE << 8) | IPCTNL_MSG_CT_NEW;
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -ENOMSG);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_STATS_CPU;
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -ENOMSG);
+	nlh->nlmsg_type = NLMSG_DONE;
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -ENOMSG);
+	ck_assert_uint_eq(f.id, 42);	/* untouched on failure */
+}
+END_TEST
+
+/* The tuples come first, so every cut before the reply tuple's last byte
+ * leaves a truncated attribute or a missing tuple: always -EBADMSG. Past
+ * it, cuts at attribute boundaries are valid shorter messages; every
+ * other cut is a truncated attribute. */
+START_TEST(test_truncated_everywhere)
+{
+	struct nlmsghdr *nlh = tcp4_new();
+	const uint32_t full = nlh->nlmsg_len;
+	const size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
+	const struct nlattr *orig = (const struct nlattr *)(buf + hdr);
+	const struct nlattr *reply = (const struct nlattr *)((const unsigned char *)orig + MNL_ALIGN(orig->nla_len));
+	const uint32_t tuples_end = (uint32_t)((const unsigned char *)reply - buf) + reply->nla_len;
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	for (uint32_t len = 0; len < full; len++) {
+		int err;
+
+		nlh->nlmsg_len = len;
+		err = ctnl_parse(nlh, &f, &ev);
+		if (len < tuples_end)
+			HOT_ASSERT(err == -EBADMSG);
+		else
+			HOT_ASSERT(err == 0 || err == -EBADMSG);
+	}
+	nlh->nlmsg_len = full;
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+}
+END_TEST
+
+START_TEST(test_missing_tuple)
+{
+	struct nlmsghdr *nlh;
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);	/* no attributes */
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+	put_tuple(nlh, CTA_TUPLE_ORIG, &tcp4_o);		/* orig only */
+	mnl_attr_put_u32(nlh, CTA_ID, htonl(1));
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);	/* reply only */
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_incomplete_tuple)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *n, *p, *ip;
+	struct dime_addr s = A("192.0.2.10");
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	/* Tuple without its proto nest. */
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	n = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	put_ip(nlh, &tcp4_o);
+	mnl_attr_nest_end(nlh, n);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+
+	/* Tuple with a source address only. */
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	n = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, s.a.u8);
+	mnl_attr_nest_end(nlh, ip);
+	put_proto(nlh, &tcp4_o);
+	mnl_attr_nest_end(nlh, n);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+
+	/* TCP without a destination port. */
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	n = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	put_ip(nlh, &tcp4_o);
+	p = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_TCP);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(1));
+	mnl_attr_nest_end(nlh, p);
+	mnl_attr_nest_end(nlh, n);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+
+	/* ICMP without its id. */
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	for (int i = 0; i < 2; i++) {
+		n = mnl_attr_nest_start(nlh, i ? CTA_TUPLE_REPLY : CTA_TUPLE_ORIG);
+		put_ip(nlh, i ? &tcp4_r : &tcp4_o);
+		p = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+		mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_ICMP);
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_TYPE, 8);
+		mnl_attr_nest_end(nlh, p);
+		mnl_attr_nest_end(nlh, n);
+	}
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_inconsistent_tuples)
+{
+	static const struct tup r6 = { "2001:db8:c::130", "2001:db8:1::10", IPPROTO_TCP, 443, 40000 };
+	static const struct tup r_udp = { "203.0.113.130", "192.0.2.10", IPPROTO_UDP, 443, 40000 };
+	struct nlmsghdr *nlh;
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	put_tuple(nlh, CTA_TUPLE_ORIG, &tcp4_o);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &r6);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	put_tuple(nlh, CTA_TUPLE_ORIG, &tcp4_o);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &r_udp);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+
+	/* nfgenmsg says IPv6, the tuples are IPv4. AF_UNSPEC is accepted. */
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET6);
+	put_tuple(nlh, CTA_TUPLE_ORIG, &tcp4_o);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+	((struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->nfgen_family = AF_UNSPEC;
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_int_eq(f.family, AF_INET);
+}
+END_TEST
+
+START_TEST(test_wrong_sizes)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *n, *ip;
+	struct dime_addr s6 = A("2001:db8::1");
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	/* CTA_MARK of two bytes. */
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	put_tuple(nlh, CTA_TUPLE_ORIG, &tcp4_o);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	mnl_attr_put_u16(nlh, CTA_MARK, 1);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+
+	/* An IPv4 address attribute holding 16 bytes. */
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	n = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	mnl_attr_put(nlh, CTA_IP_V4_SRC, 16, s6.a.u8);
+	mnl_attr_put(nlh, CTA_IP_V4_DST, 16, s6.a.u8);
+	mnl_attr_nest_end(nlh, ip);
+	put_proto(nlh, &tcp4_o);
+	mnl_attr_nest_end(nlh, n);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+
+	/* A TCP state of four bytes. */
+	nlh = ct_msg(IPCTNL_MSG_CT_NEW, NLM_F_CREATE, AF_INET);
+	put_tuple(nlh, CTA_TUPLE_ORIG, &tcp4_o);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	n = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+	ip = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+	mnl_attr_put_u32(nlh, CTA_PROTOINFO_TCP_STATE, 3);
+	mnl_attr_nest_end(nlh, ip);
+	mnl_attr_nest_end(nlh, n);
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_bogus_attr_lengths)
+{
+	struct nlmsghdr *nlh = tcp4_new();
+	const size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
+	struct nlattr *orig = (struct nlattr *)(buf + hdr);
+	struct nlattr *ip = mnl_attr_get_payload(orig);
+	const uint16_t saved = ip->nla_len;
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	ip->nla_len = 2;		/* shorter than an attribute header */
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+	ip->nla_len = orig->nla_len;	/* runs past its nest */
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+	ip->nla_len = saved;
+	orig->nla_len = (uint16_t)(nlh->nlmsg_len + 4);	/* runs past the message */
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_unknown_attrs_ignored)
+{
+	struct nlmsghdr *nlh = tcp4_new();
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	mnl_attr_put_u32(nlh, CTA_MAX + 7, 1);
+	mnl_attr_put_u16(nlh, CTA_ZONE, htons(3));
+	ck_assert_int_eq(ctnl_parse(nlh, &f, &ev), 0);
+	ck_assert_uint_eq(f.id, 0xdeadbeef);
+}
+END_TEST
+
+/* Random corruption of a valid message: any result but a crash (ASan and
+ * UBSan builds watch the reads). */
+START_TEST(test_random_corruption)
+{
+	static unsigned char orig[4096] __attribute__((aligned(4)));
+	struct nlmsghdr *nlh = tcp4_new();
+	const uint32_t full = nlh->nlmsg_len;
+	uint32_t seed = 0x12345678;
+	struct ctnl_flow f;
+	enum ctnl_event ev;
+
+	memcpy(orig, buf, full);
+	for (int iter = 0; iter < 200000; iter++) {
+		memcpy(buf, orig, full);
+		for (int k = 0; k < 1 + iter % 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[MNL_NLMSG_HDRLEN + (seed >> 8) % (full - MNL_NLMSG_HDRLEN)] = (unsigned char)(seed >> 24);
+		}
+		nlh->nlmsg_len = full;
+		int err = ctnl_parse(nlh, &f, &ev);
+		HOT_ASSERT(err == 0 || err == -EBADMSG || err == -ENOMSG);
+	}
+}
+END_TEST
+
+static Suite *ctnl_suite(void)
+{
+	Suite *s = suite_create("ctnl");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, test_ipv4_tcp_new);
+	tcase_add_test(tc, test_ipv6_udp_destroy);
+	tcase_add_test(tc, test_icmp_echo_id);
+	tcase_add_test(tc, test_portless_proto);
+	tcase_add_test(tc, test_event_kinds);
+	tcase_add_test(tc, test_not_conntrack);
+	tcase_add_test(tc, test_truncated_everywhere);
+	tcase_add_test(tc, test_missing_tuple);
+	tcase_add_test(tc, test_incomplete_tuple);
+	tcase_add_test(tc, test_inconsistent_tuples);
+	tcase_add_test(tc, test_wrong_sizes);
+	tcase_add_test(tc, test_bogus_attr_lengths);
+	tcase_add_test(tc, test_unknown_attrs_ignored);
+	tcase_add_test(tc, test_random_corruption);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ctnl_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
