@@ -105,6 +105,21 @@ static int text_result(const struct text *t)
 	return t->overflow ? -ENOSPC : (int)t->len;
 }
 
+static void icmp_error_rules(struct text *t, const struct rules_config *cfg, int family)
+{
+	static const char *const v4[] = { "destination-unreachable", "source-quench",
+					  "time-exceeded", "parameter-problem" };
+	static const char *const v6[] = { "destination-unreachable", "packet-too-big",
+					  "time-exceeded", "parameter-problem" };
+	const char *const *types = family == AF_INET6 ? v6 : v4;
+
+	for (int i = 0; i < 4; i++)
+		tprintf(t, "-A %s -p %s -m %s --%s-type %s -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
+			RULES_CHAIN_IN, family == AF_INET6 ? "ipv6-icmp" : "icmp",
+			family == AF_INET6 ? "icmp6" : "icmp", family == AF_INET6 ? "icmpv6" : "icmp",
+			types[i], rules_set_name(RULES_SET_IN_LOCAL, family), cfg->queue_in);
+}
+
 int rules_render_install(const struct rules_config *cfg, int family, char *buf, size_t size)
 {
 	struct text t = { .buf = buf, .size = size };
@@ -124,6 +139,10 @@ int rules_render_install(const struct rules_config *cfg, int family, char *buf, 
 	tprintf(&t, "-A %s -m set --match-set %s src -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
 		RULES_CHAIN_IN, rules_set_name(RULES_SET_IN_REMOTE, family),
 		rules_set_name(RULES_SET_IN_LOCAL, family), cfg->queue_in);
+	/* ICMP errors about a translated flow come from routers as often as
+	 * from the peer (PMTU, unreachable): queue every error addressed to a
+	 * local locator of a moved host, so its quote can be translated back. */
+	icmp_error_rules(&t, cfg, family);
 	tprintf(&t, "-I PREROUTING 1 -j %s\nCOMMIT\n", RULES_CHAIN_IN);
 	/* Outbound: mangle OUTPUT, after conntrack and still in LOCAL_OUT, so
 	 * the kernel re-routes a packet whose addresses dimed changed. */

@@ -9,6 +9,12 @@
 #   stacktrans.sh 4|6 chmove     ... survive CH's address change
 #   stacktrans.sh 4 preexisting  a connection opened before dimed started
 #                                survives a later hand-off
+#   stacktrans.sh 4|6 pmtu       after the hand-off a router on the new path
+#                                has a smaller MTU: its ICMP errors quote the
+#                                translated packet and must still reach the
+#                                socket (or TCP black-holes)
+#   stacktrans.sh 4 strict       the hand-off with strict reverse-path
+#                                filtering (rp_filter=1) on both hosts
 #   stacktrans.sh 4 bystander    traffic to a host without dimed is
 #                                unaffected while dimed runs
 #   stacktrans.sh 4 cleanup      after SIGTERM no rule, set, pin or sysctl
@@ -126,9 +132,12 @@ kernel_state() {
 	}
 }
 
+# Strict rp_filter drops an inbound packet whose (rewritten) source has no
+# route back through the interface it came in on; dimed loosens it.
+[ "$SCENARIO" = strict ] && TB_RP_FILTER=1
 tb_setup
 case $SCENARIO in
-handoff)
+handoff | strict)
 	start_dimed mh
 	start_dimed ch
 	start_streams
@@ -158,6 +167,20 @@ preexisting)
 	tb_sleep 1
 	handoff_by_hand
 	check_streams
+	;;
+pmtu)
+	start_dimed mh
+	start_dimed ch
+	start_streams
+	tb_sleep 1
+	handoff_by_hand
+	tb_sleep 1
+	tb_exec r2 ip link set dev eth1 mtu 1280
+	tb_log "R2's uplink MTU is now 1280"
+	check_streams
+	[ "$(ctl mh dump stats | awk '$1 == "dp_icmp_err_rewritten" { print $2 }')" -gt 0 ] ||
+		tb_fail "no ICMP error was translated"
+	check_no_warnings mh ch
 	;;
 bystander)
 	start_dimed mh
