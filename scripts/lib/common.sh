@@ -22,12 +22,14 @@ dime_require_root() {
 	die "$(basename "$0") needs root (it creates network namespaces and may install packages); run it as root"
 }
 
-# dime_build DIR [cmake options...]: configure (once) and build.
+# dime_build DIR [cmake options...]: configure and build everything.
+# DIME_TARGETS (space-separated) limits the build to those targets.
 dime_build() {
-	local dir=$1
+	local dir=$1 targets=()
 	shift
+	[ -z "${DIME_TARGETS:-}" ] || read -r -a targets <<<"--target $DIME_TARGETS"
 	cmake -S "$DIME_SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.configure.log" 2>&1 ||
 		{ cat "$dir.configure.log" >&2; die "cmake configure failed for $dir"; }
-	cmake --build "$dir" -j "$(nproc)" >"$dir.build.log" 2>&1 ||
+	cmake --build "$dir" -j "$(nproc)" "${targets[@]}" >"$dir.build.log" 2>&1 ||
 		{ tail -n 60 "$dir.build.log" >&2; die "build failed in $dir (full log: $dir.build.log)"; }
 }
