@@ -1,30 +1,42 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * dimectl: the operator's view into a running dimed over its UNIX control
- * socket. This file owns the command table; each command's rendering will
- * live in its own file once the control protocol exists (issue 5).
+ * socket. This file owns the command table, the exchange with dimed
+ * (ctl_proto.h) and the choice of output form; dimectl_render.c owns what
+ * the output looks like.
+ *
+ * Exit status: 0 success, 1 dimed unreachable or it answered with an
+ * error (printed with ctl_result_str), 2 usage error.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dime/ctl_proto.h"
 #include "dime/version.h"
+#include "dimectl_render.h"
 
 #define DIMECTL_DEFAULT_SOCKET "/run/dime/dimed.sock"
+/* Per read: a dimed that stops answering should not hang a script. */
+#define DIMECTL_TIMEOUT_S 30
 
 struct dimectl_options {
 	const char *socket_path;
 	bool json;
+	bool color;
 };
 
 struct command {
 	const char *name;
+	const char *args;
 	const char *help;
 	int (*run)(const struct dimectl_options *opt, int argc, char **argv);
 };
@@ -35,6 +47,7 @@ static void usage(FILE *out);
 static int connect_daemon(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = DIMECTL_TIMEOUT_S };
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -56,27 +69,452 @@ static int connect_daemon(const char *path)
 		close(fd);
 		return -1;
 	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
-/* Until the control protocol exists (issue 5), every daemon command stops
- * after connecting: say so instead of pretending. */
-static int run_daemon_command(const struct dimectl_options *opt, int argc, char **argv)
+/* ---- The exchange ---- */
+
+static int write_all(int fd, const uint8_t *buf, size_t len)
 {
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* 0, -EPIPE when dimed closed the connection, or -errno. */
+static int read_all(int fd, uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = recv(fd, buf, len, 0);
+
+		if (n == 0)
+			return -EPIPE;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int io_error(const char *cmd, int err)
+{
+	if (err == -EPIPE)
+		fprintf(stderr, "dimectl: %s: dimed closed the connection\n", cmd);
+	else if (err == -EAGAIN || err == -EWOULDBLOCK)
+		fprintf(stderr, "dimectl: %s: no answer from dimed within %d s\n", cmd,
+			DIMECTL_TIMEOUT_S);
+	else
+		fprintf(stderr, "dimectl: %s: talking to dimed: %s\n", cmd, strerror(-err));
+	return 1;
+}
+
+static int bad_reply(const char *cmd, enum ctl_result r, const struct ctl_hdr *hdr)
+{
+	if (r == CTL_E_VERSION)
+		fprintf(stderr, "dimectl: %s: dimed speaks control protocol version %u, this dimectl "
+			"speaks %d; use the dimectl installed with dimed\n", cmd, hdr->version,
+			CTL_VERSION);
+	else
+		fprintf(stderr, "dimectl: %s: bad reply from dimed: %s\n", cmd, ctl_result_str(r));
+	return 1;
+}
+
+/* Read one reply frame into body (CTL_REPLY_BODY_MAX bytes). 0 or 1 (reported). */
+static int read_frame(int fd, const char *cmd, uint16_t type, struct ctl_hdr *hdr, uint8_t *body)
+{
+	uint8_t raw[CTL_HDR_LEN];
+	enum ctl_result r;
+	int err = read_all(fd, raw, sizeof(raw));
+
+	if (err)
+		return io_error(cmd, err);
+	r = ctl_hdr_get(raw, sizeof(raw), true, hdr);
+	if (r != CTL_OK)
+		return bad_reply(cmd, r, hdr);
+	/* A refusal before the request was read carries no type. */
+	if (hdr->type != type && !(hdr->type == 0 && hdr->result != CTL_OK))
+		return bad_reply(cmd, CTL_E_MALFORMED, hdr);
+	err = read_all(fd, body, hdr->len);
+	return err ? io_error(cmd, err) : 0;
+}
+
+/* Send one request and hand every record of the reply to sink. 0, or 1
+ * with the reason printed. */
+static int exchange(int fd, const char *cmd, const struct ctl_request *req,
+		    const struct ctl_reply_sink *sink)
+{
+	uint8_t out[CTL_REQUEST_MAX];
+	struct ctl_hdr hdr;
+	uint8_t *body;
+	size_t len;
+	int err, rc = 0;
+
+	if (ctl_request_encode(req, out, sizeof(out), &len)) {
+		fprintf(stderr, "dimectl: %s: cannot encode the request\n", cmd);
+		return 1;
+	}
+	err = write_all(fd, out, len);
+	if (err)
+		return io_error(cmd, err);
+	body = malloc(CTL_REPLY_BODY_MAX);
+	if (!body) {
+		fprintf(stderr, "dimectl: out of memory\n");
+		return 1;
+	}
+	do {
+		enum ctl_result r;
+
+		rc = read_frame(fd, cmd, req->type, &hdr, body);
+		if (rc)
+			break;
+		if (hdr.result != CTL_OK) {
+			fprintf(stderr, "dimectl: %s: %s\n", cmd, ctl_result_str(hdr.result));
+			rc = 1;
+			break;
+		}
+		r = ctl_reply_decode(req->type, body, hdr.len, sink);
+		if (r != CTL_OK) {
+			rc = bad_reply(cmd, r, &hdr);
+			break;
+		}
+	} while (hdr.flags & CTL_F_MORE);
+	free(body);
+	return rc;
+}
+
+/* One request on a fresh connection. */
+static int call(const struct dimectl_options *opt, const char *cmd, uint16_t type,
+		const struct ctl_reply_sink *sink)
+{
+	struct ctl_request req = { .type = type };
 	int fd = connect_daemon(opt->socket_path);
+	int rc;
 
 	if (fd < 0)
 		return 1;
+	rc = exchange(fd, cmd, &req, sink);
 	close(fd);
-	fprintf(stderr, "dimectl: \"%s\": this dimectl cannot speak to dimed yet (no control protocol)\n",
-		argv[0]);
-	return 1;
+	return rc;
+}
+
+/* ---- Collecting and streaming records ---- */
+
+struct collect {
+	struct ctl_hid_rec *hids;
+	size_t nhids, cap_hids;
+	struct ctl_flow_rec *flows;
+	size_t nflows, cap_flows;
+	struct ctl_stat_rec *stats;
+	size_t nstats, cap_stats;
+	struct summary summary;
+	struct render_list list;	/* streamed forms */
+	bool list_begun;
+	enum render_form form;
+	char version[CTL_NAME_MAX + 1];
+	bool oom;
+};
+
+/* Append room for one more element; NULL (and oom set) when out of memory. */
+static void *grow(struct collect *c, void **arr, size_t *n, size_t *cap, size_t size)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		void *p = c->oom ? NULL : realloc(*arr, ncap * size);
+
+		if (!p) {
+			c->oom = true;
+			return NULL;
+		}
+		*arr = p;
+		*cap = ncap;
+	}
+	return (char *)*arr + (*n)++ * size;
+}
+
+static void collect_hid(void *ctx, const struct ctl_hid_rec *rec)
+{
+	struct collect *c = ctx;
+	struct ctl_hid_rec *slot = grow(c, (void **)&c->hids, &c->nhids, &c->cap_hids, sizeof(*rec));
+
+	if (slot)
+		*slot = *rec;
+}
+
+static void collect_flow(void *ctx, const struct ctl_flow_rec *rec)
+{
+	struct collect *c = ctx;
+	struct ctl_flow_rec *slot = grow(c, (void **)&c->flows, &c->nflows, &c->cap_flows,
+					 sizeof(*rec));
+
+	if (slot)
+		*slot = *rec;
+}
+
+static void collect_stat(void *ctx, const struct ctl_stat_rec *rec)
+{
+	struct collect *c = ctx;
+	struct ctl_stat_rec *slot = grow(c, (void **)&c->stats, &c->nstats, &c->cap_stats,
+					 sizeof(*rec));
+
+	if (slot)
+		*slot = *rec;
+}
+
+static void collect_version(void *ctx, const struct ctl_version_rec *rec)
+{
+	struct collect *c = ctx;
+
+	memcpy(c->version, rec->version, sizeof(c->version));
+}
+
+static void fold_flow(void *ctx, const struct ctl_flow_rec *rec)
+{
+	struct collect *c = ctx;
+
+	if (summary_add_flow(&c->summary, rec))
+		c->oom = true;
+}
+
+/* Streamed lists begin at their first record, so an error reply leaves
+ * stdout untouched. */
+static void stream_hid(void *ctx, const struct ctl_hid_rec *rec)
+{
+	struct collect *c = ctx;
+
+	if (!c->list_begun)
+		render_hids_begin(&c->list, stdout, c->form);
+	c->list_begun = true;
+	render_hid(&c->list, rec);
+}
+
+static void stream_flow(void *ctx, const struct ctl_flow_rec *rec)
+{
+	struct collect *c = ctx;
+
+	if (!c->list_begun)
+		render_flows_begin(&c->list, stdout, c->form);
+	c->list_begun = true;
+	render_flow(&c->list, rec);
+}
+
+static void collect_free(struct collect *c)
+{
+	free(c->hids);
+	free(c->flows);
+	free(c->stats);
+	summary_free(&c->summary);
+}
+
+static int finish(struct collect *c, int rc)
+{
+	if (!rc && c->oom) {
+		fprintf(stderr, "dimectl: out of memory\n");
+		rc = 1;
+	}
+	collect_free(c);
+	if (fflush(stdout) != 0 && !rc) {
+		fprintf(stderr, "dimectl: writing the output: %s\n", strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}
+
+static enum render_form form_of(const struct dimectl_options *opt)
+{
+	return opt->json ? RENDER_JSON : RENDER_TEXT;
+}
+
+/* ---- Commands ---- */
+
+static int list_hids(const struct dimectl_options *opt, const char *cmd, enum render_form form)
+{
+	struct collect c = { .form = form };
+	struct ctl_reply_sink sink = { .hid = form == RENDER_TEXT ? collect_hid : stream_hid,
+				       .ctx = &c };
+	int rc = call(opt, cmd, CTL_T_SHOW_HIDS, &sink);
+
+	if (!rc && form == RENDER_TEXT)
+		render_hids_text(stdout, c.hids, c.nhids, opt->color);
+	if (!rc && form != RENDER_TEXT) {
+		if (!c.list_begun)
+			render_hids_begin(&c.list, stdout, form);
+		render_hids_end(&c.list);
+	}
+	return finish(&c, rc);
+}
+
+static int list_flows(const struct dimectl_options *opt, const char *cmd, enum render_form form)
+{
+	struct collect c = { .form = form };
+	struct ctl_reply_sink sink = { .flow = form == RENDER_TEXT ? collect_flow : stream_flow,
+				       .ctx = &c };
+	int rc = call(opt, cmd, CTL_T_SHOW_FLOWS, &sink);
+
+	if (!rc && form == RENDER_TEXT)
+		render_flows_text(stdout, c.flows, c.nflows, opt->color);
+	if (!rc && form != RENDER_TEXT) {
+		if (!c.list_begun)
+			render_flows_begin(&c.list, stdout, form);
+		render_flows_end(&c.list);
+	}
+	return finish(&c, rc);
+}
+
+static int list_stats(const struct dimectl_options *opt, const char *cmd, enum render_form form)
+{
+	struct collect c = { .form = form };
+	struct ctl_reply_sink sink = { .stat = collect_stat, .ctx = &c };
+	int rc = call(opt, cmd, CTL_T_STATS, &sink);
+
+	if (!rc && !c.oom)
+		render_stats(stdout, c.stats, c.nstats, form);
+	return finish(&c, rc);
+}
+
+/* The summary asks for the HIDs, then the flows, on one connection. */
+static int show_summary(const struct dimectl_options *opt)
+{
+	struct collect c = { .form = form_of(opt) };
+	struct ctl_reply_sink hids = { .hid = collect_hid, .ctx = &c };
+	struct ctl_reply_sink flows = { .flow = fold_flow, .ctx = &c };
+	struct ctl_request req = { .type = CTL_T_SHOW_HIDS };
+	int fd = connect_daemon(opt->socket_path);
+	int rc;
+
+	if (fd < 0)
+		return 1;
+	rc = exchange(fd, "show", &req, &hids);
+	req.type = CTL_T_SHOW_FLOWS;
+	if (!rc)
+		rc = exchange(fd, "show", &req, &flows);
+	close(fd);
+	if (!rc && !c.oom)
+		render_summary(stdout, c.hids, c.nhids, &c.summary, c.form, opt->color);
+	return finish(&c, rc);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "dimectl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (dimectl help lists the commands)\n");
+	return 2;
+}
+
+static int run_show(const struct dimectl_options *opt, int argc, char **argv)
+{
+	if (argc == 1)
+		return show_summary(opt);
+	if (argc == 2 && strcmp(argv[1], "hids") == 0)
+		return list_hids(opt, "show hids", form_of(opt));
+	if (argc == 2 && strcmp(argv[1], "flows") == 0)
+		return list_flows(opt, "show flows", form_of(opt));
+	return usage_error("show: unknown or extra argument \"%s\": hids or flows", argv[1]);
+}
+
+static int run_stats(const struct dimectl_options *opt, int argc, char **argv)
+{
+	if (argc > 1)
+		return usage_error("stats: unexpected argument \"%s\"", argv[1]);
+	return list_stats(opt, "stats", form_of(opt));
+}
+
+static int run_dump(const struct dimectl_options *opt, int argc, char **argv)
+{
+	if (opt->json)
+		return usage_error("dump: is its own format, -j does not apply");
+	if (argc != 2)
+		return usage_error("dump: give one of hids, flows, stats");
+	if (strcmp(argv[1], "hids") == 0)
+		return list_hids(opt, "dump hids", RENDER_DUMP);
+	if (strcmp(argv[1], "flows") == 0)
+		return list_flows(opt, "dump flows", RENDER_DUMP);
+	if (strcmp(argv[1], "stats") == 0)
+		return list_stats(opt, "dump stats", RENDER_DUMP);
+	return usage_error("dump: unknown table \"%s\": hids, flows or stats", argv[1]);
+}
+
+static int parse_addr_arg(struct dime_addr *addr, const char *what, const char *text)
+{
+	if (dime_addr_parse(addr, text) == 0)
+		return 0;
+	fprintf(stderr, "dimectl: set-locator: %s \"%s\" is not an IPv4 or IPv6 address\n", what,
+		text);
+	return 2;
+}
+
+/* set-locator PEER [remote ADDR] [local ADDR], keywords in any order. */
+static int parse_set_locator(struct ctl_request *req, int argc, char **argv)
+{
+	int rc;
+
+	if (argc < 2)
+		return usage_error("set-locator: missing PEER");
+	rc = parse_addr_arg(&req->peer, "peer", argv[1]);
+	for (int i = 2; i < argc && !rc; i += 2) {
+		bool remote = strcmp(argv[i], "remote") == 0;
+		struct dime_addr *slot = remote ? &req->remote : &req->local;
+
+		if (!remote && strcmp(argv[i], "local") != 0)
+			return usage_error("set-locator: unknown keyword \"%s\": remote or local", argv[i]);
+		if (i + 1 == argc)
+			return usage_error("set-locator: \"%s\" needs an address", argv[i]);
+		if (dime_addr_is_set(slot))
+			return usage_error("set-locator: \"%s\" given twice", argv[i]);
+		rc = parse_addr_arg(slot, argv[i], argv[i + 1]);
+	}
+	if (!rc && !dime_addr_is_set(&req->remote) && !dime_addr_is_set(&req->local))
+		return usage_error("set-locator: give remote ADDR, local ADDR or both");
+	return rc;
+}
+
+static int run_set_locator(const struct dimectl_options *opt, int argc, char **argv)
+{
+	struct ctl_request req = { .type = CTL_T_SET_LOCATOR };
+	struct ctl_reply_sink sink = { 0 };
+	int rc = parse_set_locator(&req, argc, argv);
+	int fd;
+
+	if (rc)
+		return rc;
+	fd = connect_daemon(opt->socket_path);
+	if (fd < 0)
+		return 1;
+	rc = exchange(fd, "set-locator", &req, &sink);
+	close(fd);
+	return rc;
 }
 
 static int run_version(const struct dimectl_options *opt, int argc, char **argv)
 {
-	printf("dimectl %s\n", DIME_VERSION);
-	return 0;
+	struct collect c = { 0 };
+	struct ctl_reply_sink sink = { .version = collect_version, .ctx = &c };
+	int rc;
+
+	if (argc > 1)
+		return usage_error("version: unexpected argument \"%s\"", argv[1]);
+	rc = call(opt, "version", CTL_T_VERSION, &sink);
+	render_version(stdout, DIME_VERSION, rc || !c.version[0] ? NULL : c.version, form_of(opt));
+	return finish(&c, rc);
 }
 
 static int run_help(const struct dimectl_options *opt, int argc, char **argv)
@@ -86,21 +524,37 @@ static int run_help(const struct dimectl_options *opt, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{ "show", "summary of hosts, addresses and flows (the default)", run_daemon_command },
-	{ "stats", "every counter of the data and control plane", run_daemon_command },
-	{ "version", "print the version", run_version },
-	{ "help", "show this help", run_help },
+	{ "show", "[hids|flows]", "hosts: locators, identifiers, flows (default); or a table",
+	  run_show },
+	{ "stats", "", "every counter of the data and control plane", run_stats },
+	{ "dump", "hids|flows|stats", "tab-separated lines for scripts", run_dump },
+	{ "set-locator", "PEER [remote ADDR] [local ADDR]",
+	  "choose the locators dimed writes for PEER's host", run_set_locator },
+	{ "version", "", "dimectl's and dimed's versions", run_version },
+	{ "help", "", "show this help", run_help },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: dimectl [-s SOCKET] [-j] [COMMAND [ARGS]]\n\n"
 		     "  -s, --socket PATH  control socket (default " DIMECTL_DEFAULT_SOCKET ")\n"
-		     "  -j, --json         JSON output\n"
+		     "  -j, --json         JSON output (show, stats, version)\n"
 		     "  -h, --help         show this help\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char synopsis[64];
+
+		snprintf(synopsis, sizeof(synopsis), "%s %s", commands[i].name, commands[i].args);
+		fprintf(out, "  %-45s %s\n", synopsis, commands[i].help);
+	}
 	fprintf(out, "\nSee dimectl(8).\n");
+}
+
+/* Colour only for a person at a terminal who has not opted out. */
+static bool want_color(void)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && strcmp(term, "dumb") != 0;
 }
 
 int main(int argc, char **argv)
@@ -132,6 +586,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	opt.color = !opt.json && want_color();
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {

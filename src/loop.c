@@ -28,6 +28,7 @@ struct client_watch {
 	ev_io io;
 	struct loop *l;
 	struct ctl_client *client;
+	struct client_watch *prev, *next;
 };
 
 struct loop {
@@ -38,6 +39,7 @@ struct loop {
 	ev_timer tick;
 	ev_signal sigterm, sigint, sighup;
 	int stop_signal;
+	struct client_watch *clients;	/* every connected control client */
 };
 
 static void run_fd(struct fd_watch *w)
@@ -76,6 +78,12 @@ static void client_free(struct client_watch *cw)
 {
 	ev_io_stop(cw->l->ev, &cw->io);
 	ctl_client_close(cw->client);
+	if (cw->prev)
+		cw->prev->next = cw->next;
+	else
+		cw->l->clients = cw->next;
+	if (cw->next)
+		cw->next->prev = cw->prev;
 	free(cw);
 }
 
@@ -113,6 +121,10 @@ static void on_ctl_listen(struct ev_loop *ev, ev_io *io, int revents)
 	}
 	cw->l = w->l;
 	cw->client = client;
+	cw->next = w->l->clients;
+	if (cw->next)
+		cw->next->prev = cw;
+	w->l->clients = cw;
 	ev_io_init(&cw->io, on_client, ctl_client_fd(client), EV_READ);
 	ev_io_start(ev, &cw->io);
 }
@@ -169,6 +181,8 @@ int loop_run(struct dimed *d, void (*ready)(void))
 	if (ready)
 		ready();
 	ev_run(l.ev, 0);
-	/* Control clients still connected are closed with the server. */
+	/* Clients first: the server would free them under our watchers. */
+	while (l.clients)
+		client_free(l.clients);
 	return l.stop_signal;
 }

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The control protocol between dimed and dimectl, as pure encode and decode
+ * shared by both programs (docs/control-protocol.md is the specification).
+ * Nothing here touches a socket or allocates: every function takes a buffer
+ * and a length.
+ *
+ * A message is one frame or, for a long reply, several: a fixed 12-byte
+ * big-endian header (magic, version, flags, message type, result code, body
+ * length) and a body of TLVs (u16 type, u16 length, value), nested for
+ * records. Requests are at most CTL_REQUEST_BODY_MAX bytes of body, reply
+ * frames at most CTL_REPLY_BODY_MAX; a table longer than that goes out as
+ * several frames with CTL_F_MORE on all but the last.
+ *
+ * Decoders check every length exactly and say what was wrong with a
+ * distinct enum ctl_result, which is also the result code carried on the
+ * wire: one table of codes and messages for the daemon and the client.
+ */
+#ifndef DIME_CTL_PROTO_H
+#define DIME_CTL_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dime/addr.h"
+
+#define CTL_MAGIC 0xD1C7u
+#define CTL_VERSION 1
+#define CTL_HDR_LEN 12
+#define CTL_REQUEST_BODY_MAX 4096u
+#define CTL_REPLY_BODY_MAX (256u * 1024u)
+#define CTL_FRAME_MAX (CTL_HDR_LEN + CTL_REPLY_BODY_MAX)
+#define CTL_REQUEST_MAX (CTL_HDR_LEN + CTL_REQUEST_BODY_MAX)
+
+/* Header flags. Every other bit must be zero. */
+#define CTL_F_REPLY 0x01	/* sent by dimed */
+#define CTL_F_MORE 0x02		/* replies only: another frame of this reply follows */
+
+#define CTL_TLV_HDR_LEN 4
+/* Attribute types with this bit set must be understood: a receiver that
+ * does not know one rejects the message (CTL_E_UNSUPPORTED). Unknown types
+ * without it are skipped, so either side may add optional attributes. */
+#define CTL_A_MANDATORY 0x8000u
+
+#define CTL_NAME_MAX 63		/* counter names and version strings, bytes */
+#define CTL_ADDR_LIST_MAX 16	/* addresses per set in a HID record */
+
+/* Message types. Bit 0x0100 marks requests that change state: only root
+ * (or dimed's own user) may send them, group "dime" may read. */
+#define CTL_T_CHANGES_STATE 0x0100u
+enum ctl_type {
+	CTL_T_VERSION = 0x0001,
+	CTL_T_STATS = 0x0002,
+	CTL_T_SHOW_HIDS = 0x0003,
+	CTL_T_SHOW_FLOWS = 0x0004,
+	CTL_T_SHOW_ADDRS = 0x0005,	/* reserved, not in version 1 */
+	CTL_T_MONITOR = 0x0006,		/* reserved, not in version 1 */
+	CTL_T_SET_LOCATOR = 0x0101,
+	CTL_T_RELOAD = 0x0102,		/* reserved, not in version 1 */
+	CTL_T_SET_LOCAL_KEY = 0x0103,	/* reserved, not in version 1 */
+};
+
+/* Attribute types, one number space for the whole protocol. */
+enum ctl_attr {
+	/* SET_LOCATOR request: 4 or 16 bytes, the family is the length. */
+	CTL_A_PEER = 0x0001,
+	CTL_A_REMOTE = 0x0002,
+	CTL_A_LOCAL = 0x0003,
+	/* Reply bodies, top level. */
+	CTL_A_VERSION = 0x0010,		/* string, 1..CTL_NAME_MAX bytes */
+	CTL_A_STAT = 0x0011,		/* nested STAT_* */
+	CTL_A_HID = 0x0012,		/* nested HID_* */
+	CTL_A_FLOW = 0x0013,		/* nested FLOW_* */
+	/* Inside CTL_A_STAT. */
+	CTL_A_STAT_NAME = 0x0020,	/* string, 1..CTL_NAME_MAX bytes */
+	CTL_A_STAT_VALUE = 0x0021,	/* u64 */
+	/* Inside CTL_A_HID. */
+	CTL_A_HID_ID = 0x0030,		/* u32 */
+	CTL_A_HID_REFS = 0x0031,	/* u32 */
+	CTL_A_HID_MOVED = 0x0032,	/* u8, 0 or 1 */
+	CTL_A_HID_HAS_KEY = 0x0033,	/* u8, 0 or 1 */
+	CTL_A_HID_RLOC = 0x0034,	/* address, at most one per family */
+	CTL_A_HID_LLOC = 0x0035,	/* address, at most one per family */
+	CTL_A_HID_ACTIVE = 0x0036,	/* address, repeated */
+	CTL_A_HID_UNREACH = 0x0037,	/* address, repeated */
+	CTL_A_HID_LOCAL = 0x0038,	/* address, repeated */
+	CTL_A_HID_CREATED_AGE = 0x0039,	/* u64 ms */
+	CTL_A_HID_USED_AGE = 0x003a,	/* u64 ms */
+	/* Inside CTL_A_FLOW. */
+	CTL_A_FLOW_PROTO = 0x0040,	/* u8, IP protocol number */
+	CTL_A_FLOW_FAMILY = 0x0041,	/* u8, 4 or 6 */
+	CTL_A_FLOW_LID = 0x0042,	/* address */
+	CTL_A_FLOW_LPORT = 0x0043,	/* u16 */
+	CTL_A_FLOW_RID = 0x0044,	/* address */
+	CTL_A_FLOW_RPORT = 0x0045,	/* u16 */
+	CTL_A_FLOW_HID = 0x0046,	/* u32 */
+	CTL_A_FLOW_TCP_STATE = 0x0047,	/* u8, enum dime_tcp_state */
+	CTL_A_FLOW_IDLE = 0x0048,	/* u64 ms */
+};
+
+/* Result codes: the wire value of a reply header, and what every decoder
+ * returns. Numbers are stable; add at the end. */
+enum ctl_result {
+	CTL_OK = 0,
+	CTL_E_MALFORMED = 1,		/* bad flags, field length or value, missing or repeated attribute */
+	CTL_E_VERSION = 2,
+	CTL_E_UNKNOWN_COMMAND = 3,
+	CTL_E_NO_SUCH_HOST = 4,
+	CTL_E_INVALID_ARGUMENT = 5,
+	CTL_E_TABLE_FULL = 6,
+	CTL_E_PERMISSION = 7,
+	CTL_E_INTERNAL = 8,
+	CTL_E_TRUNCATED = 9,		/* fewer bytes than the header announces */
+	CTL_E_TOO_BIG = 10,		/* body length above the bound */
+	CTL_E_BAD_MAGIC = 11,
+	CTL_E_OVERRUN = 12,		/* a TLV runs past its parent */
+	CTL_E_UNSUPPORTED = 13,		/* an unknown mandatory attribute */
+	CTL_E_BUSY = 14,		/* too many control clients */
+	CTL_RESULT_COUNT
+};
+
+/* The message for a code ("no such host"); never NULL. */
+const char *ctl_result_str(unsigned int code);
+/* A short stable token ("no-such-host") for logs and scripts. */
+const char *ctl_result_name(unsigned int code);
+/* From a backend's -errno: -ENOENT/-ESTALE no such host, -EINVAL and
+ * -EEXIST invalid argument, -ENOSPC table full, -EPERM/-EACCES
+ * permission, anything else internal. 0 is CTL_OK. */
+enum ctl_result ctl_result_from_errno(int err);
+
+/* Name of a message type ("show-flows"), or NULL when not in version 1. */
+const char *ctl_type_name(unsigned int type);
+
+struct ctl_hdr {
+	uint8_t version;
+	uint8_t flags;
+	uint16_t type;
+	uint16_t result;
+	uint32_t len;		/* body bytes after the header */
+};
+
+/* Write the 12 header bytes (magic and hdr->version included). */
+void ctl_hdr_put(uint8_t *out, const struct ctl_hdr *hdr);
+
+/*
+ * Read and check a header from len bytes: CTL_E_TRUNCATED (len < 12),
+ * CTL_E_BAD_MAGIC, CTL_E_VERSION, CTL_E_MALFORMED (unknown flag bits, the
+ * reply bit not matching `reply`, MORE or a result in a request),
+ * CTL_E_TOO_BIG (body above the bound for the direction). hdr is filled
+ * as far as the bytes allow, so an error reply can echo the type.
+ */
+enum ctl_result ctl_hdr_get(const uint8_t *buf, size_t len, bool reply, struct ctl_hdr *hdr);
+
+/* A header-only reply frame (an error, or an empty OK). Returns CTL_HDR_LEN. */
+size_t ctl_reply_hdr_only(uint8_t *out, uint16_t type, enum ctl_result result);
+
+/* ---- Writing TLVs ---- */
+
+#define CTL_NEST_MAX 4
+
+/* A TLV writer over a caller's buffer. A put that does not fit returns
+ * -ENOSPC and writes nothing, so a caller can end a frame cleanly. */
+struct ctl_writer {
+	uint8_t *buf;
+	size_t cap, len;
+	size_t nest[CTL_NEST_MAX];	/* offsets of open nested TLVs */
+	unsigned int depth;
+};
+
+void ctl_writer_init(struct ctl_writer *w, uint8_t *buf, size_t cap);
+int ctl_put(struct ctl_writer *w, uint16_t type, const void *val, size_t len);
+int ctl_put_u8(struct ctl_writer *w, uint16_t type, uint8_t v);
+int ctl_put_u16(struct ctl_writer *w, uint16_t type, uint16_t v);
+int ctl_put_u32(struct ctl_writer *w, uint16_t type, uint32_t v);
+int ctl_put_u64(struct ctl_writer *w, uint16_t type, uint64_t v);
+/* 4 or 16 bytes by family; -EINVAL when unset. */
+int ctl_put_addr(struct ctl_writer *w, uint16_t type, const struct dime_addr *addr);
+/* 1..CTL_NAME_MAX bytes without NUL, else -EINVAL. */
+int ctl_put_str(struct ctl_writer *w, uint16_t type, const char *s);
+/* Open and close a nested TLV: 0, -ENOSPC, or -E2BIG (nesting too deep,
+ * or a value above 65535 bytes at close). */
+int ctl_nest_begin(struct ctl_writer *w, uint16_t type);
+int ctl_nest_end(struct ctl_writer *w);
+
+/* ---- Reading TLVs ---- */
+
+struct ctl_tlv {
+	uint16_t type;
+	uint16_t len;
+	const uint8_t *val;
+};
+
+/* Walks the TLVs of one body or one nested value. ctl_tlv_next returns
+ * false at the end and on an error; err then tells which (CTL_OK at a
+ * clean end, CTL_E_OVERRUN when a TLV runs past its parent). */
+struct ctl_tlv_iter {
+	const uint8_t *p;
+	size_t len, off;
+	enum ctl_result err;
+};
+
+void ctl_tlv_iter_init(struct ctl_tlv_iter *it, const uint8_t *buf, size_t len);
+bool ctl_tlv_next(struct ctl_tlv_iter *it, struct ctl_tlv *tlv);
+
+/* ---- Requests ---- */
+
+struct ctl_request {
+	uint16_t type;
+	/* SET_LOCATOR: peer is required; remote and local are optional
+	 * (family 0 when absent) but at least one is given. */
+	struct dime_addr peer, remote, local;
+};
+
+/* Encode a whole request (header and body) into buf: 0 with *len set,
+ * -EINVAL (a request this version cannot send or a missing field),
+ * -ENOSPC (cap too small; CTL_REQUEST_MAX always suffices). */
+int ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t cap, size_t *len);
+
+/* Decode the body of a request whose header ctl_hdr_get accepted.
+ * CTL_E_UNKNOWN_COMMAND for types this version does not serve. */
+enum ctl_result ctl_request_decode(const struct ctl_hdr *hdr, const uint8_t *body, size_t len,
+				   struct ctl_request *req);
+
+/* Header and body from exactly len bytes: CTL_E_TRUNCATED when the body
+ * is shorter than announced, CTL_E_MALFORMED when bytes follow it. */
+enum ctl_result ctl_request_parse(const uint8_t *buf, size_t len, struct ctl_request *req);
+
+/* ---- Reply records ---- */
+
+struct ctl_version_rec {
+	char version[CTL_NAME_MAX + 1];
+};
+
+struct ctl_stat_rec {
+	char name[CTL_NAME_MAX + 1];
+	uint64_t value;
+};
+
+struct ctl_addr_list {
+	uint32_t n;
+	struct dime_addr addr[CTL_ADDR_LIST_MAX];
+};
+
+/* Index of the per-family locators. */
+enum { CTL_AF4 = 0, CTL_AF6 = 1 };
+
+struct ctl_hid_rec {
+	uint32_t hid;
+	uint32_t refs;			/* flows bound */
+	bool moved, has_key;
+	struct dime_addr rloc[2];	/* CTL_AF4, CTL_AF6; family 0 when unset */
+	struct dime_addr lloc[2];
+	struct ctl_addr_list active, unreach, local;
+	uint64_t created_age_ms, used_age_ms;
+};
+
+struct ctl_flow_rec {
+	uint8_t proto;
+	uint8_t family;			/* AF_INET or AF_INET6 */
+	uint8_t tcp_state;		/* enum dime_tcp_state */
+	uint16_t lport, rport;		/* host order */
+	struct dime_addr lid, rid;
+	uint32_t hid;
+	uint64_t idle_ms;
+};
+
+/* Append one record as a nested TLV. 0, -ENOSPC (nothing written: end
+ * the frame here), -EINVAL (a field the protocol cannot carry). */
+int ctl_put_version(struct ctl_writer *w, const char *version);
+int ctl_put_stat(struct ctl_writer *w, const char *name, uint64_t value);
+int ctl_put_hid_rec(struct ctl_writer *w, const struct ctl_hid_rec *rec);
+int ctl_put_flow_rec(struct ctl_writer *w, const struct ctl_flow_rec *rec);
+
+/* Decode the value of one record TLV. Unknown optional attributes are
+ * skipped; missing required ones, repeats, bad lengths and bad values are
+ * CTL_E_MALFORMED. */
+enum ctl_result ctl_version_rec_decode(const struct ctl_tlv *tlv, struct ctl_version_rec *rec);
+enum ctl_result ctl_stat_rec_decode(const struct ctl_tlv *tlv, struct ctl_stat_rec *rec);
+enum ctl_result ctl_hid_rec_decode(const struct ctl_tlv *tlv, struct ctl_hid_rec *rec);
+enum ctl_result ctl_flow_rec_decode(const struct ctl_tlv *tlv, struct ctl_flow_rec *rec);
+
+/* Where a decoded reply body's records go; callbacks may be NULL. */
+struct ctl_reply_sink {
+	void (*version)(void *ctx, const struct ctl_version_rec *rec);
+	void (*stat)(void *ctx, const struct ctl_stat_rec *rec);
+	void (*hid)(void *ctx, const struct ctl_hid_rec *rec);
+	void (*flow)(void *ctx, const struct ctl_flow_rec *rec);
+	void *ctx;
+};
+
+/*
+ * Decode one reply frame's body for a request of `type`, handing each
+ * record to the sink in order. Records that do not belong to that reply
+ * are CTL_E_MALFORMED; unknown optional top-level attributes are skipped.
+ * Records before an error have already been handed over.
+ */
+enum ctl_result ctl_reply_decode(uint16_t type, const uint8_t *body, size_t len,
+				 const struct ctl_reply_sink *sink);
+
+#endif

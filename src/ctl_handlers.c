@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The control requests' handlers: turn the daemon's tables and counters
+ * into reply frames, one frame per call (ctl_job_next_frame, control.h).
+ * No sockets here; control.c moves the frames.
+ *
+ * Listings resume from a cursor between frames, and the loop runs other
+ * events in between, so a long listing is not a snapshot: an entry added
+ * or removed meanwhile may or may not appear, but none appears twice.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "dime/control.h"
+#include "dime/flow.h"
+#include "dime/hid.h"
+#include "dime/log.h"
+#include "dime/version.h"
+
+_Static_assert(DIME_HID_SET_MAX <= CTL_ADDR_LIST_MAX, "a HID set must fit a control record");
+
+static uint64_t age(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
+static size_t finish(uint8_t *buf, struct ctl_job *job, enum ctl_result result, size_t body,
+		     bool more)
+{
+	struct ctl_hdr hdr = {
+		.version = CTL_VERSION,
+		.flags = CTL_F_REPLY | (more ? CTL_F_MORE : 0),
+		.type = job->req.type,
+		.result = (uint16_t)result,
+		.len = (uint32_t)(result == CTL_OK ? body : 0),
+	};
+
+	ctl_hdr_put(buf, &hdr);
+	job->done = !more;
+	return CTL_HDR_LEN + hdr.len;
+}
+
+static void copy_set(struct ctl_addr_list *out, const struct dime_addr_set *set)
+{
+	out->n = set->n;
+	memcpy(out->addr, set->addr, set->n * sizeof(set->addr[0]));
+}
+
+static void hid_record(struct ctl_hid_rec *rec, const struct dime_hid_entry *e, uint64_t now)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->hid = e->hid;
+	rec->refs = e->refs;
+	rec->moved = e->moved;
+	rec->has_key = e->has_key;
+	rec->rloc[CTL_AF4] = e->rloc[DIME_AF4];
+	rec->rloc[CTL_AF6] = e->rloc[DIME_AF6];
+	rec->lloc[CTL_AF4] = e->lloc[DIME_AF4];
+	rec->lloc[CTL_AF6] = e->lloc[DIME_AF6];
+	copy_set(&rec->active, &e->active);
+	copy_set(&rec->unreach, &e->unreach);
+	copy_set(&rec->local, &e->local);
+	rec->created_age_ms = age(now, e->created_ms);
+	rec->used_age_ms = age(now, e->used_ms);
+}
+
+static void flow_record(struct ctl_flow_rec *rec, const struct dime_flow *f, uint64_t now)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->proto = f->proto;
+	rec->family = f->lid.family;
+	rec->tcp_state = f->tcp_state;
+	rec->lport = f->lport;
+	rec->rport = f->rport;
+	rec->lid = f->lid;
+	rec->rid = f->rid;
+	rec->hid = f->hid;
+	rec->idle_ms = age(now, f->last_ms);
+}
+
+/* A record the writer refuses for any reason but space would not fit in
+ * any frame either: log it and skip it rather than stall the listing. */
+static void skip_record(const char *what, uint32_t id, int err)
+{
+	log_warn_e(err, "control: %s %u cannot be encoded, left out of the listing", what, id);
+}
+
+static size_t frame_hids(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
+			 uint8_t *buf)
+{
+	struct dime_hid_table *t = be->hids ? be->hids(ctx) : NULL;
+	uint64_t now = be->now_ms(ctx);
+	struct ctl_writer w;
+	struct ctl_hid_rec rec;
+	uint32_t hid;
+
+	ctl_writer_init(&w, buf + CTL_HDR_LEN, CTL_REPLY_BODY_MAX);
+	if (!t)
+		return finish(buf, job, CTL_OK, 0, false);
+	while ((hid = dime_hid_next(t, job->cursor)) != DIME_HID_NONE) {
+		int err;
+
+		hid_record(&rec, dime_hid_get(t, hid), now);
+		err = ctl_put_hid_rec(&w, &rec);
+		if (err == -ENOSPC)
+			return finish(buf, job, CTL_OK, w.len, true);
+		if (err)
+			skip_record("hid", hid, err);
+		job->cursor = hid;
+	}
+	return finish(buf, job, CTL_OK, w.len, false);
+}
+
+static size_t frame_flows(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
+			  uint8_t *buf)
+{
+	struct dime_flow_table *t = be->flows ? be->flows(ctx) : NULL;
+	uint64_t now = be->now_ms(ctx);
+	struct ctl_writer w;
+	struct ctl_flow_rec rec;
+	const struct dime_flow *f;
+	uint32_t cursor = job->cursor;
+
+	ctl_writer_init(&w, buf + CTL_HDR_LEN, CTL_REPLY_BODY_MAX);
+	if (!t)
+		return finish(buf, job, CTL_OK, 0, false);
+	while ((f = dime_flow_iter(t, &cursor)) != NULL) {
+		int err;
+
+		flow_record(&rec, f, now);
+		err = ctl_put_flow_rec(&w, &rec);
+		if (err == -ENOSPC)
+			return finish(buf, job, CTL_OK, w.len, true);
+		if (err)
+			skip_record("flow of hid", f->hid, err);
+		job->cursor = cursor;
+	}
+	return finish(buf, job, CTL_OK, w.len, false);
+}
+
+struct stat_emit {
+	struct ctl_writer *w;
+	int err;
+};
+
+static int emit_stat(void *emit_ctx, const char *name, uint64_t value)
+{
+	struct stat_emit *e = emit_ctx;
+	int err = ctl_put_stat(e->w, name, value);
+
+	if (err && !e->err)
+		e->err = err;
+	return err;
+}
+
+static size_t frame_stats(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
+			  uint8_t *buf)
+{
+	struct ctl_writer w;
+	struct stat_emit e = { .w = &w };
+	int err;
+
+	ctl_writer_init(&w, buf + CTL_HDR_LEN, CTL_REPLY_BODY_MAX);
+	if (!be->stats)
+		return finish(buf, job, CTL_OK, 0, false);
+	err = be->stats(ctx, emit_stat, &e);
+	if (!err)
+		err = e.err;
+	if (err) {
+		log_warn_e(err, "control: stats: counters cannot be sent");
+		return finish(buf, job, CTL_E_INTERNAL, 0, false);
+	}
+	return finish(buf, job, CTL_OK, w.len, false);
+}
+
+static size_t frame_version(struct ctl_job *job, uint8_t *buf)
+{
+	struct ctl_writer w;
+
+	ctl_writer_init(&w, buf + CTL_HDR_LEN, CTL_REPLY_BODY_MAX);
+	if (ctl_put_version(&w, DIME_VERSION))
+		return finish(buf, job, CTL_E_INTERNAL, 0, false);
+	return finish(buf, job, CTL_OK, w.len, false);
+}
+
+/* The backend logs the change itself (it knows the host); a refusal is
+ * logged there too. */
+static size_t frame_set_locator(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
+				uint8_t *buf)
+{
+	const struct ctl_request *req = &job->req;
+	int err;
+
+	if (!be->set_locator)
+		return finish(buf, job, CTL_E_UNKNOWN_COMMAND, 0, false);
+	err = be->set_locator(ctx, &req->peer, dime_addr_is_set(&req->remote) ? &req->remote : NULL,
+			      dime_addr_is_set(&req->local) ? &req->local : NULL, be->now_ms(ctx));
+	return finish(buf, job, ctl_result_from_errno(err), 0, false);
+}
+
+/* State changes are an operator's; a refused attempt is worth a line. */
+static size_t refuse(struct ctl_job *job, uint8_t *buf)
+{
+	log_notice("control: %s from a client that is neither root nor dimed's user: refused",
+		   ctl_type_name(job->req.type));
+	return finish(buf, job, CTL_E_PERMISSION, 0, false);
+}
+
+size_t ctl_job_next_frame(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
+			  uint8_t *buf)
+{
+	if (ctl_type_name(job->req.type) && (job->req.type & CTL_T_CHANGES_STATE) &&
+	    !job->may_change)
+		return refuse(job, buf);
+	switch (job->req.type) {
+	case CTL_T_VERSION:
+		return frame_version(job, buf);
+	case CTL_T_STATS:
+		return frame_stats(job, be, ctx, buf);
+	case CTL_T_SHOW_HIDS:
+		return frame_hids(job, be, ctx, buf);
+	case CTL_T_SHOW_FLOWS:
+		return frame_flows(job, be, ctx, buf);
+	case CTL_T_SET_LOCATOR:
+		return frame_set_locator(job, be, ctx, buf);
+	default:
+		return finish(buf, job, CTL_E_UNKNOWN_COMMAND, 0, false);
+	}
+}

@@ -1,0 +1,908 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Control protocol encode and decode (see ctl_proto.h and
+ * docs/control-protocol.md). Pure: buffers in, buffers and records out.
+ * The result code table lives here so daemon and client print the same
+ * words for the same code.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "dime/ctl_proto.h"
+
+static const struct {
+	const char *name;
+	const char *msg;
+} results[CTL_RESULT_COUNT] = {
+	[CTL_OK] = { "ok", "success" },
+	[CTL_E_MALFORMED] = { "malformed", "malformed control message" },
+	[CTL_E_VERSION] = { "version", "unsupported control protocol version" },
+	[CTL_E_UNKNOWN_COMMAND] = { "unknown-command", "command not supported by this dimed" },
+	[CTL_E_NO_SUCH_HOST] = { "no-such-host", "no such host" },
+	[CTL_E_INVALID_ARGUMENT] = { "invalid-argument", "invalid argument" },
+	[CTL_E_TABLE_FULL] = { "table-full", "table full" },
+	[CTL_E_PERMISSION] = { "permission", "permission denied (state changes need root)" },
+	[CTL_E_INTERNAL] = { "internal", "internal error in dimed (see its log)" },
+	[CTL_E_TRUNCATED] = { "truncated", "control message truncated" },
+	[CTL_E_TOO_BIG] = { "too-big", "control message too big" },
+	[CTL_E_BAD_MAGIC] = { "bad-magic", "not a dimed control message" },
+	[CTL_E_OVERRUN] = { "overrun", "control message attribute overruns its parent" },
+	[CTL_E_UNSUPPORTED] = { "unsupported", "control message needs an attribute this version lacks" },
+	[CTL_E_BUSY] = { "busy", "too many control clients, try again" },
+};
+
+const char *ctl_result_str(unsigned int code)
+{
+	return code < CTL_RESULT_COUNT ? results[code].msg : "unknown result code";
+}
+
+const char *ctl_result_name(unsigned int code)
+{
+	return code < CTL_RESULT_COUNT ? results[code].name : "unknown";
+}
+
+enum ctl_result ctl_result_from_errno(int err)
+{
+	switch (err) {
+	case 0:
+		return CTL_OK;
+	case -ENOENT:
+	case -ESTALE:
+		return CTL_E_NO_SUCH_HOST;
+	case -EINVAL:
+	case -EEXIST:
+		return CTL_E_INVALID_ARGUMENT;
+	case -ENOSPC:
+		return CTL_E_TABLE_FULL;
+	case -EPERM:
+	case -EACCES:
+		return CTL_E_PERMISSION;
+	default:
+		return CTL_E_INTERNAL;
+	}
+}
+
+const char *ctl_type_name(unsigned int type)
+{
+	switch (type) {
+	case CTL_T_VERSION:
+		return "version";
+	case CTL_T_STATS:
+		return "stats";
+	case CTL_T_SHOW_HIDS:
+		return "show-hids";
+	case CTL_T_SHOW_FLOWS:
+		return "show-flows";
+	case CTL_T_SET_LOCATOR:
+		return "set-locator";
+	default:
+		return NULL;
+	}
+}
+
+/* ---- Byte order ---- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+/* ---- Header ---- */
+
+void ctl_hdr_put(uint8_t *out, const struct ctl_hdr *hdr)
+{
+	put16(out, CTL_MAGIC);
+	out[2] = hdr->version;
+	out[3] = hdr->flags;
+	put16(out + 4, hdr->type);
+	put16(out + 6, hdr->result);
+	put32(out + 8, hdr->len);
+}
+
+/* The magic and version come first and keep their place in every future
+ * version, so a peer can always tell "not ours" from "another version". */
+enum ctl_result ctl_hdr_get(const uint8_t *buf, size_t len, bool reply, struct ctl_hdr *hdr)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	if (len >= 2 && get16(buf) != CTL_MAGIC)
+		return CTL_E_BAD_MAGIC;
+	if (len < CTL_HDR_LEN)
+		return CTL_E_TRUNCATED;
+	hdr->version = buf[2];
+	hdr->flags = buf[3];
+	hdr->type = get16(buf + 4);
+	hdr->result = get16(buf + 6);
+	hdr->len = get32(buf + 8);
+	if (hdr->version != CTL_VERSION)
+		return CTL_E_VERSION;
+	if (hdr->flags & ~(CTL_F_REPLY | CTL_F_MORE))
+		return CTL_E_MALFORMED;
+	if (!!(hdr->flags & CTL_F_REPLY) != reply)
+		return CTL_E_MALFORMED;
+	if (!reply && ((hdr->flags & CTL_F_MORE) || hdr->result != CTL_OK))
+		return CTL_E_MALFORMED;
+	if (hdr->len > (reply ? CTL_REPLY_BODY_MAX : CTL_REQUEST_BODY_MAX))
+		return CTL_E_TOO_BIG;
+	return CTL_OK;
+}
+
+size_t ctl_reply_hdr_only(uint8_t *out, uint16_t type, enum ctl_result result)
+{
+	struct ctl_hdr hdr = {
+		.version = CTL_VERSION, .flags = CTL_F_REPLY, .type = type, .result = (uint16_t)result,
+	};
+
+	ctl_hdr_put(out, &hdr);
+	return CTL_HDR_LEN;
+}
+
+/* ---- TLV writer ---- */
+
+void ctl_writer_init(struct ctl_writer *w, uint8_t *buf, size_t cap)
+{
+	memset(w, 0, sizeof(*w));
+	w->buf = buf;
+	w->cap = cap;
+}
+
+int ctl_put(struct ctl_writer *w, uint16_t type, const void *val, size_t len)
+{
+	if (len > UINT16_MAX)
+		return -E2BIG;
+	if (w->cap - w->len < CTL_TLV_HDR_LEN + len)
+		return -ENOSPC;
+	put16(w->buf + w->len, type);
+	put16(w->buf + w->len + 2, (uint16_t)len);
+	if (len)
+		memcpy(w->buf + w->len + CTL_TLV_HDR_LEN, val, len);
+	w->len += CTL_TLV_HDR_LEN + len;
+	return 0;
+}
+
+int ctl_put_u8(struct ctl_writer *w, uint16_t type, uint8_t v)
+{
+	return ctl_put(w, type, &v, 1);
+}
+
+int ctl_put_u16(struct ctl_writer *w, uint16_t type, uint16_t v)
+{
+	uint8_t b[2];
+
+	put16(b, v);
+	return ctl_put(w, type, b, sizeof(b));
+}
+
+int ctl_put_u32(struct ctl_writer *w, uint16_t type, uint32_t v)
+{
+	uint8_t b[4];
+
+	put32(b, v);
+	return ctl_put(w, type, b, sizeof(b));
+}
+
+int ctl_put_u64(struct ctl_writer *w, uint16_t type, uint64_t v)
+{
+	uint8_t b[8];
+
+	put64(b, v);
+	return ctl_put(w, type, b, sizeof(b));
+}
+
+int ctl_put_addr(struct ctl_writer *w, uint16_t type, const struct dime_addr *addr)
+{
+	size_t len = dime_addr_len(addr);
+
+	if (!len)
+		return -EINVAL;
+	return ctl_put(w, type, addr->a.u8, len);
+}
+
+int ctl_put_str(struct ctl_writer *w, uint16_t type, const char *s)
+{
+	size_t len = strnlen(s, CTL_NAME_MAX + 1);
+
+	if (len == 0 || len > CTL_NAME_MAX)
+		return -EINVAL;
+	return ctl_put(w, type, s, len);
+}
+
+int ctl_nest_begin(struct ctl_writer *w, uint16_t type)
+{
+	if (w->depth == CTL_NEST_MAX)
+		return -E2BIG;
+	if (w->cap - w->len < CTL_TLV_HDR_LEN)
+		return -ENOSPC;
+	w->nest[w->depth++] = w->len;
+	put16(w->buf + w->len, type);
+	put16(w->buf + w->len + 2, 0);
+	w->len += CTL_TLV_HDR_LEN;
+	return 0;
+}
+
+int ctl_nest_end(struct ctl_writer *w)
+{
+	size_t start, vlen;
+
+	if (w->depth == 0)
+		return -EINVAL;
+	start = w->nest[--w->depth];
+	vlen = w->len - start - CTL_TLV_HDR_LEN;
+	if (vlen > UINT16_MAX) {
+		w->len = start;
+		return -E2BIG;
+	}
+	put16(w->buf + start + 2, (uint16_t)vlen);
+	return 0;
+}
+
+/* Undo everything since `len` and close nests opened after it, so a
+ * record that did not fit leaves no trace. */
+static int writer_rollback(struct ctl_writer *w, size_t len, unsigned int depth, int err)
+{
+	w->len = len;
+	w->depth = depth;
+	return err;
+}
+
+/* ---- TLV reader ---- */
+
+void ctl_tlv_iter_init(struct ctl_tlv_iter *it, const uint8_t *buf, size_t len)
+{
+	it->p = buf;
+	it->len = len;
+	it->off = 0;
+	it->err = CTL_OK;
+}
+
+bool ctl_tlv_next(struct ctl_tlv_iter *it, struct ctl_tlv *tlv)
+{
+	size_t left = it->len - it->off;
+
+	if (it->err != CTL_OK || left == 0)
+		return false;
+	if (left < CTL_TLV_HDR_LEN) {
+		it->err = CTL_E_OVERRUN;
+		return false;
+	}
+	tlv->type = get16(it->p + it->off);
+	tlv->len = get16(it->p + it->off + 2);
+	if (tlv->len > left - CTL_TLV_HDR_LEN) {
+		it->err = CTL_E_OVERRUN;
+		return false;
+	}
+	tlv->val = it->p + it->off + CTL_TLV_HDR_LEN;
+	it->off += CTL_TLV_HDR_LEN + tlv->len;
+	return true;
+}
+
+/* What to do with an attribute the decoder does not know. */
+static enum ctl_result unknown_attr(const struct ctl_tlv *tlv)
+{
+	return tlv->type & CTL_A_MANDATORY ? CTL_E_UNSUPPORTED : CTL_OK;
+}
+
+static enum ctl_result get_addr(const struct ctl_tlv *tlv, struct dime_addr *addr)
+{
+	if (tlv->len == 4)
+		dime_addr_from_v4(addr, tlv->val);
+	else if (tlv->len == 16)
+		dime_addr_from_v6(addr, tlv->val);
+	else
+		return CTL_E_MALFORMED;
+	return CTL_OK;
+}
+
+/* A string field: 1..CTL_NAME_MAX bytes, no NUL inside. */
+static enum ctl_result get_str(const struct ctl_tlv *tlv, char *out)
+{
+	if (tlv->len == 0 || tlv->len > CTL_NAME_MAX || memchr(tlv->val, 0, tlv->len))
+		return CTL_E_MALFORMED;
+	memcpy(out, tlv->val, tlv->len);
+	out[tlv->len] = '\0';
+	return CTL_OK;
+}
+
+static enum ctl_result get_bool(const struct ctl_tlv *tlv, bool *out)
+{
+	if (tlv->len != 1 || tlv->val[0] > 1)
+		return CTL_E_MALFORMED;
+	*out = tlv->val[0];
+	return CTL_OK;
+}
+
+/* Fixed-size unsigned fields of 1, 2, 4 or 8 bytes. */
+static enum ctl_result get_uint(const struct ctl_tlv *tlv, size_t size, uint64_t *out)
+{
+	if (tlv->len != size)
+		return CTL_E_MALFORMED;
+	switch (size) {
+	case 1:
+		*out = tlv->val[0];
+		break;
+	case 2:
+		*out = get16(tlv->val);
+		break;
+	case 4:
+		*out = get32(tlv->val);
+		break;
+	default:
+		*out = get64(tlv->val);
+		break;
+	}
+	return CTL_OK;
+}
+
+/* Record decoders note each attribute seen in a bit mask, indexed by its
+ * offset from the record's first attribute number, to reject repeats and
+ * find missing required ones. */
+static enum ctl_result seen_once(uint32_t *seen, uint16_t type, uint16_t base)
+{
+	uint32_t bit = 1u << (type - base);
+
+	if (*seen & bit)
+		return CTL_E_MALFORMED;
+	*seen |= bit;
+	return CTL_OK;
+}
+
+#define ATTR_BIT(type, base) (1u << ((type) - (base)))
+
+/* ---- Requests ---- */
+
+static int put_set_locator(struct ctl_writer *w, const struct ctl_request *req)
+{
+	int err;
+
+	if (!dime_addr_is_set(&req->peer) ||
+	    (!dime_addr_is_set(&req->remote) && !dime_addr_is_set(&req->local)))
+		return -EINVAL;
+	err = ctl_put_addr(w, CTL_A_PEER, &req->peer);
+	if (!err && dime_addr_is_set(&req->remote))
+		err = ctl_put_addr(w, CTL_A_REMOTE, &req->remote);
+	if (!err && dime_addr_is_set(&req->local))
+		err = ctl_put_addr(w, CTL_A_LOCAL, &req->local);
+	return err;
+}
+
+int ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct ctl_hdr hdr = { .version = CTL_VERSION, .type = req->type };
+	struct ctl_writer w;
+	int err = 0;
+
+	if (cap < CTL_HDR_LEN)
+		return -ENOSPC;
+	ctl_writer_init(&w, buf + CTL_HDR_LEN,
+			cap - CTL_HDR_LEN < CTL_REQUEST_BODY_MAX ? cap - CTL_HDR_LEN : CTL_REQUEST_BODY_MAX);
+	switch (req->type) {
+	case CTL_T_VERSION:
+	case CTL_T_STATS:
+	case CTL_T_SHOW_HIDS:
+	case CTL_T_SHOW_FLOWS:
+		break;
+	case CTL_T_SET_LOCATOR:
+		err = put_set_locator(&w, req);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (err)
+		return err;
+	hdr.len = (uint32_t)w.len;
+	ctl_hdr_put(buf, &hdr);
+	*len = CTL_HDR_LEN + w.len;
+	return 0;
+}
+
+static enum ctl_result decode_set_locator(const uint8_t *body, size_t len, struct ctl_request *req)
+{
+	struct ctl_tlv_iter it;
+	struct ctl_tlv tlv;
+	enum ctl_result r = CTL_OK;
+	uint32_t seen = 0;
+
+	ctl_tlv_iter_init(&it, body, len);
+	while (r == CTL_OK && ctl_tlv_next(&it, &tlv)) {
+		switch (tlv.type) {
+		case CTL_A_PEER:
+		case CTL_A_REMOTE:
+		case CTL_A_LOCAL:
+			r = seen_once(&seen, tlv.type, CTL_A_PEER);
+			if (r == CTL_OK)
+				r = get_addr(&tlv, tlv.type == CTL_A_PEER ? &req->peer :
+						   tlv.type == CTL_A_REMOTE ? &req->remote : &req->local);
+			break;
+		default:
+			r = unknown_attr(&tlv);
+			break;
+		}
+	}
+	if (r == CTL_OK)
+		r = it.err;
+	if (r == CTL_OK && !(seen & ATTR_BIT(CTL_A_PEER, CTL_A_PEER)))
+		r = CTL_E_MALFORMED;
+	if (r == CTL_OK && !(seen & ~ATTR_BIT(CTL_A_PEER, CTL_A_PEER)))
+		r = CTL_E_INVALID_ARGUMENT;
+	return r;
+}
+
+/* Requests without arguments still walk their body: optional attributes
+ * a newer client adds are skipped, mandatory ones refused. */
+static enum ctl_result decode_no_args(const uint8_t *body, size_t len)
+{
+	struct ctl_tlv_iter it;
+	struct ctl_tlv tlv;
+	enum ctl_result r = CTL_OK;
+
+	ctl_tlv_iter_init(&it, body, len);
+	while (r == CTL_OK && ctl_tlv_next(&it, &tlv))
+		r = unknown_attr(&tlv);
+	return r == CTL_OK ? it.err : r;
+}
+
+enum ctl_result ctl_request_decode(const struct ctl_hdr *hdr, const uint8_t *body, size_t len,
+				   struct ctl_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->type = hdr->type;
+	if (len != hdr->len)
+		return len < hdr->len ? CTL_E_TRUNCATED : CTL_E_MALFORMED;
+	switch (hdr->type) {
+	case CTL_T_VERSION:
+	case CTL_T_STATS:
+	case CTL_T_SHOW_HIDS:
+	case CTL_T_SHOW_FLOWS:
+		return decode_no_args(body, len);
+	case CTL_T_SET_LOCATOR:
+		return decode_set_locator(body, len, req);
+	default:
+		return CTL_E_UNKNOWN_COMMAND;
+	}
+}
+
+enum ctl_result ctl_request_parse(const uint8_t *buf, size_t len, struct ctl_request *req)
+{
+	struct ctl_hdr hdr;
+	enum ctl_result r = ctl_hdr_get(buf, len, false, &hdr);
+
+	memset(req, 0, sizeof(*req));
+	req->type = hdr.type;
+	if (r != CTL_OK)
+		return r;
+	if (len - CTL_HDR_LEN < hdr.len)
+		return CTL_E_TRUNCATED;
+	if (len - CTL_HDR_LEN > hdr.len)
+		return CTL_E_MALFORMED;
+	return ctl_request_decode(&hdr, buf + CTL_HDR_LEN, hdr.len, req);
+}
+
+/* ---- Reply records: encode ---- */
+
+int ctl_put_version(struct ctl_writer *w, const char *version)
+{
+	return ctl_put_str(w, CTL_A_VERSION, version);
+}
+
+int ctl_put_stat(struct ctl_writer *w, const char *name, uint64_t value)
+{
+	size_t len = w->len;
+	unsigned int depth = w->depth;
+	int err;
+
+	err = ctl_nest_begin(w, CTL_A_STAT);
+	if (!err)
+		err = ctl_put_str(w, CTL_A_STAT_NAME, name);
+	if (!err)
+		err = ctl_put_u64(w, CTL_A_STAT_VALUE, value);
+	if (!err)
+		err = ctl_nest_end(w);
+	return err ? writer_rollback(w, len, depth, err) : 0;
+}
+
+static int put_addr_list(struct ctl_writer *w, uint16_t type, const struct ctl_addr_list *list)
+{
+	int err = 0;
+
+	if (list->n > CTL_ADDR_LIST_MAX)
+		return -EINVAL;
+	for (uint32_t i = 0; i < list->n && !err; i++)
+		err = ctl_put_addr(w, type, &list->addr[i]);
+	return err;
+}
+
+static int put_locators(struct ctl_writer *w, uint16_t type, const struct dime_addr loc[2])
+{
+	int err = 0;
+
+	for (int i = CTL_AF4; i <= CTL_AF6 && !err; i++) {
+		if (!dime_addr_is_set(&loc[i]))
+			continue;
+		if (loc[i].family != (i == CTL_AF4 ? AF_INET : AF_INET6))
+			return -EINVAL;
+		err = ctl_put_addr(w, type, &loc[i]);
+	}
+	return err;
+}
+
+static int put_hid_fields(struct ctl_writer *w, const struct ctl_hid_rec *rec)
+{
+	int err;
+
+	err = ctl_put_u32(w, CTL_A_HID_ID, rec->hid);
+	if (!err)
+		err = ctl_put_u32(w, CTL_A_HID_REFS, rec->refs);
+	if (!err)
+		err = ctl_put_u8(w, CTL_A_HID_MOVED, rec->moved);
+	if (!err)
+		err = ctl_put_u8(w, CTL_A_HID_HAS_KEY, rec->has_key);
+	if (!err)
+		err = put_locators(w, CTL_A_HID_RLOC, rec->rloc);
+	if (!err)
+		err = put_locators(w, CTL_A_HID_LLOC, rec->lloc);
+	if (!err)
+		err = put_addr_list(w, CTL_A_HID_ACTIVE, &rec->active);
+	if (!err)
+		err = put_addr_list(w, CTL_A_HID_UNREACH, &rec->unreach);
+	if (!err)
+		err = put_addr_list(w, CTL_A_HID_LOCAL, &rec->local);
+	if (!err)
+		err = ctl_put_u64(w, CTL_A_HID_CREATED_AGE, rec->created_age_ms);
+	if (!err)
+		err = ctl_put_u64(w, CTL_A_HID_USED_AGE, rec->used_age_ms);
+	return err;
+}
+
+int ctl_put_hid_rec(struct ctl_writer *w, const struct ctl_hid_rec *rec)
+{
+	size_t len = w->len;
+	unsigned int depth = w->depth;
+	int err;
+
+	err = ctl_nest_begin(w, CTL_A_HID);
+	if (!err)
+		err = put_hid_fields(w, rec);
+	if (!err)
+		err = ctl_nest_end(w);
+	return err ? writer_rollback(w, len, depth, err) : 0;
+}
+
+static int put_flow_fields(struct ctl_writer *w, const struct ctl_flow_rec *rec)
+{
+	int err;
+
+	if ((rec->family != AF_INET && rec->family != AF_INET6) ||
+	    rec->lid.family != rec->family || rec->rid.family != rec->family)
+		return -EINVAL;
+	err = ctl_put_u8(w, CTL_A_FLOW_PROTO, rec->proto);
+	if (!err)
+		err = ctl_put_u8(w, CTL_A_FLOW_FAMILY, rec->family == AF_INET ? 4 : 6);
+	if (!err)
+		err = ctl_put_addr(w, CTL_A_FLOW_LID, &rec->lid);
+	if (!err)
+		err = ctl_put_u16(w, CTL_A_FLOW_LPORT, rec->lport);
+	if (!err)
+		err = ctl_put_addr(w, CTL_A_FLOW_RID, &rec->rid);
+	if (!err)
+		err = ctl_put_u16(w, CTL_A_FLOW_RPORT, rec->rport);
+	if (!err)
+		err = ctl_put_u32(w, CTL_A_FLOW_HID, rec->hid);
+	if (!err)
+		err = ctl_put_u8(w, CTL_A_FLOW_TCP_STATE, rec->tcp_state);
+	if (!err)
+		err = ctl_put_u64(w, CTL_A_FLOW_IDLE, rec->idle_ms);
+	return err;
+}
+
+int ctl_put_flow_rec(struct ctl_writer *w, const struct ctl_flow_rec *rec)
+{
+	size_t len = w->len;
+	unsigned int depth = w->depth;
+	int err;
+
+	err = ctl_nest_begin(w, CTL_A_FLOW);
+	if (!err)
+		err = put_flow_fields(w, rec);
+	if (!err)
+		err = ctl_nest_end(w);
+	return err ? writer_rollback(w, len, depth, err) : 0;
+}
+
+/* ---- Reply records: decode ---- */
+
+enum ctl_result ctl_version_rec_decode(const struct ctl_tlv *tlv, struct ctl_version_rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	return get_str(tlv, rec->version);
+}
+
+enum ctl_result ctl_stat_rec_decode(const struct ctl_tlv *tlv, struct ctl_stat_rec *rec)
+{
+	const uint32_t required = ATTR_BIT(CTL_A_STAT_NAME, CTL_A_STAT_NAME) |
+				  ATTR_BIT(CTL_A_STAT_VALUE, CTL_A_STAT_NAME);
+	struct ctl_tlv_iter it;
+	struct ctl_tlv a;
+	enum ctl_result r = CTL_OK;
+	uint32_t seen = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	ctl_tlv_iter_init(&it, tlv->val, tlv->len);
+	while (r == CTL_OK && ctl_tlv_next(&it, &a)) {
+		if (a.type == CTL_A_STAT_NAME || a.type == CTL_A_STAT_VALUE)
+			r = seen_once(&seen, a.type, CTL_A_STAT_NAME);
+		if (r != CTL_OK)
+			break;
+		if (a.type == CTL_A_STAT_NAME)
+			r = get_str(&a, rec->name);
+		else if (a.type == CTL_A_STAT_VALUE)
+			r = get_uint(&a, 8, &rec->value);
+		else
+			r = unknown_attr(&a);
+	}
+	if (r == CTL_OK)
+		r = it.err;
+	if (r == CTL_OK && (seen & required) != required)
+		r = CTL_E_MALFORMED;
+	return r;
+}
+
+static enum ctl_result add_to_list(const struct ctl_tlv *tlv, struct ctl_addr_list *list)
+{
+	if (list->n == CTL_ADDR_LIST_MAX)
+		return CTL_E_MALFORMED;
+	return get_addr(tlv, &list->addr[list->n++]);
+}
+
+static enum ctl_result set_locator_field(const struct ctl_tlv *tlv, struct dime_addr loc[2])
+{
+	struct dime_addr a;
+	enum ctl_result r = get_addr(tlv, &a);
+	int i = a.family == AF_INET6 ? CTL_AF6 : CTL_AF4;
+
+	if (r != CTL_OK)
+		return r;
+	if (dime_addr_is_set(&loc[i]))
+		return CTL_E_MALFORMED;
+	loc[i] = a;
+	return CTL_OK;
+}
+
+static enum ctl_result hid_attr(const struct ctl_tlv *a, struct ctl_hid_rec *rec, uint32_t *seen)
+{
+	enum ctl_result r = CTL_OK;
+	uint64_t v = 0;
+
+	switch (a->type) {
+	case CTL_A_HID_ID:
+	case CTL_A_HID_REFS:
+	case CTL_A_HID_MOVED:
+	case CTL_A_HID_HAS_KEY:
+	case CTL_A_HID_CREATED_AGE:
+	case CTL_A_HID_USED_AGE:
+		r = seen_once(seen, a->type, CTL_A_HID_ID);
+		break;
+	default:
+		break;
+	}
+	if (r != CTL_OK)
+		return r;
+	switch (a->type) {
+	case CTL_A_HID_ID:
+	case CTL_A_HID_REFS:
+		r = get_uint(a, 4, &v);
+		*(a->type == CTL_A_HID_ID ? &rec->hid : &rec->refs) = (uint32_t)v;
+		return r;
+	case CTL_A_HID_MOVED:
+		return get_bool(a, &rec->moved);
+	case CTL_A_HID_HAS_KEY:
+		return get_bool(a, &rec->has_key);
+	case CTL_A_HID_RLOC:
+		return set_locator_field(a, rec->rloc);
+	case CTL_A_HID_LLOC:
+		return set_locator_field(a, rec->lloc);
+	case CTL_A_HID_ACTIVE:
+		return add_to_list(a, &rec->active);
+	case CTL_A_HID_UNREACH:
+		return add_to_list(a, &rec->unreach);
+	case CTL_A_HID_LOCAL:
+		return add_to_list(a, &rec->local);
+	case CTL_A_HID_CREATED_AGE:
+		return get_uint(a, 8, &rec->created_age_ms);
+	case CTL_A_HID_USED_AGE:
+		return get_uint(a, 8, &rec->used_age_ms);
+	default:
+		return unknown_attr(a);
+	}
+}
+
+enum ctl_result ctl_hid_rec_decode(const struct ctl_tlv *tlv, struct ctl_hid_rec *rec)
+{
+	const uint32_t required =
+		ATTR_BIT(CTL_A_HID_ID, CTL_A_HID_ID) | ATTR_BIT(CTL_A_HID_REFS, CTL_A_HID_ID) |
+		ATTR_BIT(CTL_A_HID_MOVED, CTL_A_HID_ID) | ATTR_BIT(CTL_A_HID_HAS_KEY, CTL_A_HID_ID) |
+		ATTR_BIT(CTL_A_HID_CREATED_AGE, CTL_A_HID_ID) |
+		ATTR_BIT(CTL_A_HID_USED_AGE, CTL_A_HID_ID);
+	struct ctl_tlv_iter it;
+	struct ctl_tlv a;
+	enum ctl_result r = CTL_OK;
+	uint32_t seen = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	ctl_tlv_iter_init(&it, tlv->val, tlv->len);
+	while (r == CTL_OK && ctl_tlv_next(&it, &a))
+		r = hid_attr(&a, rec, &seen);
+	if (r == CTL_OK)
+		r = it.err;
+	if (r == CTL_OK && (seen & required) != required)
+		r = CTL_E_MALFORMED;
+	return r;
+}
+
+static enum ctl_result flow_attr(const struct ctl_tlv *a, struct ctl_flow_rec *rec, uint32_t *seen)
+{
+	enum ctl_result r;
+	uint64_t v = 0;
+
+	if (a->type < CTL_A_FLOW_PROTO || a->type > CTL_A_FLOW_IDLE)
+		return unknown_attr(a);
+	r = seen_once(seen, a->type, CTL_A_FLOW_PROTO);
+	if (r != CTL_OK)
+		return r;
+	switch (a->type) {
+	case CTL_A_FLOW_PROTO:
+		r = get_uint(a, 1, &v);
+		rec->proto = (uint8_t)v;
+		return r;
+	case CTL_A_FLOW_FAMILY:
+		r = get_uint(a, 1, &v);
+		if (r == CTL_OK && v != 4 && v != 6)
+			r = CTL_E_MALFORMED;
+		rec->family = v == 4 ? AF_INET : AF_INET6;
+		return r;
+	case CTL_A_FLOW_LID:
+		return get_addr(a, &rec->lid);
+	case CTL_A_FLOW_RID:
+		return get_addr(a, &rec->rid);
+	case CTL_A_FLOW_LPORT:
+	case CTL_A_FLOW_RPORT:
+		r = get_uint(a, 2, &v);
+		*(a->type == CTL_A_FLOW_LPORT ? &rec->lport : &rec->rport) = (uint16_t)v;
+		return r;
+	case CTL_A_FLOW_HID:
+		r = get_uint(a, 4, &v);
+		rec->hid = (uint32_t)v;
+		return r;
+	case CTL_A_FLOW_TCP_STATE:
+		r = get_uint(a, 1, &v);
+		rec->tcp_state = (uint8_t)v;
+		return r;
+	default:
+		return get_uint(a, 8, &rec->idle_ms);
+	}
+}
+
+enum ctl_result ctl_flow_rec_decode(const struct ctl_tlv *tlv, struct ctl_flow_rec *rec)
+{
+	/* Every flow attribute is required. */
+	const uint32_t required = ATTR_BIT(CTL_A_FLOW_IDLE + 1, CTL_A_FLOW_PROTO) - 1;
+	struct ctl_tlv_iter it;
+	struct ctl_tlv a;
+	enum ctl_result r = CTL_OK;
+	uint32_t seen = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	ctl_tlv_iter_init(&it, tlv->val, tlv->len);
+	while (r == CTL_OK && ctl_tlv_next(&it, &a))
+		r = flow_attr(&a, rec, &seen);
+	if (r == CTL_OK)
+		r = it.err;
+	if (r == CTL_OK && (seen & required) != required)
+		r = CTL_E_MALFORMED;
+	if (r == CTL_OK && (rec->lid.family != rec->family || rec->rid.family != rec->family))
+		r = CTL_E_MALFORMED;
+	return r;
+}
+
+/* The one record type each reply may carry. */
+static uint16_t reply_record_type(uint16_t type)
+{
+	switch (type) {
+	case CTL_T_VERSION:
+		return CTL_A_VERSION;
+	case CTL_T_STATS:
+		return CTL_A_STAT;
+	case CTL_T_SHOW_HIDS:
+		return CTL_A_HID;
+	case CTL_T_SHOW_FLOWS:
+		return CTL_A_FLOW;
+	default:
+		return 0;
+	}
+}
+
+static enum ctl_result reply_record(const struct ctl_tlv *tlv, const struct ctl_reply_sink *sink)
+{
+	union {
+		struct ctl_version_rec version;
+		struct ctl_stat_rec stat;
+		struct ctl_hid_rec hid;
+		struct ctl_flow_rec flow;
+	} u;
+	enum ctl_result r;
+
+	switch (tlv->type) {
+	case CTL_A_VERSION:
+		r = ctl_version_rec_decode(tlv, &u.version);
+		if (r == CTL_OK && sink->version)
+			sink->version(sink->ctx, &u.version);
+		return r;
+	case CTL_A_STAT:
+		r = ctl_stat_rec_decode(tlv, &u.stat);
+		if (r == CTL_OK && sink->stat)
+			sink->stat(sink->ctx, &u.stat);
+		return r;
+	case CTL_A_HID:
+		r = ctl_hid_rec_decode(tlv, &u.hid);
+		if (r == CTL_OK && sink->hid)
+			sink->hid(sink->ctx, &u.hid);
+		return r;
+	default:
+		r = ctl_flow_rec_decode(tlv, &u.flow);
+		if (r == CTL_OK && sink->flow)
+			sink->flow(sink->ctx, &u.flow);
+		return r;
+	}
+}
+
+static bool is_record_type(uint16_t type)
+{
+	return type == CTL_A_VERSION || type == CTL_A_STAT || type == CTL_A_HID || type == CTL_A_FLOW;
+}
+
+enum ctl_result ctl_reply_decode(uint16_t type, const uint8_t *body, size_t len,
+				 const struct ctl_reply_sink *sink)
+{
+	uint16_t want = reply_record_type(type);
+	struct ctl_tlv_iter it;
+	struct ctl_tlv tlv;
+	enum ctl_result r = CTL_OK;
+
+	ctl_tlv_iter_init(&it, body, len);
+	while (r == CTL_OK && ctl_tlv_next(&it, &tlv)) {
+		if (tlv.type == want)
+			r = reply_record(&tlv, sink);
+		else if (is_record_type(tlv.type))
+			r = CTL_E_MALFORMED;
+		else
+			r = unknown_attr(&tlv);
+	}
+	return r == CTL_OK ? it.err : r;
+}

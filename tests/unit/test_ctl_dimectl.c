@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * End-to-end Check suite for the dimectl binary: this process serves the
+ * control socket (control.c with a fake backend over real tables and a
+ * fixed clock) in a temporary directory and runs the built dimectl against
+ * it, pumping the server while dimectl runs. Outputs of the dump and JSON
+ * forms are compared with goldens (tests/unit/golden/dimectl_e2e_*), exit
+ * codes and messages with what dimectl(8) promises: 0 ok, 1 daemon error,
+ * 2 usage.
+ *
+ * DIME_GOLDEN_UPDATE=1 rewrites the goldens, as in test_ctl_render.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dime/control.h"
+#include "dime/flow.h"
+#include "dime/hid.h"
+#include "dime/log.h"
+#include "dime/version.h"
+
+#ifndef DIMECTL_PATH
+#error "DIMECTL_PATH must name the built dimectl"
+#endif
+#ifndef DIME_GOLDEN_DIR
+#error "DIME_GOLDEN_DIR must name tests/unit/golden"
+#endif
+
+#define NOW 9000000ull
+
+static const struct dime_sipkey seed = { 0x0123456789abcdefull, 0xfedcba9876543210ull };
+
+static struct dime_addr A(const char *text)
+{
+	struct dime_addr a;
+
+	ck_assert_int_eq(dime_addr_parse(&a, text), 0);
+	return a;
+}
+
+/* An address to pass by pointer; a few stay valid at once. */
+static const struct dime_addr *AP(const char *text)
+{
+	static struct dime_addr ring[8];
+	static unsigned int next;
+	struct dime_addr *a = &ring[next++ % 8];
+
+	*a = A(text);
+	return a;
+}
+
+/* ---- A fake dimed ---- */
+
+static struct {
+	char dir[32], path[64];
+	struct dime_hid_table *hids;
+	struct dime_flow_table *flows;
+	struct ctl_server *srv;
+	struct ctl_client *c[CTL_CLIENTS_MAX];
+	enum ctl_wait w[CTL_CLIENTS_MAX];
+	int set_err, set_calls;
+	struct dime_addr peer, rloc, lloc;
+} F;
+
+static int fake_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
+{
+	int err = emit(emit_ctx, "nfq_packets", 1234567);
+
+	if (!err)
+		err = emit(emit_ctx, "nfq_dropped", 0);
+	if (!err)
+		err = emit(emit_ctx, "hid_count", dime_hid_count(F.hids));
+	if (!err)
+		err = emit(emit_ctx, "flow_count", dime_flow_count(F.flows));
+	return err;
+}
+
+static struct dime_hid_table *fake_hids(void *ctx)
+{
+	return F.hids;
+}
+
+static struct dime_flow_table *fake_flows(void *ctx)
+{
+	return F.flows;
+}
+
+static int fake_set_locator(void *ctx, const struct dime_addr *peer, const struct dime_addr *rloc,
+			    const struct dime_addr *lloc, uint64_t now_ms)
+{
+	F.set_calls++;
+	F.peer = *peer;
+	F.rloc = rloc ? *rloc : (struct dime_addr){ 0 };
+	F.lloc = lloc ? *lloc : (struct dime_addr){ 0 };
+	return F.set_err;
+}
+
+static uint64_t fake_now(void *ctx)
+{
+	return NOW;
+}
+
+static const struct ctl_backend backend = {
+	.stats = fake_stats,
+	.hids = fake_hids,
+	.flows = fake_flows,
+	.set_locator = fake_set_locator,
+	.now_ms = fake_now,
+};
+
+static void add_flow(uint32_t h, uint8_t proto, const char *lid, uint16_t lport, const char *rid,
+		     uint16_t rport, uint64_t seen)
+{
+	struct dime_flow_key k = { .proto = proto, .lport = lport, .rport = rport,
+				   .lid = A(lid), .rid = A(rid) };
+	struct dime_flow *fl;
+
+	ck_assert_int_eq(dime_flow_insert(F.flows, &k, h, seen, &fl), 0);
+}
+
+static void setup(void)
+{
+	struct dime_hid_config hc = { .capacity = 16, .max_addrs = 64, .seed = seed };
+	struct dime_flow_config fc = { .capacity = 200000, .seed = seed };
+	uint32_t h1, h2;
+
+	memset(&F, 0, sizeof(F));
+	snprintf(F.dir, sizeof(F.dir), "/tmp/dime-ctl-e2e-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(F.dir));
+	snprintf(F.path, sizeof(F.path), "%s/dimed.sock", F.dir);
+	dime_flow_timeouts_default(&fc.timeouts);
+	ck_assert_int_eq(dime_hid_table_new(&F.hids, &hc), 0);
+	ck_assert_int_eq(dime_flow_table_new(&F.flows, &fc, F.hids), 0);
+
+	/* The correspondent moved: flows still use its old address. */
+	ck_assert_int_eq(dime_hid_create(F.hids, NOW - 3723000, &h1), 0);
+	ck_assert_int_eq(dime_hid_addr_add(F.hids, h1, DIME_HID_ACTIVE, AP("203.0.113.9")), 0);
+	ck_assert_int_eq(dime_hid_addr_add(F.hids, h1, DIME_HID_LOCAL, AP("192.0.2.1")), 0);
+	add_flow(h1, IPPROTO_TCP, "192.0.2.1", 43210, "203.0.113.9", 5001, NOW - 2000);
+	add_flow(h1, IPPROTO_UDP, "192.0.2.1", 5353, "203.0.113.9", 53, NOW - 65000);
+	ck_assert_int_eq(dime_hid_addr_add(F.hids, h1, DIME_HID_ACTIVE, AP("198.51.100.7")), 0);
+	ck_assert_int_eq(dime_hid_addr_move(F.hids, h1, AP("203.0.113.9"), DIME_HID_ACTIVE,
+					    DIME_HID_UNREACH), 0);
+	dime_hid_get(F.hids, h1)->used_ms = NOW - 2000;
+	/* An IPv6 peer. */
+	ck_assert_int_eq(dime_hid_create(F.hids, NOW - 60000, &h2), 0);
+	ck_assert_int_eq(dime_hid_addr_add(F.hids, h2, DIME_HID_ACTIVE, AP("2001:db8:5::5")), 0);
+	ck_assert_int_eq(dime_hid_addr_add(F.hids, h2, DIME_HID_LOCAL, AP("2001:db8:2::1")), 0);
+	add_flow(h2, IPPROTO_TCP, "2001:db8:2::1", 50000, "2001:db8:5::5", 443, NOW - 100);
+	dime_hid_get(F.hids, h2)->used_ms = NOW - 100;
+
+	ck_assert_int_eq(ctl_server_open(&F.srv, F.path, &backend, NULL), 0);
+}
+
+static void teardown(void)
+{
+	ctl_server_close(F.srv);
+	dime_flow_flush(F.flows);
+	dime_flow_table_free(F.flows);
+	dime_hid_table_free(F.hids);
+	rmdir(F.dir);
+}
+
+static void pump_once(int timeout_ms)
+{
+	struct pollfd pfd[1 + CTL_CLIENTS_MAX];
+	int idx[1 + CTL_CLIENTS_MAX];
+	nfds_t n = 0;
+
+	if (!F.srv) {
+		poll(NULL, 0, timeout_ms);
+		return;
+	}
+	pfd[n] = (struct pollfd){ .fd = ctl_server_fd(F.srv), .events = POLLIN };
+	idx[n++] = -1;
+	for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
+		if (!F.c[i])
+			continue;
+		pfd[n] = (struct pollfd){ .fd = ctl_client_fd(F.c[i]),
+					  .events = F.w[i] == CTL_WAIT_READ ? POLLIN : POLLOUT };
+		idx[n++] = i;
+	}
+	if (poll(pfd, n, timeout_ms) <= 0)
+		return;
+	for (nfds_t k = 0; k < n; k++) {
+		int i = idx[k];
+
+		if (!pfd[k].revents)
+			continue;
+		if (i < 0) {
+			struct ctl_client *c;
+
+			ck_assert_int_eq(ctl_server_accept(F.srv, &c), 0);
+			if (!c)
+				continue;
+			for (i = 0; F.c[i]; i++)
+				;
+			F.c[i] = c;
+			F.w[i] = CTL_WAIT_READ;
+			continue;
+		}
+		F.w[i] = ctl_client_io(F.c[i], pfd[k].revents & (POLLIN | POLLHUP | POLLERR),
+				       pfd[k].revents & POLLOUT);
+		if (F.w[i] == CTL_WAIT_CLOSE) {
+			ctl_client_close(F.c[i]);
+			F.c[i] = NULL;
+		}
+	}
+}
+
+/* ---- Running dimectl ---- */
+
+struct run {
+	int status;			/* exit code, or -1 */
+	char *out, *err;
+	size_t out_len, err_len;
+};
+
+static void drain_pipe(int fd, char **buf, size_t *len, bool *open)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		*buf = realloc(*buf, *len + (size_t)n + 1);
+		ck_assert_ptr_nonnull(*buf);
+		memcpy(*buf + *len, chunk, (size_t)n);
+		*len += (size_t)n;
+		(*buf)[*len] = '\0';
+	}
+	if (n == 0)
+		*open = false;
+}
+
+/* Run dimectl with the socket option first and the given words after. */
+static struct run dimectl(const char *first, ...)
+{
+	char *argv[16];
+	int out[2], err[2], argc = 0, status;
+	bool out_open = true, err_open = true;
+	struct run r = { .status = -1 };
+	const char *word;
+	va_list ap;
+	pid_t pid;
+
+	argv[argc++] = "dimectl";
+	argv[argc++] = "-s";
+	argv[argc++] = F.path;
+	va_start(ap, first);
+	for (word = first; word && argc < 15; word = va_arg(ap, const char *))
+		argv[argc++] = (char *)word;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		execv(DIMECTL_PATH, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	r.out = calloc(1, 1);
+	r.err = calloc(1, 1);
+	/* Bounded: 20000 rounds of at most 1 ms of waiting. */
+	for (int i = 0; i < 20000 && (out_open || err_open); i++) {
+		pump_once(1);
+		drain_pipe(out[0], &r.out, &r.out_len, &out_open);
+		drain_pipe(err[0], &r.err, &r.err_len, &err_open);
+	}
+	close(out[0]);
+	close(err[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status))
+		r.status = WEXITSTATUS(status);
+	/* Let the server notice the client left. */
+	for (int i = 0; i < 100 && F.srv && ctl_server_clients(F.srv); i++)
+		pump_once(1);
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static void golden(const char *name, const struct run *r)
+{
+	char path[512];
+	FILE *f;
+	char *want;
+	long size;
+
+	snprintf(path, sizeof(path), "%s/%s", DIME_GOLDEN_DIR, name);
+	if (getenv("DIME_GOLDEN_UPDATE")) {
+		f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(r->out, 1, r->out_len, f), r->out_len);
+		fclose(f);
+		return;
+	}
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "missing golden %s", path);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	want = malloc((size_t)size + 1);
+	ck_assert_uint_eq(fread(want, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	want[size] = '\0';
+	ck_assert_msg((size_t)size == r->out_len && memcmp(want, r->out, r->out_len) == 0,
+		      "%s differs from the golden:\n--- want\n%s--- got\n%s", name, want, r->out);
+	free(want);
+}
+
+/* ---- Tests ---- */
+
+START_TEST(test_outputs_match_goldens)
+{
+	static const struct {
+		const char *golden;
+		const char *words[4];
+	} cases[] = {
+		{ "dimectl_e2e_show.txt", { NULL } },
+		{ "dimectl_e2e_show.json", { "-j", "show", NULL } },
+		{ "dimectl_e2e_show_hids.txt", { "show", "hids", NULL } },
+		{ "dimectl_e2e_show_hids.json", { "-j", "show", "hids", NULL } },
+		{ "dimectl_e2e_show_flows.txt", { "show", "flows", NULL } },
+		{ "dimectl_e2e_show_flows.json", { "-j", "show", "flows", NULL } },
+		{ "dimectl_e2e_stats.txt", { "stats", NULL } },
+		{ "dimectl_e2e_stats.json", { "-j", "stats", NULL } },
+		{ "dimectl_e2e_dump_hids.txt", { "dump", "hids", NULL } },
+		{ "dimectl_e2e_dump_flows.txt", { "dump", "flows", NULL } },
+		{ "dimectl_e2e_dump_stats.txt", { "dump", "stats", NULL } },
+	};
+
+	setup();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *const *w = cases[i].words;
+		struct run r = dimectl(w[0], w[1], w[2], w[3], NULL);
+
+		ck_assert_msg(r.status == 0, "%s: exit %d, stderr: %s", cases[i].golden, r.status,
+			      r.err);
+		ck_assert_uint_eq(r.err_len, 0);
+		golden(cases[i].golden, &r);
+		run_free(&r);
+	}
+	teardown();
+}
+END_TEST
+
+START_TEST(test_version)
+{
+	char want[128];
+	struct run r;
+
+	setup();
+	r = dimectl("version", NULL);
+	snprintf(want, sizeof(want), "dimectl %s\ndimed %s\n", DIME_VERSION, DIME_VERSION);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, want);
+	run_free(&r);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_set_locator)
+{
+	struct run r;
+
+	setup();
+	r = dimectl("set-locator", "203.0.113.9", "remote", "198.51.100.7", "local", "192.0.2.1",
+		    NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(r.out_len + r.err_len, 0);
+	ck_assert_int_eq(F.set_calls, 1);
+	ck_assert(dime_addr_eq(&F.peer, AP("203.0.113.9")));
+	ck_assert(dime_addr_eq(&F.rloc, AP("198.51.100.7")));
+	ck_assert(dime_addr_eq(&F.lloc, AP("192.0.2.1")));
+	run_free(&r);
+
+	/* Local only; the daemon's refusal is exit 1 with its message. */
+	F.set_err = -ENOENT;
+	r = dimectl("set-locator", "2001:db8::99", "local", "2001:db8:2::1", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.err, "dimectl: set-locator: no such host\n");
+	ck_assert(!dime_addr_is_set(&F.rloc));
+	run_free(&r);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_usage_errors_exit_2)
+{
+	static const char *const cases[][5] = {
+		{ "bogus", NULL },
+		{ "show", "bogus", NULL },
+		{ "show", "hids", "extra", NULL },
+		{ "stats", "extra", NULL },
+		{ "dump", NULL },
+		{ "dump", "bogus", NULL },
+		{ "-j", "dump", "flows", NULL },
+		{ "set-locator", NULL },
+		{ "set-locator", "198.51.100.7", NULL },
+		{ "set-locator", "not-an-address", "remote", "198.51.100.7", NULL },
+		{ "set-locator", "198.51.100.7", "remote", NULL },
+		{ "set-locator", "198.51.100.7", "sideways", "192.0.2.1", NULL },
+		{ "set-locator", "198.51.100.7", "remote", "192.0.2.300", NULL },
+	};
+
+	setup();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *const *w = cases[i];
+		struct run r = dimectl(w[0], w[1], w[2], w[3], w[4], NULL);
+
+		ck_assert_msg(r.status == 2, "case %zu (%s): exit %d", i, w[0], r.status);
+		ck_assert_msg(strncmp(r.err, "dimectl: ", 9) == 0, "case %zu: stderr %s", i, r.err);
+		ck_assert_uint_eq(r.out_len, 0);
+		run_free(&r);
+	}
+	ck_assert_int_eq(F.set_calls, 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_no_daemon_exit_1)
+{
+	struct run r;
+
+	setup();
+	ctl_server_close(F.srv);
+	F.srv = NULL;
+	r = dimectl("show", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "is dimed running?"));
+	run_free(&r);
+	r = dimectl("version", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "dimectl " DIME_VERSION "\n");
+	run_free(&r);
+	/* teardown closes the server: give it one. */
+	ck_assert_int_eq(ctl_server_open(&F.srv, F.path, &backend, NULL), 0);
+	teardown();
+}
+END_TEST
+
+/* A flow table of many frames streams through dump: every flow, once. */
+START_TEST(test_dump_large_table)
+{
+	uint32_t h = 0;
+	size_t lines = 0;
+	struct run r;
+
+	setup();
+	h = dime_hid_lookup(F.hids, AP("2001:db8:5::5"));
+	for (uint32_t i = 0; dime_flow_count(F.flows) < 150000; i++)
+		add_flow(h, IPPROTO_UDP, "2001:db8:2::1", (uint16_t)(1024 + i / 4),
+			 "2001:db8:5::5", (uint16_t)(7000 + (i & 3)), NOW);
+	r = dimectl("dump", "flows", NULL);
+	ck_assert_int_eq(r.status, 0);
+	for (size_t i = 0; i < r.out_len; i++)
+		lines += r.out[i] == '\n';
+	ck_assert_uint_eq(lines, 150000);
+	run_free(&r);
+	r = dimectl("-j", "show", "flows", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_gt(r.out_len, 150000 * 100);
+	run_free(&r);
+	teardown();
+}
+END_TEST
+
+static Suite *ctl_dimectl_suite(void)
+{
+	Suite *s = suite_create("ctl_dimectl");
+	TCase *tc = tcase_create("e2e");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_outputs_match_goldens);
+	tcase_add_test(tc, test_version);
+	tcase_add_test(tc, test_set_locator);
+	tcase_add_test(tc, test_usage_errors_exit_2);
+	tcase_add_test(tc, test_no_daemon_exit_1);
+	tcase_add_test(tc, test_dump_large_table);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	log_init("test_ctl_dimectl", LOG_LEVEL_WARNING);
+	sr = srunner_create(ctl_dimectl_suite());
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
