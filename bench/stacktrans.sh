@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# StackTrans goodput, as ratios measured side by side in one run on the
+# unshaped testbed (lib.sh): iperf3 TCP from MH to CH, one flow.
+#
+#   plain     no dimed anywhere                       (the reference)
+#   unmoved   dimed on MH and CH, the flow not moved  target >= 0.98 of plain
+#   moved     dimed on both, MH hands off while the flow runs, so every
+#             packet is rewritten at both ends        target >= 0.80 of plain
+#
+# Each case runs ROUNDS times, interleaved, and the median is used; the
+# moved case is measured over the seconds after the hand-off only.
+#
+# Usage: sudo bench/stacktrans.sh [SECONDS] [ROUNDS]   (default 8 and 3)
+# Needs a build (DIME_BUILD_DIR, default build/). Prints; asserts nothing.
+set -eu
+. "$(dirname "$0")/../tests/netns/lib.sh"
+
+DURATION=${1:-8}
+ROUNDS=${2:-3}
+SKIP=3			# seconds of each run not counted (slow start; the hand-off)
+DIMED=$TB_BUILD_DIR/src/dimed
+DIMECTL=$TB_BUILD_DIR/src/dimectl
+command -v iperf3 >/dev/null || tb_fail "iperf3 is not installed (scripts/deps installs it)"
+
+ctl() {
+	local node=$1
+	shift
+	tb_exec "$node" "$DIMECTL" -s "$TB_TMP/$node.sock" "$@"
+}
+
+dimed_up() {
+	tb_bg mh dimed-mh "$DIMED" -s "$TB_TMP/mh.sock" >/dev/null
+	tb_bg ch dimed-ch "$DIMED" -s "$TB_TMP/ch.sock" >/dev/null
+	tb_wait_for 10 "dimed on MH" ctl mh version
+	tb_wait_for 10 "dimed on CH" ctl ch version
+}
+
+dimed_down() {
+	local node pid
+	for node in mh ch; do
+		pid=$(pgrep -f "^$DIMED -s $TB_TMP/$node.sock" || true)
+		[ -z "$pid" ] || kill -TERM "$pid"
+	done
+	tb_wait_for 10 "dimed to stop" bash -c "! pgrep -f '^$DIMED -s $TB_TMP/' >/dev/null"
+}
+
+# iperf_run NAME SRC: iperf3 client MH -> CH bound to SRC; per-second Mbit/s in NAME.log
+iperf_run() {
+	tb_exec mh iperf3 -c $TB_CH_4 -B "$2" -t "$DURATION" -i 1 -f m --forceflush >"$TB_TMP/$1.log" 2>&1
+}
+
+# mean Mbit/s of the 1-second intervals from SKIP on
+mean_after_skip() {
+	awk -v skip=$SKIP '/sec .*Mbits\/sec/ && !/sender|receiver/ {
+		split($3, t, "-"); if (t[1] + 0 >= skip) { s += $7; n++ } } END { printf "%.1f", n ? s / n : 0 }' "$TB_TMP/$1.log"
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+tb_setup 2>/dev/null
+tb_bg ch iperf3-server iperf3 -s >/dev/null
+tb_wait_for 5 "iperf3 server" tb_exec ch sh -c "ss -ltn | grep -q ':5201 '"
+
+plain=() unmoved=() moved=()
+for ((r = 1; r <= ROUNDS; r++)); do
+	# MH starts every round on link 1.
+	iperf_run "plain$r" $TB_MH1_4
+	plain+=("$(mean_after_skip "plain$r")")
+
+	dimed_up
+	iperf_run "unmoved$r" $TB_MH1_4
+	unmoved+=("$(mean_after_skip "unmoved$r")")
+
+	# The moved flow: hand off 1 s in, locators set during a 0.2 s gap.
+	tb_exec mh iperf3 -c $TB_CH_4 -B $TB_MH1_4 -t "$DURATION" -i 1 -f m --forceflush \
+		>"$TB_TMP/moved$r.log" 2>&1 &
+	iperf=$!
+	tb_sleep 1
+	tb_mh_detach 1 2>/dev/null
+	ctl ch set-locator $TB_MH1_4 remote $TB_MH2_4 >/dev/null
+	ctl mh set-locator $TB_CH_4 local $TB_MH2_4 >/dev/null
+	tb_sleep 0.2
+	tb_mh_attach 2 2>/dev/null
+	wait "$iperf" || true
+	moved+=("$(mean_after_skip "moved$r")")
+	rewritten=$(ctl mh dump stats | awk '$1 == "dp_out_rewritten" { print $2 }')
+	dimed_down
+	tb_mh_detach 2 2>/dev/null
+	tb_mh_attach 1 2>/dev/null
+	printf 'round %d: plain %s, unmoved %s, moved %s Mbit/s (MH rewrote %s packets)\n' "$r" \
+		"${plain[-1]}" "${unmoved[-1]}" "${moved[-1]}" "$rewritten"
+done
+
+p=$(median "${plain[@]}") u=$(median "${unmoved[@]}") m=$(median "${moved[@]}")
+echo
+echo "StackTrans goodput, iperf3 TCP MH -> CH, unshaped veth, median of $ROUNDS x ${DURATION}s:"
+printf '  %-34s %10s %8s %8s\n' case "Mbit/s" ratio target
+printf '  %-34s %10s %8s %8s\n' "plain kernel (no dimed)" "$p" 1.00 -
+printf '  %-34s %10s %8.3f %8s\n' "dimed running, flow not moved" "$u" "$(awk -v a="$u" -v b="$p" 'BEGIN { print a / b }')" ">=0.98"
+printf '  %-34s %10s %8.3f %8s\n' "moved flow, every packet rewritten" "$m" "$(awk -v a="$m" -v b="$p" 'BEGIN { print a / b }')" ">=0.80"
