@@ -109,11 +109,18 @@ chmove_by_hand() {
 	tb_log "CH moved to $CH_ALT"
 }
 
-check_no_warnings() { # dimed's own log: no warning or error lines
+# Stop dimed on the nodes and check its log: no warning or error lines, and
+# no sanitizer report (the ASan+UBSan build runs these scenarios too; a
+# leak is only reported at exit).
+check_no_warnings() {
 	local node
 	for node in "$@"; do
+		stop_dimed "$node"
 		if grep -E "^dimed: .*(warning|error|cannot|refused)" "$TB_TMP/dimed-$node.log" | grep -v "not tracked"; then
 			tb_fail "dimed on $node logged a warning"
+		fi
+		if grep -E "AddressSanitizer|LeakSanitizer|runtime error" "$TB_TMP/dimed-$node.log"; then
+			tb_fail "dimed on $node: sanitizer report"
 		fi
 	done
 }
@@ -167,6 +174,7 @@ preexisting)
 	tb_sleep 1
 	handoff_by_hand
 	check_streams
+	check_no_warnings mh ch
 	;;
 pmtu)
 	start_dimed mh
@@ -193,6 +201,7 @@ bystander)
 		tb_fail "dimed rewrote traffic of a host that did not move"
 	[ "$(ctl mh dump stats | awk '$1 == "nfq_out_packets" { print $2 }')" = 0 ] ||
 		tb_fail "unmoved traffic crossed user space"
+	check_no_warnings mh
 	;;
 cleanup)
 	before=$(kernel_state mh)
@@ -202,7 +211,7 @@ cleanup)
 	tb_sleep 2
 	handoff_by_hand
 	tb_wait_for 10 "MH1 pinned on lo" sh -c "ip -n $(tb_ns mh) -o addr show dev lo | grep -q ' $MH1/'"
-	stop_dimed mh
+	check_no_warnings mh
 	tb_mh_detach 2
 	tb_mh_attach 1
 	after=$(kernel_state mh)
