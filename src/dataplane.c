@@ -4,6 +4,8 @@
  * dataplane.h for the failure policy). Owns, per host, the list of kernel
  * set entries it installed, so a resync adds and removes exactly the
  * difference. Pure: the only side effects go through dp_kernel_ops.
+ * Packets come one at a time (dp_packet) or in bursts whose table lookups
+ * are pipelined (dp_packet_burst), with the same outcome.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,6 +28,32 @@ struct dp_host {
 	struct dp_entry *e;
 };
 
+/* Where a parsed packet goes next. */
+enum packet_path {
+	PATH_DONE,	/* counted and accepted untouched: malformed, or no flow */
+	PATH_ICMP_ERR,	/* an ICMP error: icmp_error() */
+	PATH_FLOW,	/* TCP, UDP or echo: look its flow up */
+};
+
+/* dp_packet_burst's pipeline (see there): packets between two of its
+ * stages, enough work to cover a memory access, and slots for the packets
+ * in it, at most 3 * BURST_LAG + 1. */
+#define BURST_LAG 4u
+#define BURST_RING 16u
+
+_Static_assert(BURST_RING > 3 * BURST_LAG, "a slot is reused only after its packet is done");
+
+/* One packet of a burst between the stages of dp_packet_burst. */
+struct burst_slot {
+	struct pkt_info info;
+	struct dime_flow_key key;	/* outbound: the identifier tuple */
+	struct dime_flow *flow;		/* outbound: found by out_entry */
+	uint32_t hid_hash;		/* inbound: of the source address */
+	uint32_t hid;			/* inbound: the source's host */
+	uint32_t flow_hash;		/* of the flow index the lookup uses */
+	uint8_t path;			/* enum packet_path */
+};
+
 struct dataplane {
 	struct dime_hid_table *hids;
 	struct dime_flow_table *flows;
@@ -35,6 +63,8 @@ struct dataplane {
 	struct dp_host *hosts;
 	uint32_t hosts_mask;
 	uint32_t hosts_used;
+	/* The packets in dp_packet_burst's pipeline (see there). */
+	struct burst_slot burst[BURST_RING];
 };
 
 static int hosts_grow(struct dataplane *dp);
@@ -570,6 +600,23 @@ static uint8_t tcp_flags_of(const uint8_t *buf, size_t len, const struct pkt_ip 
 	return buf[ip->l4off + 13];
 }
 
+/*
+ * A packet of the flow passed. Most packets of a busy flow arrive in the
+ * same millisecond as the one before and, once it is established, carry
+ * neither SYN, FIN nor RST: then nothing changes, and skipping the call
+ * also keeps the entry's cache line clean.
+ */
+static void flow_touch(struct dime_flow *flow, uint64_t now_ms, uint8_t tcp_flags,
+		       enum dime_dir dir)
+{
+	if (flow->last_ms == now_ms &&
+	    (flow->proto != IPPROTO_TCP ||
+	     (flow->tcp_state == DIME_TCP_ESTABLISHED &&
+	      !(tcp_flags & (DIME_TCP_SYN | DIME_TCP_FIN | DIME_TCP_RST)))))
+		return;
+	dime_flow_seen(flow, now_ms, tcp_flags, dir);
+}
+
 /* Rewrite src/dst (NULL: keep), count, and turn the outcome into a verdict. */
 static enum dp_verdict rewrite(struct dataplane *dp, uint8_t *buf, size_t len,
 			       const struct pkt_info *info, const struct dime_addr *src,
@@ -598,6 +645,30 @@ static bool l4_flow_proto(const struct pkt_ip *ip)
 		ip->proto == IPPROTO_ICMPV6);
 }
 
+/* Count the packet, parse it, and count those that end here. Inline, as
+ * inbound below: per packet, a call costs a noticeable part of the work. */
+static inline enum packet_path classify(struct dataplane *dp, bool in, const uint8_t *buf,
+				      size_t len, struct pkt_info *info)
+{
+	int err;
+
+	in ? dp->st.in_packets++ : dp->st.out_packets++;
+	err = pkt_parse(buf, len, info);
+	if (err < 0 && err != -EPROTONOSUPPORT) {
+		in ? dp->st.in_malformed++ : dp->st.out_malformed++;
+		return PATH_DONE;
+	}
+	if (err == 0 && (info->flags & PKT_I_ICMP_ERR))
+		return PATH_ICMP_ERR;
+	if (err < 0 || !l4_flow_proto(&info->ip)) {
+		/* Unknown transports and fragments without ports: no flow to
+		 * look up; they pass as they are. */
+		in ? dp->st.in_unknown++ : dp->st.out_unknown++;
+		return PATH_DONE;
+	}
+	return PATH_FLOW;
+}
+
 /*
  * An ICMP error about one of our flows, either direction. The quote is a
  * packet of that flow going the other way: inbound errors quote what we
@@ -607,7 +678,7 @@ static bool l4_flow_proto(const struct pkt_ip *ip)
  * error comes from or goes to the peer itself; a router's address stays.
  */
 static enum dp_verdict icmp_error(struct dataplane *dp, enum dime_dir dir, uint8_t *buf, size_t len,
-				  const struct pkt_info *info, unsigned flags, uint64_t now_ms)
+				  const struct pkt_info *info, unsigned flags)
 {
 	const struct pkt_ip *in = &info->inner;
 	const struct dime_addr *outer_src = NULL, *outer_dst = NULL;
@@ -647,7 +718,6 @@ static enum dp_verdict icmp_error(struct dataplane *dp, enum dime_dir dir, uint8
 		if (dime_addr_eq(&info->ip.tuple.dst, &flow->rid))
 			outer_dst = rloc_of(h, info->ip.family);
 	}
-	(void)now_ms;
 	dp->st.icmp_err_rewritten++;
 	if (rewrite(dp, buf, len, info, outer_src, outer_dst, flags, dir == DIME_DIR_IN) == DP_DROP)
 		return DP_DROP;
@@ -660,93 +730,270 @@ failed:
 	return DP_DROP;
 }
 
+/*
+ * An outbound packet of a flow with the identifier tuple key, once looked
+ * up (flow NULL: not in the table).
+ */
 static enum dp_verdict outbound(struct dataplane *dp, uint8_t *buf, size_t len,
-				const struct pkt_info *info, unsigned flags, uint64_t now_ms)
+				const struct pkt_info *info, const struct dime_flow_key *key,
+				struct dime_flow *flow, unsigned flags, uint64_t now_ms)
 {
 	const struct pkt_ip *ip = &info->ip;
-	struct dime_hid_entry *h;
-	struct dime_flow_key key;
-	struct dime_flow *flow;
-	const struct dime_addr *rloc;
+	const struct dime_hid_entry *h;
+	const struct dime_addr *rloc, *lloc;
 	uint32_t hid;
 
-	key_from_tuple(&key, ip->proto, &ip->tuple, true);
-	flow = dime_flow_lookup_out(dp->flows, &key);
 	if (!flow) {
 		/* A new socket talking to an old address of a moved host (the
 		 * only way an unknown flow reaches this queue): it joins that
 		 * host, as the paper's socket table does on connect(). */
-		hid = dime_hid_lookup(dp->hids, &key.rid);
-		if (hid == DIME_HID_NONE) {
-			dp->st.out_unknown++;
-			return DP_ACCEPT;
-		}
-		if (flow_add(dp, &key, hid, now_ms, &flow) < 0) {
+		hid = dime_hid_lookup(dp->hids, &key->rid);
+		if (hid == DIME_HID_NONE || flow_add(dp, key, hid, now_ms, &flow) < 0) {
 			dp->st.out_unknown++;
 			return DP_ACCEPT;
 		}
 		dp->st.out_flow_learned++;
-		flow_steer(dp, dime_hid_get(dp->hids, hid), &key.lid, &key.rid);
+		flow_steer(dp, dime_hid_get(dp->hids, hid), &key->lid, &key->rid);
 	}
-	dime_flow_seen(flow, now_ms, tcp_flags_of(buf, len, ip), DIME_DIR_OUT);
+	/* The host entry first: a cold one then loads while the flow is
+	 * touched. */
 	h = dime_hid_get(dp->hids, flow->hid);
+	rloc = h ? rloc_of(h, ip->family) : NULL;
+	lloc = h ? lloc_of(h, ip->family) : NULL;
+	flow_touch(flow, now_ms, tcp_flags_of(buf, len, ip), DIME_DIR_OUT);
 	if (!h) {
 		dp->st.out_unknown++;
 		return DP_ACCEPT;
 	}
-	rloc = rloc_of(h, ip->family);
 	if (!rloc && h->moved) {
 		dp->st.out_no_locator++;
 		return DP_DROP;
 	}
-	return rewrite(dp, buf, len, info, lloc_of(h, ip->family), rloc, flags, false);
+	return rewrite(dp, buf, len, info, lloc, rloc, flags, false);
 }
 
-static enum dp_verdict inbound(struct dataplane *dp, uint8_t *buf, size_t len,
-			       const struct pkt_info *info, unsigned flags, uint64_t now_ms)
+/* The inbound flow index hash of a packet from host hid. */
+static uint32_t in_hash(const struct dataplane *dp, const struct pkt_ip *ip, uint32_t hid)
+{
+	return dime_flow_hash_in(dp->flows, ip->proto, ip->family, hid, ip->tuple.sport,
+				 ip->tuple.dport);
+}
+
+/* An inbound packet from host hid (DIME_HID_NONE: none owns its source);
+ * hash is in_hash() of it. */
+static inline enum dp_verdict inbound(struct dataplane *dp, uint8_t *buf, size_t len,
+				      const struct pkt_info *info, uint32_t hid, uint32_t hash,
+				      unsigned flags, uint64_t now_ms)
 {
 	const struct pkt_ip *ip = &info->ip;
 	struct dime_flow *flow;
-	uint32_t hid = dime_hid_lookup(dp->hids, &ip->tuple.src);
 
 	if (hid == DIME_HID_NONE) {
 		dp->st.in_unknown++;
 		return DP_ACCEPT;
 	}
-	flow = dime_flow_lookup_in(dp->flows, ip->proto, ip->family, hid, ip->tuple.sport,
-				   ip->tuple.dport, &ip->tuple.dst);
+	flow = dime_flow_lookup_in_hashed(dp->flows, hash, ip->proto, ip->family, hid,
+					  ip->tuple.sport, ip->tuple.dport, &ip->tuple.dst);
 	if (!flow) {
 		/* A connection the peer opens from its current locator: its
 		 * identifiers are its locators; conntrack will report it. */
 		dp->st.in_no_flow++;
 		return DP_ACCEPT;
 	}
-	dime_flow_seen(flow, now_ms, tcp_flags_of(buf, len, ip), DIME_DIR_IN);
-	return rewrite(dp, buf, len, info, &flow->rid, &flow->lid, flags | PKT_F_INBOUND, true);
+	flow_touch(flow, now_ms, tcp_flags_of(buf, len, ip), DIME_DIR_IN);
+	return rewrite(dp, buf, len, info, &flow->rid, &flow->lid, flags, true);
 }
 
 enum dp_verdict dp_packet(struct dataplane *dp, enum dime_dir dir, uint8_t *buf, size_t len,
 			  unsigned flags, uint64_t now_ms)
 {
+	const struct pkt_ip *ip;
 	struct pkt_info info;
+	struct dime_flow_key key;
 	bool in = dir == DIME_DIR_IN;
-	int err;
+	uint32_t hid;
 
-	in ? dp->st.in_packets++ : dp->st.out_packets++;
-	err = pkt_parse(buf, len, &info);
-	if (err < 0 && err != -EPROTONOSUPPORT) {
-		in ? dp->st.in_malformed++ : dp->st.out_malformed++;
+	switch (classify(dp, in, buf, len, &info)) {
+	case PATH_DONE:
 		return DP_ACCEPT;
+	case PATH_ICMP_ERR:
+		return icmp_error(dp, dir, buf, len, &info, in ? flags | PKT_F_INBOUND : flags);
+	case PATH_FLOW:
+		break;
 	}
-	if (in)
-		flags |= PKT_F_INBOUND;
-	if (err == 0 && (info.flags & PKT_I_ICMP_ERR))
-		return icmp_error(dp, dir, buf, len, &info, flags, now_ms);
-	if (err < 0 || !l4_flow_proto(&info.ip)) {
-		/* Unknown transports and fragments without ports: no flow to
-		 * look up; they pass as they are. */
-		in ? dp->st.in_unknown++ : dp->st.out_unknown++;
+	ip = &info.ip;
+	if (in) {
+		hid = dime_hid_lookup(dp->hids, &ip->tuple.src);
+		return inbound(dp, buf, len, &info, hid,
+			       hid == DIME_HID_NONE ? 0 : in_hash(dp, ip, hid),
+			       flags | PKT_F_INBOUND, now_ms);
+	}
+	key_from_tuple(&key, ip->proto, &ip->tuple, true);
+	return outbound(dp, buf, len, &info, &key, dime_flow_lookup_out(dp->flows, &key), flags,
+			now_ms);
+}
+
+/* ---- bursts ----------------------------------------------------------- */
+
+/*
+ * A lookup costs two or three dependent cache misses: outbound the index
+ * bucket, the flow entry and the host entry; inbound the address index
+ * slot, the bucket and the flow entry. dp_packet_burst runs the packets
+ * through a pipeline of four stages, BURST_LAG packets apart: parse and
+ * hash, two stages that each read one line and prefetch the next, and the
+ * finish. Every prefetch has BURST_LAG steps of other packets' work to
+ * complete in, and several packets' misses are in flight together. The
+ * finish finds the lines in cache and does exactly what dp_packet would,
+ * in packet order.
+ */
+
+static struct burst_slot *slot_of(struct dataplane *dp, size_t i)
+{
+	return &dp->burst[i % BURST_RING];
+}
+
+/* Does packet i - stage * BURST_LAG exist at step i of the pipeline? */
+static bool at_stage(size_t i, unsigned stage, size_t n)
+{
+	return i >= stage * BURST_LAG && i - stage * BURST_LAG < n;
+}
+
+/* The locators the outbound path reads from a host entry. */
+static void host_prefetch(struct dataplane *dp, uint32_t hid, uint8_t family)
+{
+	const struct dime_hid_entry *h = dime_hid_get(dp->hids, hid);
+
+	if (h) {
+		__builtin_prefetch(&h->rloc[dime_af_index(family)]);
+		__builtin_prefetch(&h->lloc[dime_af_index(family)]);
+	}
+}
+
+static void out_parse(struct dataplane *dp, const struct dp_burst_item *it, struct burst_slot *s)
+{
+	s->path = (uint8_t)classify(dp, false, it->buf, it->len, &s->info);
+	if (s->path != PATH_FLOW)
+		return;
+	key_from_tuple(&s->key, s->info.ip.proto, &s->info.ip.tuple, true);
+	s->flow_hash = dime_flow_hash_out(dp->flows, &s->key);
+	dime_flow_prefetch_out(dp->flows, s->flow_hash);
+}
+
+static void out_bucket(struct dataplane *dp, const struct burst_slot *s)
+{
+	if (s->path == PATH_FLOW)
+		dime_flow_prefetch_out_entry(dp->flows, s->flow_hash);
+}
+
+static void out_entry(struct dataplane *dp, struct burst_slot *s)
+{
+	if (s->path != PATH_FLOW)
+		return;
+	s->flow = dime_flow_lookup_out_hashed(dp->flows, &s->key, s->flow_hash);
+	if (s->flow)
+		host_prefetch(dp, s->flow->hid, s->info.ip.family);
+}
+
+static enum dp_verdict out_finish(struct dataplane *dp, struct dp_burst_item *it,
+				  const struct burst_slot *s, uint64_t now_ms)
+{
+	struct dime_flow *flow = s->flow;
+
+	if (s->path == PATH_DONE)
 		return DP_ACCEPT;
+	if (s->path == PATH_ICMP_ERR)
+		return icmp_error(dp, DIME_DIR_OUT, it->buf, it->len, &s->info, it->flags);
+	/* Flows are only ever added here, never removed: a flow found by
+	 * out_entry is still valid, but one it missed may have been learned
+	 * since from an earlier packet of the burst. */
+	if (!flow)
+		flow = dime_flow_lookup_out_hashed(dp->flows, &s->key, s->flow_hash);
+	return outbound(dp, it->buf, it->len, &s->info, &s->key, flow, it->flags, now_ms);
+}
+
+static void burst_out(struct dataplane *dp, struct dp_burst_item *items, size_t n, uint64_t now_ms)
+{
+	for (size_t i = 0; i < n + 3 * BURST_LAG; i++) {
+		if (at_stage(i, 0, n))
+			out_parse(dp, &items[i], slot_of(dp, i));
+		if (at_stage(i, 1, n))
+			out_bucket(dp, slot_of(dp, i - BURST_LAG));
+		if (at_stage(i, 2, n))
+			out_entry(dp, slot_of(dp, i - 2 * BURST_LAG));
+		if (at_stage(i, 3, n)) {
+			struct dp_burst_item *it = &items[i - 3 * BURST_LAG];
+
+			it->verdict = out_finish(dp, it, slot_of(dp, i - 3 * BURST_LAG), now_ms);
+		}
 	}
-	return in ? inbound(dp, buf, len, &info, flags, now_ms) : outbound(dp, buf, len, &info, flags, now_ms);
+}
+
+/*
+ * Inbound packets change no host and add no flow, so the host in_slot
+ * finds still holds when the packet is finished; the flow lookup itself
+ * waits for in_finish, where every last_ms its tie-break reads is up to
+ * date.
+ */
+static void in_parse(struct dataplane *dp, const struct dp_burst_item *it, struct burst_slot *s)
+{
+	s->path = (uint8_t)classify(dp, true, it->buf, it->len, &s->info);
+	if (s->path != PATH_FLOW)
+		return;
+	s->hid_hash = dime_hid_addr_hash(dp->hids, &s->info.ip.tuple.src);
+	dime_hid_prefetch(dp->hids, s->hid_hash);
+}
+
+static void in_slot(struct dataplane *dp, struct burst_slot *s)
+{
+	if (s->path != PATH_FLOW)
+		return;
+	s->hid = dime_hid_lookup_hashed(dp->hids, &s->info.ip.tuple.src, s->hid_hash);
+	if (s->hid == DIME_HID_NONE)
+		return;
+	s->flow_hash = in_hash(dp, &s->info.ip, s->hid);
+	dime_flow_prefetch_in(dp->flows, s->flow_hash);
+}
+
+static void in_bucket(struct dataplane *dp, const struct burst_slot *s)
+{
+	if (s->path == PATH_FLOW && s->hid != DIME_HID_NONE)
+		dime_flow_prefetch_in_entry(dp->flows, s->flow_hash);
+}
+
+static enum dp_verdict in_finish(struct dataplane *dp, struct dp_burst_item *it,
+				 const struct burst_slot *s, uint64_t now_ms)
+{
+	unsigned flags = it->flags | PKT_F_INBOUND;
+
+	if (s->path == PATH_DONE)
+		return DP_ACCEPT;
+	if (s->path == PATH_ICMP_ERR)
+		return icmp_error(dp, DIME_DIR_IN, it->buf, it->len, &s->info, flags);
+	return inbound(dp, it->buf, it->len, &s->info, s->hid, s->flow_hash, flags, now_ms);
+}
+
+static void burst_in(struct dataplane *dp, struct dp_burst_item *items, size_t n, uint64_t now_ms)
+{
+	for (size_t i = 0; i < n + 3 * BURST_LAG; i++) {
+		if (at_stage(i, 0, n))
+			in_parse(dp, &items[i], slot_of(dp, i));
+		if (at_stage(i, 1, n))
+			in_slot(dp, slot_of(dp, i - BURST_LAG));
+		if (at_stage(i, 2, n))
+			in_bucket(dp, slot_of(dp, i - 2 * BURST_LAG));
+		if (at_stage(i, 3, n)) {
+			struct dp_burst_item *it = &items[i - 3 * BURST_LAG];
+
+			it->verdict = in_finish(dp, it, slot_of(dp, i - 3 * BURST_LAG), now_ms);
+		}
+	}
+}
+
+void dp_packet_burst(struct dataplane *dp, enum dime_dir dir, struct dp_burst_item *items,
+		     size_t n, uint64_t now_ms)
+{
+	if (dir == DIME_DIR_IN)
+		burst_in(dp, items, n, now_ms);
+	else
+		burst_out(dp, items, n, now_ms);
 }

@@ -561,6 +561,332 @@ START_TEST(locator_owned_by_another_entry_merges_hosts)
 }
 END_TEST
 
+/* ---- flow clock and TCP state -------------------------------------------------- */
+
+/* Set the TCP flags of a packet from build() and make its checksum right again. */
+static void set_tcp_flags(uint8_t *buf, size_t len, uint8_t flags)
+{
+	uint8_t *t = buf + ((buf[0] >> 4) == 4 ? 20 : 40);
+
+	t[13] = flags;
+	put16(t + 16, 0);
+	put16(t + 16, (uint16_t)~l4_verify(buf, len));
+	ck_assert_uint_eq(l4_verify(buf, len), 0xffff);
+}
+
+/* Packets in the same millisecond as the last one skip the flow update
+ * unless they could change something: a FIN still closes. */
+START_TEST(same_millisecond_segments_still_move_tcp_state)
+{
+	uint8_t buf[256];
+	size_t len;
+	struct dime_flow_key k = key(IPPROTO_TCP, MH1, 40000, CH, 80);
+	struct dime_addr peer = A(CH), lloc = A(MH2);
+
+	ck_assert_int_eq(dp_flow_learn(dp, &k, DIME_TCP_ESTABLISHED, 1), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &peer, NULL, &lloc, 2), 0);
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 10);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 5), DP_ACCEPT_MODIFIED);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k)->last_ms, 5);
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 10);
+	set_tcp_flags(buf, len, DIME_TCP_FIN | DIME_TCP_ACK);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 5), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, MH2, CH);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k)->tcp_state, DIME_TCP_FIN_OUT);
+	len = build(buf, IPPROTO_TCP, CH, 80, MH2, 40000, 0);
+	set_tcp_flags(buf, len, DIME_TCP_FIN | DIME_TCP_ACK);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 5), DP_ACCEPT_MODIFIED);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k)->tcp_state, DIME_TCP_CLOSING);
+	len = build(buf, IPPROTO_TCP, CH, 80, MH2, 40000, 0);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 6), DP_ACCEPT_MODIFIED);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k)->last_ms, 6);
+}
+END_TEST
+
+/* ---- bursts ------------------------------------------------------------------ */
+
+#define X1 "203.0.113.140"	/* moved: now at X1B */
+#define X1B "203.0.113.141"
+#define X2 "203.0.113.150"	/* moved, then lost every address */
+#define X2B "203.0.113.151"
+#define NOBODY "203.0.113.200"
+#define V6L "2001:db8:c::130"
+#define V6R "2001:db8:1::10"
+#define V6RB "2001:db8:2::10"
+
+#define SCN_MAX 48
+struct scenario {
+	uint8_t buf[SCN_MAX][256];
+	size_t len[SCN_MAX];
+	enum dime_dir dir[SCN_MAX];
+	size_t n;
+};
+
+/* Hosts and flows for the burst tests: a local move (CH), a remote IPv6
+ * move, a remote move with a second address (X1), a host with no address
+ * left (X2). */
+static void scenario_world(void)
+{
+	struct dime_flow_key k1 = key(IPPROTO_TCP, MH1, 40000, CH, 80);
+	struct dime_flow_key k2 = key(IPPROTO_UDP, V6L, 5000, V6R, 6000);
+	struct dime_flow_key k3 = key(IPPROTO_TCP, MH1, 40001, X1, 80);
+	struct dime_flow_key k4 = key(IPPROTO_TCP, MH1, 40002, X2, 80);
+	struct dime_addr ch = A(CH), mh2 = A(MH2), v6r = A(V6R), v6rb = A(V6RB);
+	struct dime_addr x1 = A(X1), x1b = A(X1B), x2 = A(X2), x2b = A(X2B);
+	uint32_t hid;
+
+	ck_assert_int_eq(dp_flow_learn(dp, &k1, DIME_TCP_ESTABLISHED, 1), 0);
+	ck_assert_int_eq(dp_flow_learn(dp, &k2, 0, 1), 0);
+	ck_assert_int_eq(dp_flow_learn(dp, &k3, DIME_TCP_ESTABLISHED, 1), 0);
+	ck_assert_int_eq(dp_flow_learn(dp, &k4, DIME_TCP_ESTABLISHED, 1), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &ch, NULL, &mh2, 2), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &v6r, &v6rb, NULL, 2), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &x1, &x1b, NULL, 2), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &x2, &x2b, NULL, 2), 0);
+	hid = dime_hid_lookup(hids, &x2);
+	ck_assert_int_eq(dime_hid_addr_del(hids, hid, DIME_HID_ACTIVE, &x2b), 0);
+	ck_assert_int_eq(dime_hid_addr_del(hids, hid, DIME_HID_ACTIVE, &x2), 0);
+}
+
+static size_t scn_add(struct scenario *sc, enum dime_dir dir)
+{
+	ck_assert_uint_lt(sc->n, SCN_MAX);
+	sc->dir[sc->n] = dir;
+	return sc->n++;
+}
+
+static void scn_tcp(struct scenario *sc, enum dime_dir dir, const char *src, uint16_t sport,
+		    const char *dst, uint16_t dport, uint8_t flags)
+{
+	size_t i = scn_add(sc, dir);
+
+	sc->len[i] = build(sc->buf[i], IPPROTO_TCP, src, sport, dst, dport, 20);
+	set_tcp_flags(sc->buf[i], sc->len[i], flags);
+}
+
+static void scn_udp(struct scenario *sc, enum dime_dir dir, const char *src, uint16_t sport,
+		    const char *dst, uint16_t dport)
+{
+	size_t i = scn_add(sc, dir);
+
+	sc->len[i] = build(sc->buf[i], IPPROTO_UDP, src, sport, dst, dport, 30);
+}
+
+/* A router's "fragmentation needed" to MH2 about the TCP segment k1 sent. */
+static void scn_icmp_err(struct scenario *sc)
+{
+	size_t i = scn_add(sc, DIME_DIR_IN), qlen;
+	uint8_t *b = sc->buf[i];
+
+	qlen = build(b + 28, IPPROTO_TCP, MH2, 40000, CH, 80, 12);
+	sc->len[i] = 28 + qlen;
+	memset(b, 0, 28);
+	b[0] = 0x45;
+	put16(b + 2, (uint16_t)sc->len[i]);
+	b[8] = 64;
+	b[9] = IPPROTO_ICMP;
+	memcpy(b + 12, A("198.51.100.1").a.u8, 4);
+	memcpy(b + 16, A(MH2).a.u8, 4);
+	put16(b + 10, (uint16_t)~fold(sum16(b, 20, 0)));
+	b[20] = 3;
+	b[21] = 4;
+	put16(b + 26, 1400);
+	put16(b + 22, (uint16_t)~fold(sum16(b + 20, sc->len[i] - 20, 0)));
+}
+
+/* Every kind of packet each queue sees, outbound first, then inbound. */
+static void scenario_packets(struct scenario *sc)
+{
+	const uint8_t ack = DIME_TCP_ACK, fin = DIME_TCP_FIN | DIME_TCP_ACK;
+	size_t i;
+
+	memset(sc, 0, sizeof(*sc));
+	for (int round = 0; round < 2; round++) {
+		scn_tcp(sc, DIME_DIR_OUT, MH1, 40000, CH, 80, ack);
+		scn_tcp(sc, DIME_DIR_OUT, MH1, 40009, NOBODY, 80, ack);	/* no host */
+		i = scn_add(sc, DIME_DIR_OUT);				/* malformed */
+		sc->len[i] = build(sc->buf[i], IPPROTO_TCP, MH1, 40000, CH, 80, 10);
+		sc->buf[i][0] = 0x4f;
+		scn_udp(sc, DIME_DIR_OUT, MH1, 5353, X1, 53);		/* new socket, learned once */
+		scn_tcp(sc, DIME_DIR_OUT, MH1, 40001, X1, 80, ack);
+		scn_tcp(sc, DIME_DIR_OUT, MH1, 40002, X2, 80, ack);	/* no locator: dropped */
+		scn_udp(sc, DIME_DIR_OUT, V6L, 5000, V6R, 6000);
+		scn_udp(sc, DIME_DIR_OUT, MH1, 5353, X1, 53);
+		scn_tcp(sc, DIME_DIR_OUT, MH1, 40001, X1, 80, round ? fin : ack);
+	}
+	scn_tcp(sc, DIME_DIR_OUT, MH1, 40000, CH, 80, fin);
+	for (int round = 0; round < 2; round++) {
+		scn_tcp(sc, DIME_DIR_IN, CH, 80, MH2, 40000, round ? fin : ack);
+		scn_tcp(sc, DIME_DIR_IN, NOBODY, 80, MH2, 40000, ack);	/* no host */
+		scn_udp(sc, DIME_DIR_IN, V6RB, 6000, V6L, 5000);
+		scn_tcp(sc, DIME_DIR_IN, CH, 81, MH2, 40000, ack);	/* no flow */
+		scn_icmp_err(sc);
+		i = scn_add(sc, DIME_DIR_IN);				/* malformed */
+		sc->len[i] = 10;
+		sc->buf[i][0] = 0x45;
+		scn_tcp(sc, DIME_DIR_IN, X1B, 80, MH1, 40001, ack);
+		scn_udp(sc, DIME_DIR_IN, X1B, 53, MH1, 5353);
+	}
+}
+
+/* What a run leaves behind, to compare one way of running with another. */
+struct outcome {
+	enum dp_verdict verdict[SCN_MAX];
+	uint8_t buf[SCN_MAX][256];
+	struct dp_stats st;
+	uint32_t nflows;
+	int nfake;
+	uint8_t tcp_state[3];
+	uint64_t last_ms[3];
+};
+
+static void outcome_take(struct outcome *o, const struct scenario *sc)
+{
+	const struct dime_flow_key k[3] = {
+		key(IPPROTO_TCP, MH1, 40000, CH, 80),
+		key(IPPROTO_TCP, MH1, 40001, X1, 80),
+		key(IPPROTO_UDP, MH1, 5353, X1, 53),
+	};
+
+	memcpy(o->buf, sc->buf, sizeof(o->buf));
+	o->st = *dp_stats(dp);
+	o->nflows = dime_flow_count(flows);
+	o->nfake = nfake;
+	for (int i = 0; i < 3; i++) {
+		struct dime_flow *f = dime_flow_lookup_out(flows, &k[i]);
+
+		ck_assert_ptr_nonnull(f);
+		o->tcp_state[i] = f->tcp_state;
+		o->last_ms[i] = f->last_ms;
+	}
+}
+
+static void run_single(struct outcome *o, struct scenario *sc)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		o->verdict[i] = dp_packet(dp, sc->dir[i], sc->buf[i], sc->len[i], 0, 10 + i / 7);
+	outcome_take(o, sc);
+}
+
+/* In bursts of at most `size` packets of one direction; a burst's clock is
+ * that of its first packet. */
+static void run_burst(struct outcome *o, struct scenario *sc, size_t size)
+{
+	struct dp_burst_item items[SCN_MAX];
+	size_t i = 0;
+
+	while (i < sc->n) {
+		size_t n = 0;
+
+		while (i + n < sc->n && n < size && sc->dir[i + n] == sc->dir[i])
+			n++;
+		for (size_t j = 0; j < n; j++)
+			items[j] = (struct dp_burst_item){ .buf = sc->buf[i + j], .len = sc->len[i + j],
+							   .verdict = (enum dp_verdict)-1 };
+		dp_packet_burst(dp, sc->dir[i], items, n, 10 + i / 7);
+		for (size_t j = 0; j < n; j++)
+			o->verdict[i + j] = items[j].verdict;
+		i += n;
+	}
+	outcome_take(o, sc);
+}
+
+/* The reference for run_burst(size): dp_packet per packet, with the clock
+ * each packet gets there. */
+static void run_single_bursty(struct outcome *o, struct scenario *sc, size_t size)
+{
+	size_t i = 0;
+
+	while (i < sc->n) {
+		size_t n = 0;
+
+		while (i + n < sc->n && n < size && sc->dir[i + n] == sc->dir[i])
+			n++;
+		for (size_t j = 0; j < n; j++)
+			o->verdict[i + j] = dp_packet(dp, sc->dir[i + j], sc->buf[i + j],
+						      sc->len[i + j], 0, 10 + i / 7);
+		i += n;
+	}
+	outcome_take(o, sc);
+}
+
+static void assert_same_outcome(const struct outcome *a, const struct outcome *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(a->verdict[i] == b->verdict[i], "packet %zu: verdict %d, not %d", i,
+			      b->verdict[i], a->verdict[i]);
+		ck_assert_msg(memcmp(a->buf[i], b->buf[i], sizeof(a->buf[i])) == 0,
+			      "packet %zu: bytes differ", i);
+	}
+	ck_assert_mem_eq(&a->st, &b->st, sizeof(a->st));
+	ck_assert_uint_eq(a->nflows, b->nflows);
+	ck_assert_int_eq(a->nfake, b->nfake);
+	ck_assert_mem_eq(a->tcp_state, b->tcp_state, sizeof(a->tcp_state));
+	ck_assert_mem_eq(a->last_ms, b->last_ms, sizeof(a->last_ms));
+}
+
+/* The scenario itself does what it should, one packet at a time. */
+START_TEST(burst_scenario_reference)
+{
+	static struct scenario sc;
+	static struct outcome o;
+
+	scenario_world();
+	scenario_packets(&sc);
+	run_single(&o, &sc);
+	ck_assert_int_eq(o.verdict[0], DP_ACCEPT_MODIFIED);
+	assert_addrs(o.buf[0], sc.len[0], MH2, CH);
+	ck_assert_int_eq(o.verdict[3], DP_ACCEPT_MODIFIED);
+	assert_addrs(o.buf[3], sc.len[3], MH1, X1B);
+	ck_assert_int_eq(o.verdict[5], DP_DROP);
+	ck_assert_uint_eq(o.st.out_flow_learned, 1);
+	ck_assert_uint_eq(o.st.out_unknown, 2);
+	ck_assert_uint_eq(o.st.out_malformed, 2);
+	ck_assert_uint_eq(o.st.out_no_locator, 2);
+	ck_assert_uint_eq(o.st.out_rewritten, 13);
+	ck_assert_uint_eq(o.st.in_rewritten, 10);	/* ICMP errors included */
+	ck_assert_uint_eq(o.st.in_unknown, 2);
+	ck_assert_uint_eq(o.st.in_no_flow, 2);
+	ck_assert_uint_eq(o.st.in_malformed, 2);
+	ck_assert_uint_eq(o.st.icmp_err_rewritten, 2);
+	ck_assert_uint_eq(o.tcp_state[0], DIME_TCP_CLOSING);
+	ck_assert_uint_eq(o.tcp_state[1], DIME_TCP_FIN_OUT);
+}
+END_TEST
+
+/* Any burst size, including ones shorter and longer than the pipeline,
+ * gives the bytes, verdicts, counters and table state dp_packet does. */
+START_TEST(burst_matches_single_packets)
+{
+	static const size_t sizes[] = { 1, 2, 3, 5, 8, 12, 13, 16, 17, 31, SCN_MAX };
+	static struct scenario sc;
+	static struct outcome ref, got;
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		teardown();
+		setup();
+		scenario_world();
+		scenario_packets(&sc);
+		run_single_bursty(&ref, &sc, sizes[s]);
+
+		teardown();
+		setup();
+		scenario_world();
+		scenario_packets(&sc);
+		run_burst(&got, &sc, sizes[s]);
+		assert_same_outcome(&ref, &got, sc.n);
+	}
+}
+END_TEST
+
+START_TEST(empty_burst_does_nothing)
+{
+	dp_packet_burst(dp, DIME_DIR_OUT, NULL, 0, 1);
+	dp_packet_burst(dp, DIME_DIR_IN, NULL, 0, 1);
+	ck_assert_uint_eq(dp_stats(dp)->out_packets + dp_stats(dp)->in_packets, 0);
+}
+END_TEST
+
 static Suite *dataplane_suite(void)
 {
 	Suite *s = suite_create("dataplane");
@@ -582,6 +908,10 @@ static Suite *dataplane_suite(void)
 	tcase_add_test(tc, moving_back_removes_entries);
 	tcase_add_test(tc, many_flows_one_hid_share_entries);
 	tcase_add_test(tc, locator_owned_by_another_entry_merges_hosts);
+	tcase_add_test(tc, same_millisecond_segments_still_move_tcp_state);
+	tcase_add_test(tc, burst_scenario_reference);
+	tcase_add_test(tc, burst_matches_single_packets);
+	tcase_add_test(tc, empty_burst_does_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
