@@ -74,6 +74,7 @@ void dimed_config_default(struct dimed_config *cfg)
 	cfg->nfq_rcvbuf = 16u << 20;
 	cfg->ipv6 = true;
 	cfg->manage_sysctls = true;
+	dime_flow_timeouts_default(&cfg->flow_timeouts);
 }
 
 static uint64_t now_ms(void)
@@ -86,29 +87,63 @@ static uint64_t now_ms(void)
 
 /* ---- packets ------------------------------------------------------------ */
 
+/* Only packets of moved hosts are queued. One we cannot take back whole
+ * cannot be rewritten: drop it (dataplane.h's policy). */
+static bool unrewritable(struct dimed *d, const struct nfqio_packet *p)
+{
+	if (!p->truncated && p->cap != 0)
+		return false;
+	d->nfq_truncated_dropped++;
+	return true;
+}
+
+static unsigned pkt_flags(const struct nfqio_packet *p)
+{
+	return ((p->skbinfo & NFQA_SKB_CSUMNOTREADY) ? PKT_F_CSUM_PARTIAL : 0) |
+	       ((p->skbinfo & NFQA_SKB_GSO) ? PKT_F_GSO : 0);
+}
+
+static enum nfqio_verdict_kind verdict_of(enum dp_verdict v)
+{
+	return v == DP_ACCEPT_MODIFIED ? NFQIO_ACCEPT_MODIFIED : v == DP_DROP ? NFQIO_DROP : NFQIO_ACCEPT;
+}
+
+/* One packet: only while a queue is being bound, before the loop runs. */
 static enum nfqio_verdict_kind on_packet(void *ctx, struct nfqio_packet *p)
 {
 	struct queue_ctx *q = ctx;
-	unsigned flags = 0;
 
-	/* Only packets of moved hosts are queued. One we cannot take back
-	 * whole cannot be rewritten: drop it (dataplane.h's policy). */
-	if (p->truncated || p->cap == 0) {
-		q->d->nfq_truncated_dropped++;
+	if (unrewritable(q->d, p))
 		return NFQIO_DROP;
-	}
-	if (p->skbinfo & NFQA_SKB_CSUMNOTREADY)
-		flags |= PKT_F_CSUM_PARTIAL;
-	if (p->skbinfo & NFQA_SKB_GSO)
-		flags |= PKT_F_GSO;
-	switch (dp_packet(q->d->dp, q->dir, p->payload, p->len, flags, now_ms())) {
-	case DP_ACCEPT_MODIFIED:
-		return NFQIO_ACCEPT_MODIFIED;
-	case DP_DROP:
-		return NFQIO_DROP;
-	case DP_ACCEPT:
-	default:
-		return NFQIO_ACCEPT;
+	return verdict_of(dp_packet(q->d->dp, q->dir, p->payload, p->len, pkt_flags(p), now_ms()));
+}
+
+/* A round of packets: through the data plane in bursts, so their table
+ * lookups overlap (dp_packet_burst). */
+#define BURST_MAX 64
+static void on_batch(void *ctx, struct nfqio_packet *pkts, enum nfqio_verdict_kind *verdicts,
+		     uint32_t n)
+{
+	struct queue_ctx *q = ctx;
+	struct dp_burst_item items[BURST_MAX];
+	uint32_t index[BURST_MAX];
+	uint64_t now = now_ms();
+
+	for (uint32_t start = 0; start < n; start += BURST_MAX) {
+		uint32_t end = n - start > BURST_MAX ? start + BURST_MAX : n, m = 0;
+
+		for (uint32_t i = start; i < end; i++) {
+			if (unrewritable(q->d, &pkts[i])) {
+				verdicts[i] = NFQIO_DROP;
+				continue;
+			}
+			items[m] = (struct dp_burst_item){ .buf = pkts[i].payload, .len = pkts[i].len,
+							   .flags = pkt_flags(&pkts[i]) };
+			index[m++] = i;
+		}
+		dp_packet_burst(q->d->dp, q->dir, items, m, now);
+		for (uint32_t j = 0; j < m; j++)
+			verdicts[index[j]] = verdict_of(items[j].verdict);
 	}
 }
 
@@ -429,7 +464,7 @@ static int tables_open(struct dimed *d)
 	if (getrandom(&hc.seed, sizeof(hc.seed), 0) != sizeof(hc.seed) ||
 	    getrandom(&fc.seed, sizeof(fc.seed), 0) != sizeof(fc.seed))
 		return -errno;
-	dime_flow_timeouts_default(&fc.timeouts);
+	fc.timeouts = d->cfg.flow_timeouts;
 	if ((err = dime_hid_table_new(&d->hids, &hc)) < 0 ||
 	    (err = dime_flow_table_new(&d->flows, &fc, d->hids)) < 0 ||
 	    (err = dp_new(&d->dp, d->hids, d->flows, &ops)) < 0)
@@ -451,6 +486,10 @@ static int queues_open(struct dimed *d)
 	err = nfqio_open(&d->nfq_out, d->cfg.queue_out, &qc, on_packet, &d->qctx_out);
 	if (err == 0)
 		err = nfqio_open(&d->nfq_in, d->cfg.queue_in, &qc, on_packet, &d->qctx_in);
+	if (err == 0) {
+		nfqio_set_batch_handler(d->nfq_out, on_batch);
+		nfqio_set_batch_handler(d->nfq_in, on_batch);
+	}
 	return err;
 }
 

@@ -58,6 +58,12 @@
 
 _Static_assert(NFQIO_SLOT_SIZE >= NFQIO_MANGLE_MAX + 2048, "slot must hold a whole copy");
 
+/* What a queued packet's verdict needs, kept away from the handler. */
+struct nfqio_pending {
+	uint8_t *payload;
+	uint32_t cap, id;
+};
+
 /* One verdict in the pending send, kept to resend it alone if the batch fails. */
 struct nfqio_txrec {
 	const uint8_t *payload;	/* NULL: no new payload */
@@ -73,7 +79,15 @@ struct nfqio {
 	bool bound;
 	struct nfqio_config cfg;
 	nfqio_handler_fn fn;
+	nfqio_batch_fn batch_fn;	/* NULL: packets go to fn one by one */
 	void *ctx;
+
+	/* Packets of the current round waiting for the batch handler, with
+	 * what the handler must not change (it may scribble on the packet). */
+	struct nfqio_packet *pend;
+	struct nfqio_pending *pend_keep;
+	enum nfqio_verdict_kind *pend_verdict;
+	uint32_t npend;
 
 	uint8_t *rx_buf;	/* cfg.batch slots of NFQIO_SLOT_SIZE */
 	struct mmsghdr *rx_msgs;
@@ -337,23 +351,19 @@ static void refuse(struct nfqio *q, const struct nfqio_packet *pkt, uint32_t cap
 			  (unsigned long long)q->st.refused);
 }
 
-/* Asks the handler and queues the verdict it chose (or the drop that replaces it). */
-static void packet_verdict(struct nfqio *q, struct nfqio_packet *pkt)
+/* Queues the verdict the handler chose (or the drop that replaces it). */
+static void apply_verdict(struct nfqio *q, struct nfqio_packet *pkt, enum nfqio_verdict_kind kind,
+			  const struct nfqio_pending *keep)
 {
-	/* The handler may scribble on pkt; only its len is taken from it. */
-	uint8_t *payload = pkt->payload;
-	uint32_t cap = pkt->cap, id = pkt->id;
-	enum nfqio_verdict_kind kind = q->fn(q->ctx, pkt);
-
 	switch (kind) {
 	case NFQIO_ACCEPT:
 		q->st.accepted++;
-		tx_add(q, id, NF_ACCEPT, NULL, 0);
+		tx_add(q, keep->id, NF_ACCEPT, NULL, 0);
 		return;
 	case NFQIO_ACCEPT_MODIFIED:
-		if (cap && pkt->len && pkt->len <= cap) {
+		if (keep->cap && pkt->len && pkt->len <= keep->cap) {
 			q->st.modified++;
-			tx_add(q, id, NF_ACCEPT, payload, pkt->len);
+			tx_add(q, keep->id, NF_ACCEPT, keep->payload, pkt->len);
 			return;
 		}
 		break;
@@ -361,9 +371,42 @@ static void packet_verdict(struct nfqio *q, struct nfqio_packet *pkt)
 		break;
 	}
 	if (kind != NFQIO_DROP)
-		refuse(q, pkt, cap, (int)kind);
+		refuse(q, pkt, keep->cap, (int)kind);
 	q->st.dropped++;
-	tx_add(q, id, NF_DROP, NULL, 0);
+	tx_add(q, keep->id, NF_DROP, NULL, 0);
+}
+
+/* The batch handler decides for every pending packet; verdicts in order. */
+static void pending_flush(struct nfqio *q)
+{
+	if (q->npend == 0)
+		return;
+	q->batch_fn(q->ctx, q->pend, q->pend_verdict, q->npend);
+	for (uint32_t i = 0; i < q->npend; i++)
+		apply_verdict(q, &q->pend[i], q->pend_verdict[i], &q->pend_keep[i]);
+	q->npend = 0;
+}
+
+/* Asks the handler (now, or with the round's batch) for the packet's verdict. */
+static void packet_verdict(struct nfqio *q, struct nfqio_packet *pkt)
+{
+	/* The handler may scribble on pkt; only its len is taken from it. */
+	struct nfqio_pending keep = { .payload = pkt->payload, .cap = pkt->cap, .id = pkt->id };
+
+	if (q->batch_fn) {
+		if (q->npend == q->cfg.batch)
+			pending_flush(q);
+		q->pend[q->npend] = *pkt;
+		q->pend_keep[q->npend] = keep;
+		q->pend_verdict[q->npend++] = NFQIO_DROP;
+		return;
+	}
+	apply_verdict(q, pkt, q->fn(q->ctx, pkt), &keep);
+}
+
+void nfqio_set_batch_handler(struct nfqio *q, nfqio_batch_fn fn)
+{
+	q->batch_fn = fn;
 }
 
 static void rx_packet(struct nfqio *q, const struct nlmsghdr *nlh, const uint8_t *room_end)
@@ -516,6 +559,7 @@ static int rx_round(struct nfqio *q)
 				    (int)q->rx_msgs[i].msg_len, (h->msg_flags & MSG_TRUNC) != 0);
 		h->msg_namelen = sizeof(struct sockaddr_nl);
 	}
+	pending_flush(q);
 	tx_flush(q);
 	return n;
 }
@@ -742,8 +786,11 @@ static int buffers_alloc(struct nfqio *q)
 	q->tx_rec = calloc(q->tx_rec_cap, sizeof(*q->tx_rec));
 	q->tx_iov = calloc(q->tx_iov_cap, sizeof(*q->tx_iov));
 	q->tx_hdr = aligned_alloc(8, q->tx_hdr_cap);
+	q->pend = calloc(n, sizeof(*q->pend));
+	q->pend_keep = calloc(n, sizeof(*q->pend_keep));
+	q->pend_verdict = calloc(n, sizeof(*q->pend_verdict));
 	if (!q->rx_buf || !q->rx_msgs || !q->rx_iov || !q->rx_addr || !q->tx_rec ||
-	    !q->tx_iov || !q->tx_hdr)
+	    !q->tx_iov || !q->tx_hdr || !q->pend || !q->pend_keep || !q->pend_verdict)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		struct msghdr *h = &q->rx_msgs[i].msg_hdr;
@@ -769,6 +816,9 @@ static void nfqio_free(struct nfqio *q)
 	free(q->tx_rec);
 	free(q->tx_iov);
 	free(q->tx_hdr);
+	free(q->pend);
+	free(q->pend_keep);
+	free(q->pend_verdict);
 	free(q);
 }
 

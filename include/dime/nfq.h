@@ -68,6 +68,15 @@ enum nfqio_verdict_kind {
  */
 typedef enum nfqio_verdict_kind (*nfqio_handler_fn)(void *ctx, struct nfqio_packet *pkt);
 
+/*
+ * The batch form: every packet of one nfqio_handle_readable() round at
+ * once, so the handler can overlap their table lookups. It sets
+ * verdicts[i] for each pkts[i]; as with the single form, only pkts[i].len
+ * is read back. Packets stay valid until the handler returns.
+ */
+typedef void (*nfqio_batch_fn)(void *ctx, struct nfqio_packet *pkts,
+			       enum nfqio_verdict_kind *verdicts, uint32_t n);
+
 struct nfqio_config {
 	uint32_t maxlen;	/* kernel queue length, packets: 1..NFQIO_MAXLEN_MAX */
 	uint32_t rcvbuf;	/* socket receive buffer, bytes: 64 KiB..1 GiB */
@@ -123,6 +132,8 @@ void nfqio_config_default(struct nfqio_config *cfg);
  */
 int nfqio_open(struct nfqio **out, uint16_t queue_num, const struct nfqio_config *cfg,
 	     nfqio_handler_fn fn, void *ctx);
+/* Hand packets to fn in batches from now on instead of one by one. */
+void nfqio_set_batch_handler(struct nfqio *q, nfqio_batch_fn fn);
 
 /* The descriptor to watch for readability. */
 int nfqio_fd(const struct nfqio *q);
