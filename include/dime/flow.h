@@ -140,8 +140,8 @@ struct dime_flow *dime_flow_lookup_in(const struct dime_flow_table *t, uint8_t p
  */
 void dime_flow_prefetch_out(const struct dime_flow_table *t, uint32_t hash_out);
 void dime_flow_prefetch_in(const struct dime_flow_table *t, uint32_t hash_in);
-/* Optional second pass, after the first: prefetch the entries the home
- * buckets point to. */
+/* Optional second pass, after the first: prefetch the entry of the first
+ * bucket, from home on, whose stored hash matches. */
 void dime_flow_prefetch_out_entry(const struct dime_flow_table *t, uint32_t hash_out);
 void dime_flow_prefetch_in_entry(const struct dime_flow_table *t, uint32_t hash_in);
 struct dime_flow *dime_flow_lookup_out_hashed(const struct dime_flow_table *t,
