@@ -60,23 +60,6 @@ struct dimed {
 	uint64_t ct_ignored;
 };
 
-void dimed_config_default(struct dimed_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->ctl_path = CTL_SOCKET_PATH;
-	cfg->queue_out = 5100;
-	cfg->queue_in = 5101;
-	cfg->ihmp_port = 5150;
-	cfg->mark = 0x4d000000;
-	cfg->hid_capacity = 65536;
-	cfg->flow_capacity = 1u << 20;
-	cfg->nfq_maxlen = 16384;
-	cfg->nfq_rcvbuf = 16u << 20;
-	cfg->ipv6 = true;
-	cfg->manage_sysctls = true;
-	dime_flow_timeouts_default(&cfg->flow_timeouts);
-}
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;

@@ -77,7 +77,8 @@ const char *log_level_name(enum log_level level)
 	return "unknown";
 }
 
-static void log_vwrite(enum log_level level, int err, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+log_vwrite(enum log_level level, int err, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	int saved_errno = errno;

@@ -141,7 +141,7 @@ static void on_signal(struct ev_loop *ev, ev_signal *s, int revents)
 	struct loop *l = s->data;
 
 	if (s->signum == SIGHUP) {
-		log_notice("SIGHUP: there is no configuration file to reload yet");
+		log_notice("SIGHUP: reloading the configuration is not supported yet; restart dimed to apply a change");
 		return;
 	}
 	log_notice("signal %d: stopping", s->signum);

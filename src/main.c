@@ -3,10 +3,12 @@
  * dimed: the DIME host mobility daemon. This file owns the command line and
  * the order in which modules start and stop; it holds no protocol logic.
  *
- * Start-up: options, privileges, then dimed_start() (tables, queues,
- * rules, netlink, control socket), the loop until SIGTERM/SIGINT, and
+ * Start-up: options, the configuration file (all of it clean, or dimed
+ * does not start), privileges, then dimed_start() (tables, queues, rules,
+ * netlink, control socket), the loop until SIGTERM/SIGINT, and
  * dimed_stop(), which removes every rule, set, pin and sysctl change.
- * The configuration file and IHMP are not wired in yet (see dimed(8)).
+ * Settings come from conf.c's table and the file; -l and -s override the
+ * file. IHMP is not wired in yet (see dimed(8)).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@
 #include <linux/capability.h>
 #include <unistd.h>
 
+#include "dime/conf.h"
 #include "dime/control.h"
 #include "dime/daemon.h"
 #include "dime/log.h"
@@ -29,7 +32,9 @@
 
 struct dimed_options {
 	const char *conf_path;
-	const char *ctl_path;
+	bool conf_given;		/* -f: the file must exist */
+	const char *ctl_path;		/* -s, NULL when not given */
+	const char *log_level_name;	/* -l, NULL when not given */
 	bool check_only;
 	bool verbose;
 	int log_level;
@@ -47,8 +52,10 @@ static void usage(FILE *out)
 		"  -f, --config FILE   configuration file (default " DIMED_DEFAULT_CONF ")\n"
 		"  -n, --check         check the configuration and exit\n"
 		"  -v, --verbose       with -n: print the effective configuration\n"
-		"  -l, --log-level L   err, warning, notice, info (default) or debug\n"
-		"  -s, --socket PATH   control socket (default " CTL_SOCKET_PATH ")\n"
+		"  -l, --log-level L   err, warning, notice, info or debug (default: the file's\n"
+		"                      log-level, info)\n"
+		"  -s, --socket PATH   control socket (default: the file's control-socket,\n"
+		"                      " CTL_SOCKET_PATH ")\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -75,6 +82,7 @@ static int parse_options(int argc, char **argv, struct dimed_options *opt)
 		switch (c) {
 		case 'f':
 			opt->conf_path = optarg;
+			opt->conf_given = true;
 			break;
 		case 'n':
 			opt->check_only = true;
@@ -89,6 +97,7 @@ static int parse_options(int argc, char **argv, struct dimed_options *opt)
 					optarg);
 				return 1;
 			}
+			opt->log_level_name = optarg;
 			break;
 		case 's':
 			opt->ctl_path = optarg;
@@ -132,18 +141,55 @@ static void notify_ready(void)
 		log_warn_e(err, "cannot tell systemd we are ready");
 }
 
-static int run(const struct dimed_options *opt)
+/* The file, then the command line over it, into *conf. Nothing is kept
+ * from a file with any error. Errors go to stderr as they are with -n
+ * (for the person checking), through the log otherwise (for the journal). */
+static int load_config(const struct dimed_options *opt, struct dime_conf *conf)
+{
+	struct conf_errors errs;
+	int err;
+
+	err = conf_load(opt->conf_path, !opt->conf_given, conf, &errs);
+	if (err == 0 && opt->ctl_path)
+		err = conf_set(conf, "control-socket", opt->ctl_path, "-s", &errs);
+	if (err == 0 && opt->log_level_name)
+		err = conf_set(conf, "log-level", opt->log_level_name, "-l", &errs);
+	if (err == 0)
+		return 0;
+	if (opt->check_only) {
+		conf_errors_print(&errs, stderr);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < errs.count && i < CONF_ERRORS_MAX; i++)
+		log_errx("%s", errs.msg[i]);
+	if (errs.count > CONF_ERRORS_MAX)
+		log_errx("%u more configuration errors not shown", errs.count - CONF_ERRORS_MAX);
+	log_errx("%s: not starting: the configuration has %u error%s (check with dimed -n)",
+		 opt->conf_path, errs.count, errs.count == 1 ? "" : "s");
+	return -EINVAL;
+}
+
+/* -n: bgpd's habit, the verdict on stderr and, with -v, the effective
+ * configuration on stdout where it can be saved and parsed again. */
+static int check(const struct dime_conf *conf, bool verbose)
+{
+	if (verbose)
+		conf_print(conf, stdout);
+	if (fflush(stdout) != 0) {
+		log_err("cannot write the configuration");
+		return 1;
+	}
+	fprintf(stderr, "configuration OK\n");
+	return 0;
+}
+
+static int run(const struct dime_conf *conf)
 {
 	struct dimed_config cfg;
 	struct dimed *d;
 	int err, sig;
 
-	dimed_config_default(&cfg);
-	if (opt->ctl_path)
-		cfg.ctl_path = opt->ctl_path;
-	if (access(opt->conf_path, F_OK) == 0)
-		log_notice("%s: the configuration file is not read by this version; built-in defaults apply",
-			   opt->conf_path);
+	conf_to_daemon(conf, &cfg, &cfg.flow_timeouts, NULL);
 	err = dimed_start(&d, &cfg);
 	if (err < 0) {
 		log_err_e(err, "cannot start");
@@ -162,19 +208,23 @@ int main(int argc, char **argv)
 		.conf_path = DIMED_DEFAULT_CONF,
 		.log_level = LOG_LEVEL_INFO,
 	};
+	struct dime_conf conf;
 	int rc = parse_options(argc, argv, &opt);
+	int level;
 
 	if (rc)
 		return rc == 2 ? 0 : 1;
 	log_init("dimed", (enum log_level)opt.log_level);
-
-	if (opt.check_only) {
-		log_errx("%s: configuration checking is not available in this build yet", opt.conf_path);
+	if (load_config(&opt, &conf) < 0)
 		return 1;
-	}
+	conf_to_daemon(&conf, NULL, NULL, &level);
+	log_set_level((enum log_level)level);
+
+	if (opt.check_only)
+		return check(&conf, opt.verbose);
 	if (!have_net_admin()) {
 		log_errx("needs CAP_NET_ADMIN to queue and rewrite packets: run as root or under systemd");
 		return 1;
 	}
-	return run(&opt);
+	return run(&conf);
 }

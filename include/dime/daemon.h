@@ -12,6 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dime/flow.h"
+
+/* Filled from the configuration (conf.c: conf_to_daemon), which holds the
+ * only table of defaults. */
 struct dimed_config {
 	const char *ctl_path;		/* control socket */
 	uint16_t queue_out;		/* NFQUEUE numbers */
@@ -24,9 +28,9 @@ struct dimed_config {
 	uint32_t nfq_rcvbuf;		/* bytes */
 	bool ipv6;
 	bool manage_sysctls;		/* rp_filter / arp_ignore / arp_announce */
+	struct dime_flow_timeouts flow_timeouts;
 };
 
-void dimed_config_default(struct dimed_config *cfg);
 
 /* The descriptors loop.c watches for reading. */
 enum dimed_fd {
