@@ -95,12 +95,6 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -188,33 +182,34 @@ int ctl_put(struct ctl_writer *w, uint16_t type, const void *val, size_t len)
 	return 0;
 }
 
+/* Fixed-size unsigned fields of 1, 2, 4 or 8 bytes, big-endian. */
+static int put_uint(struct ctl_writer *w, uint16_t type, uint64_t v, size_t size)
+{
+	uint8_t b[8];
+
+	for (size_t i = 0; i < size; i++)
+		b[i] = (uint8_t)(v >> (8 * (size - 1 - i)));
+	return ctl_put(w, type, b, size);
+}
+
 int ctl_put_u8(struct ctl_writer *w, uint16_t type, uint8_t v)
 {
-	return ctl_put(w, type, &v, 1);
+	return put_uint(w, type, v, 1);
 }
 
 int ctl_put_u16(struct ctl_writer *w, uint16_t type, uint16_t v)
 {
-	uint8_t b[2];
-
-	put16(b, v);
-	return ctl_put(w, type, b, sizeof(b));
+	return put_uint(w, type, v, 2);
 }
 
 int ctl_put_u32(struct ctl_writer *w, uint16_t type, uint32_t v)
 {
-	uint8_t b[4];
-
-	put32(b, v);
-	return ctl_put(w, type, b, sizeof(b));
+	return put_uint(w, type, v, 4);
 }
 
 int ctl_put_u64(struct ctl_writer *w, uint16_t type, uint64_t v)
 {
-	uint8_t b[8];
-
-	put64(b, v);
-	return ctl_put(w, type, b, sizeof(b));
+	return put_uint(w, type, v, 8);
 }
 
 int ctl_put_addr(struct ctl_writer *w, uint16_t type, const struct dime_addr *addr)
@@ -264,12 +259,26 @@ int ctl_nest_end(struct ctl_writer *w)
 	return 0;
 }
 
-/* Undo everything since `len` and close nests opened after it, so a
- * record that did not fit leaves no trace. */
-static int writer_rollback(struct ctl_writer *w, size_t len, unsigned int depth, int err)
+/* Writes the fields of one record into the open nest. */
+typedef int (*fields_fn)(struct ctl_writer *w, const void *rec);
+
+/* A record is a nest of `type` holding what fields() writes. All or
+ * nothing: a record that does not fit leaves no trace (the writer is
+ * rolled back and nests opened since are closed). */
+static int put_record(struct ctl_writer *w, uint16_t type, fields_fn fields, const void *rec)
 {
-	w->len = len;
-	w->depth = depth;
+	size_t len = w->len;
+	unsigned int depth = w->depth;
+	int err = ctl_nest_begin(w, type);
+
+	if (!err)
+		err = fields(w, rec);
+	if (!err)
+		err = ctl_nest_end(w);
+	if (err) {
+		w->len = len;
+		w->depth = depth;
+	}
 	return err;
 }
 
@@ -376,6 +385,32 @@ static enum ctl_result seen_once(uint32_t *seen, uint16_t type, uint16_t base)
 
 #define ATTR_BIT(type, base) (1u << ((type) - (base)))
 
+/* Takes one attribute into out, noting it in *seen when it counts. */
+typedef enum ctl_result (*attr_fn)(const struct ctl_tlv *a, void *out, uint32_t *seen);
+
+/*
+ * Walk the attributes of [buf, buf + len) through attr(), stopping at the
+ * first error; then the walk's own error (an overrun), then the required
+ * attributes that were not seen. *seen tells the caller what was.
+ */
+static enum ctl_result walk_attrs(const uint8_t *buf, size_t len, attr_fn attr, void *out,
+				  uint32_t required, uint32_t *seen)
+{
+	struct ctl_tlv_iter it;
+	struct ctl_tlv a;
+	enum ctl_result r = CTL_OK;
+
+	*seen = 0;
+	ctl_tlv_iter_init(&it, buf, len);
+	while (r == CTL_OK && ctl_tlv_next(&it, &a))
+		r = attr(&a, out, seen);
+	if (r == CTL_OK)
+		r = it.err;
+	if (r == CTL_OK && (*seen & required) != required)
+		r = CTL_E_MALFORMED;
+	return r;
+}
+
 /* ---- Requests ---- */
 
 static int put_set_locator(struct ctl_writer *w, const struct ctl_request *req)
@@ -423,50 +458,48 @@ int ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t cap, 
 	return 0;
 }
 
+static enum ctl_result set_locator_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
+{
+	struct ctl_request *req = out;
+	enum ctl_result r;
+
+	switch (a->type) {
+	case CTL_A_PEER:
+	case CTL_A_REMOTE:
+	case CTL_A_LOCAL:
+		r = seen_once(seen, a->type, CTL_A_PEER);
+		if (r == CTL_OK)
+			r = get_addr(a, a->type == CTL_A_PEER ? &req->peer :
+					a->type == CTL_A_REMOTE ? &req->remote : &req->local);
+		return r;
+	default:
+		return unknown_attr(a);
+	}
+}
+
 static enum ctl_result decode_set_locator(const uint8_t *body, size_t len, struct ctl_request *req)
 {
-	struct ctl_tlv_iter it;
-	struct ctl_tlv tlv;
-	enum ctl_result r = CTL_OK;
-	uint32_t seen = 0;
+	const uint32_t peer = ATTR_BIT(CTL_A_PEER, CTL_A_PEER);
+	uint32_t seen;
+	enum ctl_result r = walk_attrs(body, len, set_locator_attr, req, peer, &seen);
 
-	ctl_tlv_iter_init(&it, body, len);
-	while (r == CTL_OK && ctl_tlv_next(&it, &tlv)) {
-		switch (tlv.type) {
-		case CTL_A_PEER:
-		case CTL_A_REMOTE:
-		case CTL_A_LOCAL:
-			r = seen_once(&seen, tlv.type, CTL_A_PEER);
-			if (r == CTL_OK)
-				r = get_addr(&tlv, tlv.type == CTL_A_PEER ? &req->peer :
-						   tlv.type == CTL_A_REMOTE ? &req->remote : &req->local);
-			break;
-		default:
-			r = unknown_attr(&tlv);
-			break;
-		}
-	}
-	if (r == CTL_OK)
-		r = it.err;
-	if (r == CTL_OK && !(seen & ATTR_BIT(CTL_A_PEER, CTL_A_PEER)))
-		r = CTL_E_MALFORMED;
-	if (r == CTL_OK && !(seen & ~ATTR_BIT(CTL_A_PEER, CTL_A_PEER)))
+	if (r == CTL_OK && !(seen & ~peer))
 		r = CTL_E_INVALID_ARGUMENT;
 	return r;
+}
+
+static enum ctl_result no_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
+{
+	return unknown_attr(a);
 }
 
 /* Requests without arguments still walk their body: optional attributes
  * a newer client adds are skipped, mandatory ones refused. */
 static enum ctl_result decode_no_args(const uint8_t *body, size_t len)
 {
-	struct ctl_tlv_iter it;
-	struct ctl_tlv tlv;
-	enum ctl_result r = CTL_OK;
+	uint32_t seen;
 
-	ctl_tlv_iter_init(&it, body, len);
-	while (r == CTL_OK && ctl_tlv_next(&it, &tlv))
-		r = unknown_attr(&tlv);
-	return r == CTL_OK ? it.err : r;
+	return walk_attrs(body, len, no_attr, NULL, 0, &seen);
 }
 
 enum ctl_result ctl_request_decode(const struct ctl_hdr *hdr, const uint8_t *body, size_t len,
@@ -512,20 +545,26 @@ int ctl_put_version(struct ctl_writer *w, const char *version)
 	return ctl_put_str(w, CTL_A_VERSION, version);
 }
 
+struct stat_fields {
+	const char *name;
+	uint64_t value;
+};
+
+static int put_stat_fields(struct ctl_writer *w, const void *rec)
+{
+	const struct stat_fields *st = rec;
+	int err = ctl_put_str(w, CTL_A_STAT_NAME, st->name);
+
+	if (!err)
+		err = ctl_put_u64(w, CTL_A_STAT_VALUE, st->value);
+	return err;
+}
+
 int ctl_put_stat(struct ctl_writer *w, const char *name, uint64_t value)
 {
-	size_t len = w->len;
-	unsigned int depth = w->depth;
-	int err;
+	const struct stat_fields st = { name, value };
 
-	err = ctl_nest_begin(w, CTL_A_STAT);
-	if (!err)
-		err = ctl_put_str(w, CTL_A_STAT_NAME, name);
-	if (!err)
-		err = ctl_put_u64(w, CTL_A_STAT_VALUE, value);
-	if (!err)
-		err = ctl_nest_end(w);
-	return err ? writer_rollback(w, len, depth, err) : 0;
+	return put_record(w, CTL_A_STAT, put_stat_fields, &st);
 }
 
 static int put_addr_list(struct ctl_writer *w, uint16_t type, const struct ctl_addr_list *list)
@@ -553,8 +592,9 @@ static int put_locators(struct ctl_writer *w, uint16_t type, const struct dime_a
 	return err;
 }
 
-static int put_hid_fields(struct ctl_writer *w, const struct ctl_hid_rec *rec)
+static int put_hid_fields(struct ctl_writer *w, const void *arg)
 {
+	const struct ctl_hid_rec *rec = arg;
 	int err;
 
 	err = ctl_put_u32(w, CTL_A_HID_ID, rec->hid);
@@ -583,20 +623,12 @@ static int put_hid_fields(struct ctl_writer *w, const struct ctl_hid_rec *rec)
 
 int ctl_put_hid_rec(struct ctl_writer *w, const struct ctl_hid_rec *rec)
 {
-	size_t len = w->len;
-	unsigned int depth = w->depth;
-	int err;
-
-	err = ctl_nest_begin(w, CTL_A_HID);
-	if (!err)
-		err = put_hid_fields(w, rec);
-	if (!err)
-		err = ctl_nest_end(w);
-	return err ? writer_rollback(w, len, depth, err) : 0;
+	return put_record(w, CTL_A_HID, put_hid_fields, rec);
 }
 
-static int put_flow_fields(struct ctl_writer *w, const struct ctl_flow_rec *rec)
+static int put_flow_fields(struct ctl_writer *w, const void *arg)
 {
+	const struct ctl_flow_rec *rec = arg;
 	int err;
 
 	if ((rec->family != AF_INET && rec->family != AF_INET6) ||
@@ -624,16 +656,7 @@ static int put_flow_fields(struct ctl_writer *w, const struct ctl_flow_rec *rec)
 
 int ctl_put_flow_rec(struct ctl_writer *w, const struct ctl_flow_rec *rec)
 {
-	size_t len = w->len;
-	unsigned int depth = w->depth;
-	int err;
-
-	err = ctl_nest_begin(w, CTL_A_FLOW);
-	if (!err)
-		err = put_flow_fields(w, rec);
-	if (!err)
-		err = ctl_nest_end(w);
-	return err ? writer_rollback(w, len, depth, err) : 0;
+	return put_record(w, CTL_A_FLOW, put_flow_fields, rec);
 }
 
 /* ---- Reply records: decode ---- */
@@ -644,34 +667,29 @@ enum ctl_result ctl_version_rec_decode(const struct ctl_tlv *tlv, struct ctl_ver
 	return get_str(tlv, rec->version);
 }
 
+static enum ctl_result stat_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
+{
+	struct ctl_stat_rec *rec = out;
+	enum ctl_result r;
+
+	if (a->type != CTL_A_STAT_NAME && a->type != CTL_A_STAT_VALUE)
+		return unknown_attr(a);
+	r = seen_once(seen, a->type, CTL_A_STAT_NAME);
+	if (r != CTL_OK)
+		return r;
+	if (a->type == CTL_A_STAT_NAME)
+		return get_str(a, rec->name);
+	return get_uint(a, 8, &rec->value);
+}
+
 enum ctl_result ctl_stat_rec_decode(const struct ctl_tlv *tlv, struct ctl_stat_rec *rec)
 {
 	const uint32_t required = ATTR_BIT(CTL_A_STAT_NAME, CTL_A_STAT_NAME) |
 				  ATTR_BIT(CTL_A_STAT_VALUE, CTL_A_STAT_NAME);
-	struct ctl_tlv_iter it;
-	struct ctl_tlv a;
-	enum ctl_result r = CTL_OK;
-	uint32_t seen = 0;
+	uint32_t seen;
 
 	memset(rec, 0, sizeof(*rec));
-	ctl_tlv_iter_init(&it, tlv->val, tlv->len);
-	while (r == CTL_OK && ctl_tlv_next(&it, &a)) {
-		if (a.type == CTL_A_STAT_NAME || a.type == CTL_A_STAT_VALUE)
-			r = seen_once(&seen, a.type, CTL_A_STAT_NAME);
-		if (r != CTL_OK)
-			break;
-		if (a.type == CTL_A_STAT_NAME)
-			r = get_str(&a, rec->name);
-		else if (a.type == CTL_A_STAT_VALUE)
-			r = get_uint(&a, 8, &rec->value);
-		else
-			r = unknown_attr(&a);
-	}
-	if (r == CTL_OK)
-		r = it.err;
-	if (r == CTL_OK && (seen & required) != required)
-		r = CTL_E_MALFORMED;
-	return r;
+	return walk_attrs(tlv->val, tlv->len, stat_attr, rec, required, &seen);
 }
 
 static enum ctl_result add_to_list(const struct ctl_tlv *tlv, struct ctl_addr_list *list)
@@ -695,8 +713,9 @@ static enum ctl_result set_locator_field(const struct ctl_tlv *tlv, struct dime_
 	return CTL_OK;
 }
 
-static enum ctl_result hid_attr(const struct ctl_tlv *a, struct ctl_hid_rec *rec, uint32_t *seen)
+static enum ctl_result hid_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
 {
+	struct ctl_hid_rec *rec = out;
 	enum ctl_result r = CTL_OK;
 	uint64_t v = 0;
 
@@ -750,24 +769,15 @@ enum ctl_result ctl_hid_rec_decode(const struct ctl_tlv *tlv, struct ctl_hid_rec
 		ATTR_BIT(CTL_A_HID_MOVED, CTL_A_HID_ID) | ATTR_BIT(CTL_A_HID_HAS_KEY, CTL_A_HID_ID) |
 		ATTR_BIT(CTL_A_HID_CREATED_AGE, CTL_A_HID_ID) |
 		ATTR_BIT(CTL_A_HID_USED_AGE, CTL_A_HID_ID);
-	struct ctl_tlv_iter it;
-	struct ctl_tlv a;
-	enum ctl_result r = CTL_OK;
-	uint32_t seen = 0;
+	uint32_t seen;
 
 	memset(rec, 0, sizeof(*rec));
-	ctl_tlv_iter_init(&it, tlv->val, tlv->len);
-	while (r == CTL_OK && ctl_tlv_next(&it, &a))
-		r = hid_attr(&a, rec, &seen);
-	if (r == CTL_OK)
-		r = it.err;
-	if (r == CTL_OK && (seen & required) != required)
-		r = CTL_E_MALFORMED;
-	return r;
+	return walk_attrs(tlv->val, tlv->len, hid_attr, rec, required, &seen);
 }
 
-static enum ctl_result flow_attr(const struct ctl_tlv *a, struct ctl_flow_rec *rec, uint32_t *seen)
+static enum ctl_result flow_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
 {
+	struct ctl_flow_rec *rec = out;
 	enum ctl_result r;
 	uint64_t v = 0;
 
@@ -813,19 +823,11 @@ enum ctl_result ctl_flow_rec_decode(const struct ctl_tlv *tlv, struct ctl_flow_r
 {
 	/* Every flow attribute is required. */
 	const uint32_t required = ATTR_BIT(CTL_A_FLOW_IDLE + 1, CTL_A_FLOW_PROTO) - 1;
-	struct ctl_tlv_iter it;
-	struct ctl_tlv a;
-	enum ctl_result r = CTL_OK;
-	uint32_t seen = 0;
+	uint32_t seen;
+	enum ctl_result r;
 
 	memset(rec, 0, sizeof(*rec));
-	ctl_tlv_iter_init(&it, tlv->val, tlv->len);
-	while (r == CTL_OK && ctl_tlv_next(&it, &a))
-		r = flow_attr(&a, rec, &seen);
-	if (r == CTL_OK)
-		r = it.err;
-	if (r == CTL_OK && (seen & required) != required)
-		r = CTL_E_MALFORMED;
+	r = walk_attrs(tlv->val, tlv->len, flow_attr, rec, required, &seen);
 	if (r == CTL_OK && (rec->lid.family != rec->family || rec->rid.family != rec->family))
 		r = CTL_E_MALFORMED;
 	return r;
@@ -887,22 +889,27 @@ static bool is_record_type(uint16_t type)
 	return type == CTL_A_VERSION || type == CTL_A_STAT || type == CTL_A_HID || type == CTL_A_FLOW;
 }
 
+struct reply_walk {
+	uint16_t want;		/* the record type this reply carries */
+	const struct ctl_reply_sink *sink;
+};
+
+static enum ctl_result reply_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
+{
+	const struct reply_walk *rw = out;
+
+	if (a->type == rw->want)
+		return reply_record(a, rw->sink);
+	if (is_record_type(a->type))
+		return CTL_E_MALFORMED;
+	return unknown_attr(a);
+}
+
 enum ctl_result ctl_reply_decode(uint16_t type, const uint8_t *body, size_t len,
 				 const struct ctl_reply_sink *sink)
 {
-	uint16_t want = reply_record_type(type);
-	struct ctl_tlv_iter it;
-	struct ctl_tlv tlv;
-	enum ctl_result r = CTL_OK;
+	struct reply_walk rw = { reply_record_type(type), sink };
+	uint32_t seen;
 
-	ctl_tlv_iter_init(&it, body, len);
-	while (r == CTL_OK && ctl_tlv_next(&it, &tlv)) {
-		if (tlv.type == want)
-			r = reply_record(&tlv, sink);
-		else if (is_record_type(tlv.type))
-			r = CTL_E_MALFORMED;
-		else
-			r = unknown_attr(&tlv);
-	}
-	return r == CTL_OK ? it.err : r;
+	return walk_attrs(body, len, reply_attr, &rw, 0, &seen);
 }

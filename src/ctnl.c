@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * ctnetlink conntrack events and dumps (see ctnl.h). The parser walks the
- * attributes itself instead of using mnl_attr_parse, because libmnl stops
- * quietly at a truncated attribute and we want that reported as malformed.
- * The socket half reads datagrams, splits them into messages, hands
- * conntrack messages to the parser and the result to the callback.
+ * attributes with nlutil.h's strict indexer instead of mnl_attr_parse,
+ * because libmnl stops quietly at a truncated attribute and we want that
+ * reported as malformed. The socket half reads datagrams, splits them into
+ * messages, hands conntrack messages to the parser and the result to the
+ * callback.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 
 #include "dime/ctnl.h"
 #include "dime/log.h"
+#include "dime/nlutil.h"
 
 /* Event bursts (a SYN flood, a mass timeout) must not overflow before the
  * loop gets round to us; the kernel only charges what is queued. */
@@ -48,44 +50,6 @@ struct ctnl {
 
 /* ---- pure parser ---------------------------------------------------------- */
 
-/*
- * Index the attributes in [buf, buf + len) by type into tb[0..max]; types
- * above max are skipped, the last of a repeated type wins. Any byte left
- * over that does not form a whole attribute is an error (the final
- * attribute may lack its alignment padding).
- */
-static int attr_table(const void *buf, size_t len, const struct nlattr **tb, unsigned int max)
-{
-	const unsigned char *p = buf;
-
-	memset(tb, 0, (max + 1) * sizeof(*tb));
-	while (len > 0) {
-		const struct nlattr *a = (const struct nlattr *)p;
-		size_t step;
-
-		if (len < sizeof(*a) || a->nla_len < sizeof(*a) || a->nla_len > len)
-			return -EBADMSG;
-		if ((a->nla_type & NLA_TYPE_MASK) <= max)
-			tb[a->nla_type & NLA_TYPE_MASK] = a;
-		step = MNL_ALIGN(a->nla_len);
-		if (step > len)
-			step = len;
-		p += step;
-		len -= step;
-	}
-	return 0;
-}
-
-static int nested_table(const struct nlattr *nest, const struct nlattr **tb, unsigned int max)
-{
-	return attr_table(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), tb, max);
-}
-
-static bool attr_is(const struct nlattr *a, size_t size)
-{
-	return a && mnl_attr_get_payload_len(a) == size;
-}
-
 /* Optional big-endian u32: absent leaves *v at 0, a wrong size is an error. */
 static int opt_be32(const struct nlattr *a, uint32_t *v)
 {
@@ -94,7 +58,7 @@ static int opt_be32(const struct nlattr *a, uint32_t *v)
 	*v = 0;
 	if (!a)
 		return 0;
-	if (!attr_is(a, 4))
+	if (!nlu_attr_is(a, 4))
 		return -EBADMSG;
 	memcpy(&be, mnl_attr_get_payload(a), 4);
 	*v = ntohl(be);
@@ -105,7 +69,7 @@ static int get_be16(const struct nlattr *a, uint16_t *v)
 {
 	uint16_t be;
 
-	if (!attr_is(a, 2))
+	if (!nlu_attr_is(a, 2))
 		return -EBADMSG;
 	memcpy(&be, mnl_attr_get_payload(a), 2);
 	*v = ntohs(be);
@@ -122,14 +86,14 @@ static int parse_tuple_ip(const struct nlattr *nest, struct tuple *t)
 {
 	const struct nlattr *tb[CTA_IP_MAX + 1];
 
-	if (!nest || nested_table(nest, tb, CTA_IP_MAX) < 0)
+	if (!nest || nlu_nested_table(nest, tb, CTA_IP_MAX) < 0)
 		return -EBADMSG;
-	if (attr_is(tb[CTA_IP_V4_SRC], 4) && attr_is(tb[CTA_IP_V4_DST], 4)) {
+	if (nlu_attr_is(tb[CTA_IP_V4_SRC], 4) && nlu_attr_is(tb[CTA_IP_V4_DST], 4)) {
 		dime_addr_from_v4(&t->src, mnl_attr_get_payload(tb[CTA_IP_V4_SRC]));
 		dime_addr_from_v4(&t->dst, mnl_attr_get_payload(tb[CTA_IP_V4_DST]));
 		return 0;
 	}
-	if (attr_is(tb[CTA_IP_V6_SRC], 16) && attr_is(tb[CTA_IP_V6_DST], 16)) {
+	if (nlu_attr_is(tb[CTA_IP_V6_SRC], 16) && nlu_attr_is(tb[CTA_IP_V6_DST], 16)) {
 		dime_addr_from_v6(&t->src, mnl_attr_get_payload(tb[CTA_IP_V6_SRC]));
 		dime_addr_from_v6(&t->dst, mnl_attr_get_payload(tb[CTA_IP_V6_DST]));
 		return 0;
@@ -148,7 +112,8 @@ static int parse_tuple_proto(const struct nlattr *nest, struct tuple *t)
 	const struct nlattr *tb[CTA_PROTO_MAX + 1];
 	const struct nlattr *id = NULL;
 
-	if (!nest || nested_table(nest, tb, CTA_PROTO_MAX) < 0 || !attr_is(tb[CTA_PROTO_NUM], 1))
+	if (!nest || nlu_nested_table(nest, tb, CTA_PROTO_MAX) < 0 ||
+	    !nlu_attr_is(tb[CTA_PROTO_NUM], 1))
 		return -EBADMSG;
 	t->proto = mnl_attr_get_u8(tb[CTA_PROTO_NUM]);
 	t->sport = t->dport = 0;
@@ -174,7 +139,7 @@ static int parse_tuple(const struct nlattr *nest, struct tuple *t)
 {
 	const struct nlattr *tb[CTA_TUPLE_MAX + 1];
 
-	if (!nest || nested_table(nest, tb, CTA_TUPLE_MAX) < 0)
+	if (!nest || nlu_nested_table(nest, tb, CTA_TUPLE_MAX) < 0)
 		return -EBADMSG;
 	if (parse_tuple_ip(tb[CTA_TUPLE_IP], t) < 0 || parse_tuple_proto(tb[CTA_TUPLE_PROTO], t) < 0)
 		return -EBADMSG;
@@ -190,15 +155,15 @@ static int parse_tcp_state(const struct nlattr *nest, uint8_t *state)
 	*state = 0;
 	if (!nest)
 		return 0;
-	if (nested_table(nest, tb, CTA_PROTOINFO_MAX) < 0)
+	if (nlu_nested_table(nest, tb, CTA_PROTOINFO_MAX) < 0)
 		return -EBADMSG;
 	if (!tb[CTA_PROTOINFO_TCP])
 		return 0;
-	if (nested_table(tb[CTA_PROTOINFO_TCP], tcp, CTA_PROTOINFO_TCP_MAX) < 0)
+	if (nlu_nested_table(tb[CTA_PROTOINFO_TCP], tcp, CTA_PROTOINFO_TCP_MAX) < 0)
 		return -EBADMSG;
 	if (!tcp[CTA_PROTOINFO_TCP_STATE])
 		return 0;
-	if (!attr_is(tcp[CTA_PROTOINFO_TCP_STATE], 1))
+	if (!nlu_attr_is(tcp[CTA_PROTOINFO_TCP_STATE], 1))
 		return -EBADMSG;
 	*state = mnl_attr_get_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
 	return 0;
@@ -250,7 +215,6 @@ static int fill_tuples(const struct nlattr *const *tb, uint8_t nfgen_family, str
 
 int ctnl_parse(const struct nlmsghdr *nlh, struct ctnl_flow *out, enum ctnl_event *ev)
 {
-	const size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
 	const struct nlattr *tb[CTA_MAX + 1];
 	const struct nfgenmsg *nfg;
 	struct ctnl_flow f;
@@ -261,11 +225,9 @@ int ctnl_parse(const struct nlmsghdr *nlh, struct ctnl_flow *out, enum ctnl_even
 		return -EBADMSG;
 	if ((err = message_event(nlh, &e)) < 0)
 		return err;
-	if (nlh->nlmsg_len < hdr)
+	if (nlu_msg_table(nlh, sizeof(*nfg), tb, CTA_MAX) < 0)
 		return -EBADMSG;
 	nfg = mnl_nlmsg_get_payload(nlh);
-	if (attr_table((const unsigned char *)nlh + hdr, nlh->nlmsg_len - hdr, tb, CTA_MAX) < 0)
-		return -EBADMSG;
 	memset(&f, 0, sizeof(f));
 	if (fill_tuples(tb, nfg->nfgen_family, &f) < 0 ||
 	    opt_be32(tb[CTA_STATUS], &f.status) < 0 || opt_be32(tb[CTA_MARK], &f.mark) < 0 ||
@@ -292,39 +254,6 @@ const char *ctnl_event_name(enum ctnl_event ev)
 
 /* ---- sockets ---------------------------------------------------------------- */
 
-/* SO_RCVBUFFORCE passes rmem_max (we hold CAP_NET_ADMIN); plain SO_RCVBUF
- * is the fallback, capped by the kernel. Neither failing is fatal. */
-static void set_rcvbuf(struct mnl_socket *nl, int size, const char *what)
-{
-	int fd = mnl_socket_get_fd(nl);
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == 0)
-		return;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
-		log_warn("ctnl: %s socket: cannot set receive buffer to %d bytes", what, size);
-}
-
-static int open_socket(struct mnl_socket **out, int rcvbuf, const char *what)
-{
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	int err;
-
-	if (!nl) {
-		err = -errno;
-		log_warn_e(err, "ctnl: cannot open %s socket", what);
-		return err;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		log_warn_e(err, "ctnl: cannot bind %s socket", what);
-		mnl_socket_close(nl);
-		return err;
-	}
-	set_rcvbuf(nl, rcvbuf, what);
-	*out = nl;
-	return 0;
-}
-
 static int subscribe(struct mnl_socket *nl, int group)
 {
 	if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
@@ -345,9 +274,10 @@ int ctnl_open(struct ctnl **out, ctnl_cb cb, void *ctx)
 		return -ENOMEM;
 	ct->cb = cb;
 	ct->ctx = ctx;
-	if ((err = open_socket(&ct->ev_nl, CTNL_EVENTS_RCVBUF, "event")) < 0)
-		goto fail;
-	if ((err = open_socket(&ct->dump_nl, CTNL_DUMP_RCVBUF, "dump")) < 0)
+	if ((err = nlu_open(&ct->ev_nl, NETLINK_NETFILTER, 0, CTNL_EVENTS_RCVBUF, "ctnl",
+			    "event")) < 0 ||
+	    (err = nlu_open(&ct->dump_nl, NETLINK_NETFILTER, 0, CTNL_DUMP_RCVBUF, "ctnl",
+			    "dump")) < 0)
 		goto fail;
 	if ((err = subscribe(ct->ev_nl, NFNLGRP_CONNTRACK_NEW)) < 0 ||
 	    (err = subscribe(ct->ev_nl, NFNLGRP_CONNTRACK_DESTROY)) < 0)
@@ -389,17 +319,11 @@ void ctnl_get_stats(const struct ctnl *ct, struct ctnl_stats *st)
 static int send_dump_request(struct ctnl *ct)
 {
 	unsigned char req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg))] __attribute__((aligned(4)));
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	struct nfgenmsg *nfg;
+	struct nlmsghdr *nlh = nlu_put_nfnl_request(req, NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET,
+						    NLM_F_DUMP, AF_UNSPEC /* IPv4 and IPv6 */);
 	int err;
 
-	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = ++ct->dump_seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;	/* IPv4 and IPv6 */
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
 	if (mnl_socket_sendto(ct->dump_nl, nlh, nlh->nlmsg_len) < 0) {
 		err = -errno;
 		log_warn_e(err, "ctnl: cannot request a conntrack dump");
@@ -420,32 +344,16 @@ int ctnl_dump(struct ctnl *ct)
 	return send_dump_request(ct);
 }
 
-/* Log a malformed message at counts 1, 2, 4, 8...: visible, never a flood. */
 static void note_malformed(struct ctnl *ct, const char *where)
 {
-	uint64_t n = ++ct->stats.malformed;
-
-	if ((n & (n - 1)) == 0)
-		log_warnx("ctnl: malformed conntrack message on the %s socket (%llu so far)",
-			  where, (unsigned long long)n);
+	nlu_note_malformed(&ct->stats.malformed, "ctnl: malformed conntrack message", where);
 }
 
-/* One received datagram's worth of netlink messages, read into ct->buf:
- * its length, 0 for a datagram not from the kernel, or -errno. */
+/* One received datagram's worth of netlink messages, read into ct->buf
+ * (only the kernel speaks ctnetlink to us). */
 static ssize_t recv_datagram(struct ctnl *ct, struct mnl_socket *nl)
 {
-	struct sockaddr_nl sa;
-	struct iovec iov = { ct->buf, sizeof(ct->buf) };
-	struct msghdr msg = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n = recvmsg(mnl_socket_get_fd(nl), &msg, 0);
-
-	if (n < 0)
-		return -errno;
-	if (msg.msg_flags & MSG_TRUNC)
-		return -EMSGSIZE;
-	if (sa.nl_pid != 0)	/* only the kernel speaks ctnetlink to us */
-		return 0;
-	return n;
+	return nlu_recv_kernel(nl, ct->buf, sizeof(ct->buf));
 }
 
 static void deliver(struct ctnl *ct, const struct nlmsghdr *nlh, bool dump, const char *where)
@@ -469,14 +377,14 @@ static void deliver(struct ctnl *ct, const struct nlmsghdr *nlh, bool dump, cons
 	ct->cb(ct->ctx, ev, &f);
 }
 
-static void events_datagram(struct ctnl *ct, size_t len)
+static void deliver_event(void *ctx, const struct nlmsghdr *nlh)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)ct->buf;
-	int left = (int)len;
+	deliver(ctx, nlh, false, "event");
+}
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
-			deliver(ct, nlh, false, "event");
+static void deliver_dump(void *ctx, const struct nlmsghdr *nlh)
+{
+	deliver(ctx, nlh, true, "dump");
 }
 
 int ctnl_handle_events_readable(struct ctnl *ct)
@@ -500,7 +408,7 @@ int ctnl_handle_events_readable(struct ctnl *ct)
 			log_warn_e((int)n, "ctnl: reading conntrack events");
 			return (int)n;
 		}
-		events_datagram(ct, (size_t)n);
+		nlu_each_msg(ct->buf, (size_t)n, deliver_event, ct);
 	}
 	return 0;
 }
@@ -525,35 +433,12 @@ static int dump_finished(struct ctnl *ct, int err)
 	return 0;
 }
 
-/* Returns 1 when the dump ended in this datagram, 0 to read on, or the
- * kernel's -errno for the dump. */
+/* 1 when the running dump ended in this datagram (*err set), else 0;
+ * without a running dump, it is left over from an abandoned request. */
 static int dump_datagram(struct ctnl *ct, size_t len, int *err)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)ct->buf;
-	int left = (int)len;
-
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-		if (!ct->dumping || nlh->nlmsg_seq != ct->dump_seq || nlh->nlmsg_pid != ct->dump_portid)
-			continue;	/* left over from an abandoned request */
-		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-			ct->dump_broken = true;
-		if (nlh->nlmsg_type == NLMSG_DONE) {
-			*err = 0;
-			return 1;
-		}
-		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-				*err = -EBADMSG;
-			else
-				*err = e->error < 0 ? e->error : -EPROTO;
-			return 1;
-		}
-		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
-			deliver(ct, nlh, true, "dump");
-	}
-	return 0;
+	return ct->dumping && nlu_dump_datagram(ct->buf, len, ct->dump_seq, ct->dump_portid,
+						&ct->dump_broken, deliver_dump, ct, err);
 }
 
 int ctnl_handle_dump_readable(struct ctnl *ct)

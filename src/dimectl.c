@@ -196,18 +196,26 @@ static int exchange(int fd, const char *cmd, const struct ctl_request *req,
 }
 
 /* One request on a fresh connection. */
-static int call(const struct dimectl_options *opt, const char *cmd, uint16_t type,
-		const struct ctl_reply_sink *sink)
+static int request(const struct dimectl_options *opt, const char *cmd,
+		   const struct ctl_request *req, const struct ctl_reply_sink *sink)
 {
-	struct ctl_request req = { .type = type };
 	int fd = connect_daemon(opt->socket_path);
 	int rc;
 
 	if (fd < 0)
 		return 1;
-	rc = exchange(fd, cmd, &req, sink);
+	rc = exchange(fd, cmd, req, sink);
 	close(fd);
 	return rc;
+}
+
+/* The same for a request without arguments. */
+static int call(const struct dimectl_options *opt, const char *cmd, uint16_t type,
+		const struct ctl_reply_sink *sink)
+{
+	struct ctl_request req = { .type = type };
+
+	return request(opt, cmd, &req, sink);
 }
 
 /* ---- Collecting and streaming records ---- */
@@ -227,8 +235,10 @@ struct collect {
 	bool oom;
 };
 
-/* Append room for one more element; NULL (and oom set) when out of memory. */
-static void *grow(struct collect *c, void **arr, size_t *n, size_t *cap, size_t size)
+/* Append a copy of rec (size bytes) to *arr; on failure the record is
+ * dropped and oom set, reported once by finish(). */
+static void push(struct collect *c, void **arr, size_t *n, size_t *cap, const void *rec,
+		 size_t size)
 {
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
@@ -236,41 +246,33 @@ static void *grow(struct collect *c, void **arr, size_t *n, size_t *cap, size_t 
 
 		if (!p) {
 			c->oom = true;
-			return NULL;
+			return;
 		}
 		*arr = p;
 		*cap = ncap;
 	}
-	return (char *)*arr + (*n)++ * size;
+	memcpy((char *)*arr + (*n)++ * size, rec, size);
 }
 
 static void collect_hid(void *ctx, const struct ctl_hid_rec *rec)
 {
 	struct collect *c = ctx;
-	struct ctl_hid_rec *slot = grow(c, (void **)&c->hids, &c->nhids, &c->cap_hids, sizeof(*rec));
 
-	if (slot)
-		*slot = *rec;
+	push(c, (void **)&c->hids, &c->nhids, &c->cap_hids, rec, sizeof(*rec));
 }
 
 static void collect_flow(void *ctx, const struct ctl_flow_rec *rec)
 {
 	struct collect *c = ctx;
-	struct ctl_flow_rec *slot = grow(c, (void **)&c->flows, &c->nflows, &c->cap_flows,
-					 sizeof(*rec));
 
-	if (slot)
-		*slot = *rec;
+	push(c, (void **)&c->flows, &c->nflows, &c->cap_flows, rec, sizeof(*rec));
 }
 
 static void collect_stat(void *ctx, const struct ctl_stat_rec *rec)
 {
 	struct collect *c = ctx;
-	struct ctl_stat_rec *slot = grow(c, (void **)&c->stats, &c->nstats, &c->cap_stats,
-					 sizeof(*rec));
 
-	if (slot)
-		*slot = *rec;
+	push(c, (void **)&c->stats, &c->nstats, &c->cap_stats, rec, sizeof(*rec));
 }
 
 static void collect_version(void *ctx, const struct ctl_version_rec *rec)
@@ -288,26 +290,32 @@ static void fold_flow(void *ctx, const struct ctl_flow_rec *rec)
 		c->oom = true;
 }
 
+typedef void (*list_begin_fn)(struct render_list *l, FILE *out, enum render_form form);
+
 /* Streamed lists begin at their first record, so an error reply leaves
  * stdout untouched. */
+static struct render_list *stream_list(struct collect *c, list_begin_fn begin)
+{
+	if (!c->list_begun)
+		begin(&c->list, stdout, c->form);
+	c->list_begun = true;
+	return &c->list;
+}
+
+/* After a good reply: an empty list still prints its frame. */
+static void stream_end(struct collect *c, list_begin_fn begin, void (*end)(struct render_list *l))
+{
+	end(stream_list(c, begin));
+}
+
 static void stream_hid(void *ctx, const struct ctl_hid_rec *rec)
 {
-	struct collect *c = ctx;
-
-	if (!c->list_begun)
-		render_hids_begin(&c->list, stdout, c->form);
-	c->list_begun = true;
-	render_hid(&c->list, rec);
+	render_hid(stream_list(ctx, render_hids_begin), rec);
 }
 
 static void stream_flow(void *ctx, const struct ctl_flow_rec *rec)
 {
-	struct collect *c = ctx;
-
-	if (!c->list_begun)
-		render_flows_begin(&c->list, stdout, c->form);
-	c->list_begun = true;
-	render_flow(&c->list, rec);
+	render_flow(stream_list(ctx, render_flows_begin), rec);
 }
 
 static void collect_free(struct collect *c)
@@ -348,11 +356,8 @@ static int list_hids(const struct dimectl_options *opt, const char *cmd, enum re
 
 	if (!rc && form == RENDER_TEXT)
 		render_hids_text(stdout, c.hids, c.nhids, opt->color);
-	if (!rc && form != RENDER_TEXT) {
-		if (!c.list_begun)
-			render_hids_begin(&c.list, stdout, form);
-		render_hids_end(&c.list);
-	}
+	if (!rc && form != RENDER_TEXT)
+		stream_end(&c, render_hids_begin, render_hids_end);
 	return finish(&c, rc);
 }
 
@@ -365,11 +370,8 @@ static int list_flows(const struct dimectl_options *opt, const char *cmd, enum r
 
 	if (!rc && form == RENDER_TEXT)
 		render_flows_text(stdout, c.flows, c.nflows, opt->color);
-	if (!rc && form != RENDER_TEXT) {
-		if (!c.list_begun)
-			render_flows_begin(&c.list, stdout, form);
-		render_flows_end(&c.list);
-	}
+	if (!rc && form != RENDER_TEXT)
+		stream_end(&c, render_flows_begin, render_flows_end);
 	return finish(&c, rc);
 }
 
@@ -492,16 +494,8 @@ static int run_set_locator(const struct dimectl_options *opt, int argc, char **a
 	struct ctl_request req = { .type = CTL_T_SET_LOCATOR };
 	struct ctl_reply_sink sink = { 0 };
 	int rc = parse_set_locator(&req, argc, argv);
-	int fd;
 
-	if (rc)
-		return rc;
-	fd = connect_daemon(opt->socket_path);
-	if (fd < 0)
-		return 1;
-	rc = exchange(fd, "set-locator", &req, &sink);
-	close(fd);
-	return rc;
+	return rc ? rc : request(opt, "set-locator", &req, &sink);
 }
 
 static int run_version(const struct dimectl_options *opt, int argc, char **argv)

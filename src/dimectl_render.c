@@ -309,13 +309,20 @@ void render_hids_begin(struct render_list *l, FILE *out, enum render_form form)
 	list_begin(l, out, form, "hids");
 }
 
-static void hid_json(FILE *out, const struct ctl_hid_rec *h)
+/* The members a HID object opens with, in the hids list and the summary
+ * alike: the object is left open for the caller's own members. */
+static void json_hid_head(FILE *out, const struct ctl_hid_rec *h)
 {
 	fprintf(out, "{\"hid\":%u,\"flows\":%u,\"moved\":%s,\"has_key\":%s,\"remote_locators\":",
 		h->hid, h->refs, h->moved ? "true" : "false", h->has_key ? "true" : "false");
 	json_addrs(out, h->rloc, 2);
 	fputs(",\"local_locators\":", out);
 	json_addrs(out, h->lloc, 2);
+}
+
+static void hid_json(FILE *out, const struct ctl_hid_rec *h)
+{
+	json_hid_head(out, h);
 	fputs(",\"active\":", out);
 	json_addrs(out, h->active.addr, h->active.n);
 	fputs(",\"unreachable\":", out);
@@ -661,11 +668,7 @@ static void host_text(FILE *out, const struct ctl_hid_rec *h, const struct summa
 static void host_json(FILE *out, const struct ctl_hid_rec *h, const struct summary_ident *id,
 		      size_t nid)
 {
-	fprintf(out, "{\"hid\":%u,\"flows\":%u,\"moved\":%s,\"has_key\":%s,\"remote_locators\":",
-		h->hid, h->refs, h->moved ? "true" : "false", h->has_key ? "true" : "false");
-	json_addrs(out, h->rloc, 2);
-	fputs(",\"local_locators\":", out);
-	json_addrs(out, h->lloc, 2);
+	json_hid_head(out, h);
 	fputs(",\"identifiers\":[", out);
 	for (size_t i = 0; i < nid; i++) {
 		fputs(i ? ",{\"address\":" : "{\"address\":", out);
@@ -680,19 +683,20 @@ static void host_json(FILE *out, const struct ctl_hid_rec *h, const struct summa
 void render_summary(FILE *out, struct ctl_hid_rec *hids, size_t n, struct summary *s,
 		    enum render_form form, bool color)
 {
+	struct render_list l;
+
 	summary_sort(s);
 	if (n)
 		qsort(hids, n, sizeof(*hids), host_cmp);
-	if (form == RENDER_JSON)
-		fputs("{\"hosts\":[", out);
-	else if (n == 0)
+	list_begin(&l, out, form, "hosts");
+	if (form != RENDER_JSON && n == 0)
 		fputs("no hosts\n", out);
 	for (size_t i = 0; i < n; i++) {
 		size_t nid;
 		const struct summary_ident *id = host_idents(s, hids[i].hid, &nid);
 
+		list_item(&l);
 		if (form == RENDER_JSON) {
-			fputs(i ? ",\n" : "\n", out);
 			host_json(out, &hids[i], id, nid);
 		} else {
 			if (i)
@@ -700,6 +704,5 @@ void render_summary(FILE *out, struct ctl_hid_rec *hids, size_t n, struct summar
 			host_text(out, &hids[i], id, nid, color);
 		}
 	}
-	if (form == RENDER_JSON)
-		fputs(n ? "\n]}\n" : "]}\n", out);
+	list_end(&l);
 }

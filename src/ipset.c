@@ -13,7 +13,6 @@
  * each one, so a batch needs no special framing.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 
 #include "dime/ipset.h"
 #include "dime/log.h"
+#include "dime/nlutil.h"
 
 #define TX_SIZE 8192		/* one sendmsg: about 80 element requests */
 #define RX_SIZE 16384
@@ -161,8 +161,7 @@ int ipset_open(struct ipset **out)
 	mnl_socket_setsockopt(s->nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	/* Room for the acks of a full batch; FORCE needs CAP_NET_ADMIN, which
 	 * ipset itself needs too, so the plain call is only the fallback. */
-	if (setsockopt(mnl_socket_get_fd(s->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
-		setsockopt(mnl_socket_get_fd(s->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	nlu_set_rcvbuf(mnl_socket_get_fd(s->nl), rcvbuf);
 	s->portid = mnl_socket_get_portid(s->nl);
 	s->seq = (uint32_t)time(NULL);
 	*out = s;
@@ -187,17 +186,11 @@ void ipset_close(struct ipset *s)
 
 static struct nlmsghdr *put_request(struct ipset *s, void *buf, uint8_t cmd, uint16_t flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-
-	nlh->nlmsg_type = (NFNL_SUBSYS_IPSET << 8) | cmd;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	nlh->nlmsg_seq = ++s->seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	/* ipset(8) always says AF_INET here; the set's family is an attribute. */
-	nfg->nfgen_family = AF_INET;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
+	struct nlmsghdr *nlh = nlu_put_nfnl_request(buf, NFNL_SUBSYS_IPSET, cmd, NLM_F_ACK | flags,
+						    AF_INET);
+
+	nlh->nlmsg_seq = ++s->seq;
 	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
 	return nlh;
 }
@@ -231,14 +224,6 @@ static int check_addr(const struct dime_addr *addr)
 
 /* ---- exchange ---------------------------------------------------------------------- */
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void take_message(struct exchange *x, const struct nlmsghdr *nlh)
 {
 	uint32_t idx = nlh->nlmsg_seq - x->first_seq;
@@ -261,18 +246,15 @@ static void take_message(struct exchange *x, const struct nlmsghdr *nlh)
 static int collect(struct ipset *s, struct exchange *x)
 {
 	int fd = mnl_socket_get_fd(s->nl);
-	long deadline = now_ms() + IPSET_TIMEOUT_MS;
+	uint64_t deadline = nlu_now_ms() + IPSET_TIMEOUT_MS;
 
 	while (x->pending > 0) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long left = deadline - now_ms();
+		int err = nlu_wait_readable(fd, deadline);
 		ssize_t got;
 		int len;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return -errno;
+		if (err < 0)
+			return err;
 		got = recv(fd, s->rx, sizeof(s->rx), MSG_DONTWAIT);
 		if (got < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -541,22 +523,25 @@ static int element_command(struct ipset *s, uint8_t cmd, const char *name, const
 	return exchange_one(s, nlh, NULL, NULL);
 }
 
-int ipset_add_ip(struct ipset *s, const char *name, const struct dime_addr *addr)
+/* Add or delete: 0 or -errno, failures logged. */
+static int element_change(struct ipset *s, uint8_t cmd, const char *name,
+			  const struct dime_addr *addr)
 {
-	int kcode = element_command(s, IPSET_CMD_ADD, name, addr);
+	int kcode = element_command(s, cmd, name, addr);
 
 	if (kcode < 0)
-		log_element_error(name, IPSET_CMD_ADD, addr, kcode);
+		log_element_error(name, cmd, addr, kcode);
 	return map_err(kcode);
+}
+
+int ipset_add_ip(struct ipset *s, const char *name, const struct dime_addr *addr)
+{
+	return element_change(s, IPSET_CMD_ADD, name, addr);
 }
 
 int ipset_del_ip(struct ipset *s, const char *name, const struct dime_addr *addr)
 {
-	int kcode = element_command(s, IPSET_CMD_DEL, name, addr);
-
-	if (kcode < 0)
-		log_element_error(name, IPSET_CMD_DEL, addr, kcode);
-	return map_err(kcode);
+	return element_change(s, IPSET_CMD_DEL, name, addr);
 }
 
 int ipset_test_ip(struct ipset *s, const char *name, const struct dime_addr *addr)

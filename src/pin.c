@@ -12,7 +12,6 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,6 +20,7 @@
 #include <libmnl/libmnl.h>
 
 #include "dime/log.h"
+#include "dime/nlutil.h"
 #include "dime/pin.h"
 #include "dime/rtnl.h"
 #include "dime/sysctl.h"
@@ -51,39 +51,21 @@ static int req_open(struct mnl_socket **out)
 	return 0;
 }
 
-static long ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
-}
-
 /* Wait for the answer to nlh (an ack or a dump's end), calling cb on each
  * data message. 0 or -errno (the kernel's error, or -ETIMEDOUT). */
 static int req_wait(struct mnl_socket *nl, uint32_t seq, mnl_cb_t cb, void *data)
 {
 	unsigned char buf[PIN_RX_SIZE] __attribute__((aligned(4)));
 	uint32_t portid = mnl_socket_get_portid(nl);
-	struct timespec deadline;
+	uint64_t deadline = nlu_now_ms() + PIN_ACK_TIMEOUT_MS;
 	int ret = MNL_CB_OK;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += PIN_ACK_TIMEOUT_MS / 1000;
-	deadline.tv_nsec += (PIN_ACK_TIMEOUT_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	while (ret == MNL_CB_OK) {
-		struct pollfd pfd = { .fd = mnl_socket_get_fd(nl), .events = POLLIN };
-		long left = ms_left(&deadline);
+		int err = nlu_wait_readable(mnl_socket_get_fd(nl), deadline);
 		ssize_t n;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return -errno;
+		if (err < 0)
+			return err;
 		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)

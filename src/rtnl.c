@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * rtnetlink address and link events and dumps (see rtnl.h). Parsing walks
- * attributes strictly (a truncated attribute is an error, not the end of
- * the list, unlike mnl_attr_parse). The socket half keeps the two sockets,
- * the dump's little state machine (links, then addresses) and the
- * ifindex -> name cache.
+ * attributes strictly with nlutil.h (a truncated attribute is an error, not
+ * the end of the list, unlike mnl_attr_parse). The socket half keeps the
+ * two sockets, the dump's little state machine (links, then addresses) and
+ * the ifindex -> name cache.
  */
 #include <errno.h>
 #include <linux/if_addr.h>
@@ -18,6 +18,7 @@
 #include <libmnl/libmnl.h>
 
 #include "dime/log.h"
+#include "dime/nlutil.h"
 #include "dime/rtnl.h"
 
 #define RTNL_EVENTS_RCVBUF (4 << 20)
@@ -28,53 +29,11 @@
 
 /* ---- pure parsers ----------------------------------------------------------- */
 
-/* Same contract as ctnl.c's: index [buf, buf + len) by type, any leftover
- * byte that is not a whole attribute is an error. */
-static int attr_table(const void *buf, size_t len, const struct nlattr **tb, unsigned int max)
-{
-	const unsigned char *p = buf;
-
-	memset(tb, 0, (max + 1) * sizeof(*tb));
-	while (len > 0) {
-		const struct nlattr *a = (const struct nlattr *)p;
-		size_t step;
-
-		if (len < sizeof(*a) || a->nla_len < sizeof(*a) || a->nla_len > len)
-			return -EBADMSG;
-		if ((a->nla_type & NLA_TYPE_MASK) <= max)
-			tb[a->nla_type & NLA_TYPE_MASK] = a;
-		step = MNL_ALIGN(a->nla_len);
-		if (step > len)
-			step = len;
-		p += step;
-		len -= step;
-	}
-	return 0;
-}
-
-/* The fixed header of size `fixed` after nlmsghdr, then attributes. */
-static int message_table(const struct nlmsghdr *nlh, size_t fixed, const struct nlattr **tb,
-			 unsigned int max)
-{
-	size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(fixed);
-
-	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + fixed)
-		return -EBADMSG;
-	if (nlh->nlmsg_len < hdr)	/* header without padding: no attributes */
-		return attr_table(NULL, 0, tb, max);
-	return attr_table((const unsigned char *)nlh + hdr, nlh->nlmsg_len - hdr, tb, max);
-}
-
-static bool attr_is(const struct nlattr *a, size_t size)
-{
-	return a && mnl_attr_get_payload_len(a) == size;
-}
-
 static int addr_from_attr(const struct nlattr *a, uint8_t family, struct dime_addr *out)
 {
-	if (family == AF_INET && attr_is(a, 4))
+	if (family == AF_INET && nlu_attr_is(a, 4))
 		dime_addr_from_v4(out, mnl_attr_get_payload(a));
-	else if (family == AF_INET6 && attr_is(a, 16))
+	else if (family == AF_INET6 && nlu_attr_is(a, 16))
 		dime_addr_from_v6(out, mnl_attr_get_payload(a));
 	else
 		return -EBADMSG;
@@ -86,12 +45,12 @@ static int addr_attrs(const struct nlattr *const *tb, uint8_t family, struct rtn
 	if (addr_from_attr(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS], family, &a->addr) < 0)
 		return -EBADMSG;
 	if (tb[IFA_FLAGS]) {
-		if (!attr_is(tb[IFA_FLAGS], 4))
+		if (!nlu_attr_is(tb[IFA_FLAGS], 4))
 			return -EBADMSG;
 		a->flags = mnl_attr_get_u32(tb[IFA_FLAGS]);
 	}
 	if (tb[IFA_PROTO]) {
-		if (!attr_is(tb[IFA_PROTO], 1))
+		if (!nlu_attr_is(tb[IFA_PROTO], 1))
 			return -EBADMSG;
 		a->proto = mnl_attr_get_u8(tb[IFA_PROTO]);
 	}
@@ -99,7 +58,7 @@ static int addr_attrs(const struct nlattr *const *tb, uint8_t family, struct rtn
 	if (tb[IFA_CACHEINFO]) {
 		struct ifa_cacheinfo ci;
 
-		if (!attr_is(tb[IFA_CACHEINFO], sizeof(ci)))
+		if (!nlu_attr_is(tb[IFA_CACHEINFO], sizeof(ci)))
 			return -EBADMSG;
 		memcpy(&ci, mnl_attr_get_payload(tb[IFA_CACHEINFO]), sizeof(ci));
 		a->preferred_lft = ci.ifa_prefered;
@@ -108,23 +67,34 @@ static int addr_attrs(const struct nlattr *const *tb, uint8_t family, struct rtn
 	return 0;
 }
 
+/* Copy out the fixed header (size bytes) of a message of type new_type or
+ * del_type: 0, -ENOMSG for another type, -EBADMSG when cut short. */
+static int fixed_header(const struct nlmsghdr *nlh, uint16_t new_type, uint16_t del_type,
+			void *fixed, size_t size)
+{
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN)
+		return -EBADMSG;
+	if (nlh->nlmsg_type != new_type && nlh->nlmsg_type != del_type)
+		return -ENOMSG;
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + size)
+		return -EBADMSG;
+	memcpy(fixed, mnl_nlmsg_get_payload(nlh), size);
+	return 0;
+}
+
 int rtnl_parse_addr(const struct nlmsghdr *nlh, struct rtnl_addr *out)
 {
 	const struct nlattr *tb[IFA_MAX + 1];
 	struct ifaddrmsg ifa;
 	struct rtnl_addr a;
+	int err;
 
-	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN)
-		return -EBADMSG;
-	if (nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR)
-		return -ENOMSG;
-	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(ifa))
-		return -EBADMSG;
-	memcpy(&ifa, mnl_nlmsg_get_payload(nlh), sizeof(ifa));
+	if ((err = fixed_header(nlh, RTM_NEWADDR, RTM_DELADDR, &ifa, sizeof(ifa))) < 0)
+		return err;
 	if (ifa.ifa_family != AF_INET && ifa.ifa_family != AF_INET6)
 		return -ENOMSG;
 	if (ifa.ifa_prefixlen > (ifa.ifa_family == AF_INET ? 32 : 128) ||
-	    message_table(nlh, sizeof(ifa), tb, IFA_MAX) < 0)
+	    nlu_msg_table(nlh, sizeof(ifa), tb, IFA_MAX) < 0)
 		return -EBADMSG;
 	memset(&a, 0, sizeof(a));
 	a.deleted = nlh->nlmsg_type == RTM_DELADDR;
@@ -143,17 +113,13 @@ int rtnl_parse_link(const struct nlmsghdr *nlh, struct rtnl_link *out)
 	const struct nlattr *tb[IFLA_MAX + 1];
 	struct ifinfomsg ifi;
 	struct rtnl_link l;
+	int err;
 
-	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN)
-		return -EBADMSG;
-	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
-		return -ENOMSG;
-	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(ifi))
-		return -EBADMSG;
-	memcpy(&ifi, mnl_nlmsg_get_payload(nlh), sizeof(ifi));
+	if ((err = fixed_header(nlh, RTM_NEWLINK, RTM_DELLINK, &ifi, sizeof(ifi))) < 0)
+		return err;
 	if (ifi.ifi_family != AF_UNSPEC)
 		return -ENOMSG;
-	if (message_table(nlh, sizeof(ifi), tb, IFLA_MAX) < 0)
+	if (nlu_msg_table(nlh, sizeof(ifi), tb, IFLA_MAX) < 0)
 		return -EBADMSG;
 	memset(&l, 0, sizeof(l));
 	l.deleted = nlh->nlmsg_type == RTM_DELLINK;
@@ -169,7 +135,7 @@ int rtnl_parse_link(const struct nlmsghdr *nlh, struct rtnl_link *out)
 		memcpy(l.ifname, name, n + 1);
 	}
 	if (tb[IFLA_OPERSTATE]) {
-		if (!attr_is(tb[IFLA_OPERSTATE], 1))
+		if (!nlu_attr_is(tb[IFLA_OPERSTATE], 1))
 			return -EBADMSG;
 		l.operstate = mnl_attr_get_u8(tb[IFLA_OPERSTATE]);
 	}
@@ -245,37 +211,6 @@ static void name_resolve(struct rtnl *rt, struct rtnl_addr *a)
 		memcpy(a->ifname, e->name, sizeof(a->ifname));
 	else if (!if_indextoname((unsigned int)a->ifindex, a->ifname))
 		a->ifname[0] = '\0';
-}
-
-static void set_rcvbuf(struct mnl_socket *nl, int size, const char *what)
-{
-	int fd = mnl_socket_get_fd(nl);
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == 0)
-		return;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
-		log_warn("rtnl: %s socket: cannot set receive buffer to %d bytes", what, size);
-}
-
-static int open_socket(struct mnl_socket **out, unsigned int groups, int rcvbuf, const char *what)
-{
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	int err;
-
-	if (!nl) {
-		err = -errno;
-		log_warn_e(err, "rtnl: cannot open %s socket", what);
-		return err;
-	}
-	if (mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		log_warn_e(err, "rtnl: cannot bind %s socket", what);
-		mnl_socket_close(nl);
-		return err;
-	}
-	set_rcvbuf(nl, rcvbuf, what);
-	*out = nl;
-	return 0;
 }
 
 void rtnl_close(struct rtnl *rt)
@@ -355,9 +290,10 @@ int rtnl_open(struct rtnl **out, rtnl_cb cb, void *ctx)
 		return -ENOMEM;
 	rt->cb = cb;
 	rt->ctx = ctx;
-	if ((err = open_socket(&rt->ev_nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
-			       RTNL_EVENTS_RCVBUF, "event")) < 0 ||
-	    (err = open_socket(&rt->dump_nl, 0, RTNL_DUMP_RCVBUF, "dump")) < 0)
+	if ((err = nlu_open(&rt->ev_nl, NETLINK_ROUTE,
+			    RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+			    RTNL_EVENTS_RCVBUF, "rtnl", "event")) < 0 ||
+	    (err = nlu_open(&rt->dump_nl, NETLINK_ROUTE, 0, RTNL_DUMP_RCVBUF, "rtnl", "dump")) < 0)
 		goto fail;
 	rt->dump_portid = mnl_socket_get_portid(rt->dump_nl);
 	if ((err = start_dump(rt)) < 0)
@@ -371,27 +307,12 @@ fail:
 
 static void note_malformed(struct rtnl *rt, const char *where)
 {
-	uint64_t n = ++rt->stats.malformed;
-
-	if ((n & (n - 1)) == 0)	/* counts 1, 2, 4, 8...: visible, never a flood */
-		log_warnx("rtnl: malformed message on the %s socket (%llu so far)",
-			  where, (unsigned long long)n);
+	nlu_note_malformed(&rt->stats.malformed, "rtnl: malformed message", where);
 }
 
 static ssize_t recv_datagram(struct rtnl *rt, struct mnl_socket *nl)
 {
-	struct sockaddr_nl sa;
-	struct iovec iov = { rt->buf, sizeof(rt->buf) };
-	struct msghdr msg = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n = recvmsg(mnl_socket_get_fd(nl), &msg, 0);
-
-	if (n < 0)
-		return -errno;
-	if (msg.msg_flags & MSG_TRUNC)
-		return -EMSGSIZE;
-	if (sa.nl_pid != 0)	/* only the kernel, never another process */
-		return 0;
-	return n;
+	return nlu_recv_kernel(nl, rt->buf, sizeof(rt->buf));
 }
 
 static void deliver(struct rtnl *rt, const struct nlmsghdr *nlh, bool dump, const char *where)
@@ -421,12 +342,20 @@ static void deliver(struct rtnl *rt, const struct nlmsghdr *nlh, bool dump, cons
 	rt->cb(rt->ctx, &ev);
 }
 
+static void deliver_event(void *ctx, const struct nlmsghdr *nlh)
+{
+	deliver(ctx, nlh, false, "event");
+}
+
+static void deliver_dump(void *ctx, const struct nlmsghdr *nlh)
+{
+	deliver(ctx, nlh, true, "dump");
+}
+
 int rtnl_handle_events_readable(struct rtnl *rt)
 {
 	for (int i = 0; i < RTNL_RX_BUDGET; i++) {
 		ssize_t n = recv_datagram(rt, rt->ev_nl);
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)rt->buf;
-		int left = (int)n;
 
 		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
 			return 0;
@@ -446,8 +375,7 @@ int rtnl_handle_events_readable(struct rtnl *rt)
 			log_warn_e((int)n, "rtnl: reading address events");
 			return (int)n;
 		}
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-			deliver(rt, nlh, false, "event");
+		nlu_each_msg(rt->buf, (size_t)n, deliver_event, rt);
 	}
 	return 0;
 }
@@ -480,32 +408,9 @@ static int stage_finished(struct rtnl *rt, int err)
 /* 1 when the stage ended in this datagram (*err set), else 0. */
 static int dump_datagram(struct rtnl *rt, size_t len, int *err)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)rt->buf;
-	int left = (int)len;
-
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-		if (rt->stage == DUMP_IDLE || nlh->nlmsg_seq != rt->dump_seq ||
-		    nlh->nlmsg_pid != rt->dump_portid)
-			continue;
-		/* Addresses changed under the dump (inet_dump_ifaddr checks). */
-		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-			rt->dump_broken = true;
-		if (nlh->nlmsg_type == NLMSG_DONE) {
-			*err = 0;
-			return 1;
-		}
-		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-				*err = -EBADMSG;
-			else
-				*err = e->error < 0 ? e->error : -EPROTO;
-			return 1;
-		}
-		deliver(rt, nlh, true, "dump");
-	}
-	return 0;
+	return rt->stage != DUMP_IDLE &&
+	       nlu_dump_datagram(rt->buf, len, rt->dump_seq, rt->dump_portid, &rt->dump_broken,
+				 deliver_dump, rt, err);
 }
 
 int rtnl_handle_dump_readable(struct rtnl *rt)

@@ -8,6 +8,7 @@ add_executable(dime-netlink-probe
   ${PROJECT_SOURCE_DIR}/src/ctnl.c
   ${PROJECT_SOURCE_DIR}/src/rtnl.c
   ${PROJECT_SOURCE_DIR}/src/pin.c
+  ${PROJECT_SOURCE_DIR}/src/nlutil.c
   ${PROJECT_SOURCE_DIR}/src/sysctl.c
   ${PROJECT_SOURCE_DIR}/src/addr.c
   ${PROJECT_SOURCE_DIR}/src/log.c)

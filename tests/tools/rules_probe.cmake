@@ -6,5 +6,6 @@
 add_executable(dime-rules-probe
   ${CMAKE_CURRENT_LIST_DIR}/rules_probe.c
   ${PROJECT_SOURCE_DIR}/src/rules.c
-  ${PROJECT_SOURCE_DIR}/src/ipset.c)
+  ${PROJECT_SOURCE_DIR}/src/ipset.c
+  ${PROJECT_SOURCE_DIR}/src/nlutil.c)
 target_link_libraries(dime-rules-probe PRIVATE dimecore PkgConfig::MNL)

@@ -3,12 +3,9 @@
 # The control protocol: the pure codec alone; the server and its handlers
 # over a real UNIX socket with real HID and flow tables; dimectl's
 # renderers against the golden files in golden/ (whose JSON must parse).
-dime_unit_test(test_ctl_proto
-  ${CMAKE_CURRENT_LIST_DIR}/test_ctl_proto.c
-  ${PROJECT_SOURCE_DIR}/src/ctl_proto.c
-  ${PROJECT_SOURCE_DIR}/src/addr.c)
-dime_unit_test(test_ctl_server
-  ${CMAKE_CURRENT_LIST_DIR}/test_ctl_server.c
+# The two suites that serve a real socket share ctltest.c's stand-in loop.
+set(DIME_CTL_SERVER_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/ctltest.c
   ${PROJECT_SOURCE_DIR}/src/control.c
   ${PROJECT_SOURCE_DIR}/src/ctl_handlers.c
   ${PROJECT_SOURCE_DIR}/src/ctl_proto.c
@@ -16,6 +13,12 @@ dime_unit_test(test_ctl_server
   ${PROJECT_SOURCE_DIR}/src/flow.c
   ${PROJECT_SOURCE_DIR}/src/addr.c
   ${PROJECT_SOURCE_DIR}/src/log.c)
+dime_unit_test(test_ctl_proto
+  ${CMAKE_CURRENT_LIST_DIR}/test_ctl_proto.c
+  ${PROJECT_SOURCE_DIR}/src/ctl_proto.c
+  ${PROJECT_SOURCE_DIR}/src/addr.c)
+dime_unit_test(test_ctl_server
+  ${CMAKE_CURRENT_LIST_DIR}/test_ctl_server.c ${DIME_CTL_SERVER_SOURCES})
 dime_unit_test(test_ctl_render
   ${CMAKE_CURRENT_LIST_DIR}/test_ctl_render.c
   ${PROJECT_SOURCE_DIR}/src/dimectl_render.c
@@ -35,14 +38,7 @@ endif()
 
 # dimectl itself, run against a server in the test process.
 dime_unit_test(test_ctl_dimectl
-  ${CMAKE_CURRENT_LIST_DIR}/test_ctl_dimectl.c
-  ${PROJECT_SOURCE_DIR}/src/control.c
-  ${PROJECT_SOURCE_DIR}/src/ctl_handlers.c
-  ${PROJECT_SOURCE_DIR}/src/ctl_proto.c
-  ${PROJECT_SOURCE_DIR}/src/hid.c
-  ${PROJECT_SOURCE_DIR}/src/flow.c
-  ${PROJECT_SOURCE_DIR}/src/addr.c
-  ${PROJECT_SOURCE_DIR}/src/log.c)
+  ${CMAKE_CURRENT_LIST_DIR}/test_ctl_dimectl.c ${DIME_CTL_SERVER_SOURCES})
 add_dependencies(test_ctl_dimectl dimectl)
 target_compile_definitions(test_ctl_dimectl PRIVATE
   DIMECTL_PATH="$<TARGET_FILE:dimectl>"

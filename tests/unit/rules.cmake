@@ -8,6 +8,7 @@ dime_unit_test(test_rules
   ${CMAKE_CURRENT_LIST_DIR}/test_rules.c
   ${PROJECT_SOURCE_DIR}/src/rules.c
   ${PROJECT_SOURCE_DIR}/src/ipset.c
+  ${PROJECT_SOURCE_DIR}/src/nlutil.c
   ${PROJECT_SOURCE_DIR}/src/log.c
   ${PROJECT_SOURCE_DIR}/src/addr.c)
 target_link_libraries(test_rules PRIVATE PkgConfig::MNL)

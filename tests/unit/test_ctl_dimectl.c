@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,8 @@
 #include "dime/hid.h"
 #include "dime/log.h"
 #include "dime/version.h"
+#include "ctltest.h"
+#include "testutil.h"
 
 #ifndef DIMECTL_PATH
 #error "DIMECTL_PATH must name the built dimectl"
@@ -40,34 +41,13 @@
 
 static const struct dime_sipkey seed = { 0x0123456789abcdefull, 0xfedcba9876543210ull };
 
-static struct dime_addr A(const char *text)
-{
-	struct dime_addr a;
-
-	ck_assert_int_eq(dime_addr_parse(&a, text), 0);
-	return a;
-}
-
-/* An address to pass by pointer; a few stay valid at once. */
-static const struct dime_addr *AP(const char *text)
-{
-	static struct dime_addr ring[8];
-	static unsigned int next;
-	struct dime_addr *a = &ring[next++ % 8];
-
-	*a = A(text);
-	return a;
-}
-
 /* ---- A fake dimed ---- */
 
 static struct {
 	char dir[32], path[64];
 	struct dime_hid_table *hids;
 	struct dime_flow_table *flows;
-	struct ctl_server *srv;
-	struct ctl_client *c[CTL_CLIENTS_MAX];
-	enum ctl_wait w[CTL_CLIENTS_MAX];
+	struct ctl_pump pump;
 	int set_err, set_calls;
 	struct dime_addr peer, rloc, lloc;
 } F;
@@ -118,16 +98,6 @@ static const struct ctl_backend backend = {
 	.now_ms = fake_now,
 };
 
-static void add_flow(uint32_t h, uint8_t proto, const char *lid, uint16_t lport, const char *rid,
-		     uint16_t rport, uint64_t seen)
-{
-	struct dime_flow_key k = { .proto = proto, .lport = lport, .rport = rport,
-				   .lid = A(lid), .rid = A(rid) };
-	struct dime_flow *fl;
-
-	ck_assert_int_eq(dime_flow_insert(F.flows, &k, h, seen, &fl), 0);
-}
-
 static void setup(void)
 {
 	struct dime_hid_config hc = { .capacity = 16, .max_addrs = 64, .seed = seed };
@@ -146,8 +116,10 @@ static void setup(void)
 	ck_assert_int_eq(dime_hid_create(F.hids, NOW - 3723000, &h1), 0);
 	ck_assert_int_eq(dime_hid_addr_add(F.hids, h1, DIME_HID_ACTIVE, AP("203.0.113.9")), 0);
 	ck_assert_int_eq(dime_hid_addr_add(F.hids, h1, DIME_HID_LOCAL, AP("192.0.2.1")), 0);
-	add_flow(h1, IPPROTO_TCP, "192.0.2.1", 43210, "203.0.113.9", 5001, NOW - 2000);
-	add_flow(h1, IPPROTO_UDP, "192.0.2.1", 5353, "203.0.113.9", 53, NOW - 65000);
+	ctl_test_add_flow(F.flows, h1, IPPROTO_TCP, "192.0.2.1", 43210, "203.0.113.9", 5001,
+			  NOW - 2000);
+	ctl_test_add_flow(F.flows, h1, IPPROTO_UDP, "192.0.2.1", 5353, "203.0.113.9", 53,
+			  NOW - 65000);
 	ck_assert_int_eq(dime_hid_addr_add(F.hids, h1, DIME_HID_ACTIVE, AP("198.51.100.7")), 0);
 	ck_assert_int_eq(dime_hid_addr_move(F.hids, h1, AP("203.0.113.9"), DIME_HID_ACTIVE,
 					    DIME_HID_UNREACH), 0);
@@ -156,15 +128,16 @@ static void setup(void)
 	ck_assert_int_eq(dime_hid_create(F.hids, NOW - 60000, &h2), 0);
 	ck_assert_int_eq(dime_hid_addr_add(F.hids, h2, DIME_HID_ACTIVE, AP("2001:db8:5::5")), 0);
 	ck_assert_int_eq(dime_hid_addr_add(F.hids, h2, DIME_HID_LOCAL, AP("2001:db8:2::1")), 0);
-	add_flow(h2, IPPROTO_TCP, "2001:db8:2::1", 50000, "2001:db8:5::5", 443, NOW - 100);
+	ctl_test_add_flow(F.flows, h2, IPPROTO_TCP, "2001:db8:2::1", 50000, "2001:db8:5::5", 443,
+			  NOW - 100);
 	dime_hid_get(F.hids, h2)->used_ms = NOW - 100;
 
-	ck_assert_int_eq(ctl_server_open(&F.srv, F.path, &backend, NULL), 0);
+	ck_assert_int_eq(ctl_server_open(&F.pump.srv, F.path, &backend, NULL), 0);
 }
 
 static void teardown(void)
 {
-	ctl_server_close(F.srv);
+	ctl_server_close(F.pump.srv);
 	dime_flow_flush(F.flows);
 	dime_flow_table_free(F.flows);
 	dime_hid_table_free(F.hids);
@@ -173,49 +146,7 @@ static void teardown(void)
 
 static void pump_once(int timeout_ms)
 {
-	struct pollfd pfd[1 + CTL_CLIENTS_MAX];
-	int idx[1 + CTL_CLIENTS_MAX];
-	nfds_t n = 0;
-
-	if (!F.srv) {
-		poll(NULL, 0, timeout_ms);
-		return;
-	}
-	pfd[n] = (struct pollfd){ .fd = ctl_server_fd(F.srv), .events = POLLIN };
-	idx[n++] = -1;
-	for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
-		if (!F.c[i])
-			continue;
-		pfd[n] = (struct pollfd){ .fd = ctl_client_fd(F.c[i]),
-					  .events = F.w[i] == CTL_WAIT_READ ? POLLIN : POLLOUT };
-		idx[n++] = i;
-	}
-	if (poll(pfd, n, timeout_ms) <= 0)
-		return;
-	for (nfds_t k = 0; k < n; k++) {
-		int i = idx[k];
-
-		if (!pfd[k].revents)
-			continue;
-		if (i < 0) {
-			struct ctl_client *c;
-
-			ck_assert_int_eq(ctl_server_accept(F.srv, &c), 0);
-			if (!c)
-				continue;
-			for (i = 0; F.c[i]; i++)
-				;
-			F.c[i] = c;
-			F.w[i] = CTL_WAIT_READ;
-			continue;
-		}
-		F.w[i] = ctl_client_io(F.c[i], pfd[k].revents & (POLLIN | POLLHUP | POLLERR),
-				       pfd[k].revents & POLLOUT);
-		if (F.w[i] == CTL_WAIT_CLOSE) {
-			ctl_client_close(F.c[i]);
-			F.c[i] = NULL;
-		}
-	}
+	ctl_pump_once(&F.pump, timeout_ms);
 }
 
 /* ---- Running dimectl ---- */
@@ -290,7 +221,7 @@ static struct run dimectl(const char *first, ...)
 	if (WIFEXITED(status))
 		r.status = WEXITSTATUS(status);
 	/* Let the server notice the client left. */
-	for (int i = 0; i < 100 && F.srv && ctl_server_clients(F.srv); i++)
+	for (int i = 0; i < 100 && F.pump.srv && ctl_server_clients(F.pump.srv); i++)
 		pump_once(1);
 	return r;
 }
@@ -445,8 +376,8 @@ START_TEST(test_no_daemon_exit_1)
 	struct run r;
 
 	setup();
-	ctl_server_close(F.srv);
-	F.srv = NULL;
+	ctl_server_close(F.pump.srv);
+	F.pump.srv = NULL;
 	r = dimectl("show", NULL);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_ptr_nonnull(strstr(r.err, "is dimed running?"));
@@ -456,7 +387,7 @@ START_TEST(test_no_daemon_exit_1)
 	ck_assert_str_eq(r.out, "dimectl " DIME_VERSION "\n");
 	run_free(&r);
 	/* teardown closes the server: give it one. */
-	ck_assert_int_eq(ctl_server_open(&F.srv, F.path, &backend, NULL), 0);
+	ck_assert_int_eq(ctl_server_open(&F.pump.srv, F.path, &backend, NULL), 0);
 	teardown();
 }
 END_TEST
@@ -471,8 +402,9 @@ START_TEST(test_dump_large_table)
 	setup();
 	h = dime_hid_lookup(F.hids, AP("2001:db8:5::5"));
 	for (uint32_t i = 0; dime_flow_count(F.flows) < 150000; i++)
-		add_flow(h, IPPROTO_UDP, "2001:db8:2::1", (uint16_t)(1024 + i / 4),
-			 "2001:db8:5::5", (uint16_t)(7000 + (i & 3)), NOW);
+		ctl_test_add_flow(F.flows, h, IPPROTO_UDP, "2001:db8:2::1",
+				  (uint16_t)(1024 + i / 4), "2001:db8:5::5",
+				  (uint16_t)(7000 + (i & 3)), NOW);
 	r = dimectl("dump", "flows", NULL);
 	ck_assert_int_eq(r.status, 0);
 	for (size_t i = 0; i < r.out_len; i++)
@@ -505,13 +437,6 @@ static Suite *ctl_dimectl_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	log_init("test_ctl_dimectl", LOG_LEVEL_WARNING);
-	sr = srunner_create(ctl_dimectl_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(ctl_dimectl_suite());
 }

@@ -14,20 +14,7 @@
 #include <string.h>
 
 #include "dime/ctl_proto.h"
-
-#define HOT_ASSERT(expr) \
-	do { \
-		if (!(expr)) \
-			ck_abort_msg("Assertion '%s' failed", #expr); \
-	} while (0)
-
-static struct dime_addr A(const char *text)
-{
-	struct dime_addr a;
-
-	ck_assert_int_eq(dime_addr_parse(&a, text), 0);
-	return a;
-}
+#include "testutil.h"
 
 static void be16(uint8_t *p, uint16_t v)
 {
@@ -885,11 +872,5 @@ static Suite *ctl_proto_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ctl_proto_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(ctl_proto_suite());
 }

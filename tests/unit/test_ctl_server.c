@@ -3,7 +3,8 @@
  * Check suite for dimed's control server (control.c, ctl_handlers.c) over a
  * real UNIX socket in a temporary directory, with a fake backend whose HID
  * and flow tables are built with the real table API. A small poll() loop
- * stands in for dimed's libev loop and follows what ctl_client_io asks for.
+ * (ctltest.c) stands in for dimed's libev loop and follows what
+ * ctl_client_io asks for.
  *
  * Covers: socket setup (directory, mode, stale and live sockets), every
  * request, requests sent byte by byte and pipelined, garbage of every kind
@@ -17,7 +18,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,36 +36,13 @@
 #include "dime/hid.h"
 #include "dime/log.h"
 #include "dime/version.h"
-
-#define HOT_ASSERT(expr) \
-	do { \
-		if (!(expr)) \
-			ck_abort_msg("Assertion '%s' failed", #expr); \
-	} while (0)
+#include "ctltest.h"
+#include "testutil.h"
 
 #define NOW 5000000ull
 #define BIG_FLOWS 100000u
 
 static const struct dime_sipkey seed = { 0x0123456789abcdefull, 0xfedcba9876543210ull };
-
-static struct dime_addr A(const char *text)
-{
-	struct dime_addr a;
-
-	ck_assert_int_eq(dime_addr_parse(&a, text), 0);
-	return a;
-}
-
-/* An address to pass by pointer; a few stay valid at once. */
-static const struct dime_addr *AP(const char *text)
-{
-	static struct dime_addr ring[8];
-	static unsigned int next;
-	struct dime_addr *a = &ring[next++ % 8];
-
-	*a = A(text);
-	return a;
-}
 
 /* ---- Fake backend ---- */
 
@@ -163,16 +140,6 @@ static uint32_t add_host(struct fake *f, const char *active, const char *local, 
 	return h;
 }
 
-static void add_flow(struct fake *f, uint32_t h, uint8_t proto, const char *lid, uint16_t lport,
-		     const char *rid, uint16_t rport, uint64_t now)
-{
-	struct dime_flow_key k = { .proto = proto, .lport = lport, .rport = rport,
-				   .lid = A(lid), .rid = A(rid) };
-	struct dime_flow *fl;
-
-	HOT_ASSERT(dime_flow_insert(f->flows, &k, h, now, &fl) == 0);
-}
-
 static void fake_init(struct fake *f, uint32_t flow_capacity)
 {
 	struct dime_hid_config hc = { .capacity = 64, .max_addrs = 256, .seed = seed };
@@ -187,9 +154,12 @@ static void fake_init(struct fake *f, uint32_t flow_capacity)
 	ck_assert_int_eq(dime_hid_addr_add(f->hids, h1, DIME_HID_ACTIVE, AP("2001:db8::7")), 0);
 	ck_assert_int_eq(dime_hid_addr_add(f->hids, h1, DIME_HID_UNREACH, AP("203.0.113.9")), 0);
 	h2 = add_host(f, "2001:db8:5::5", "2001:db8:2::1", 2000);
-	add_flow(f, h1, IPPROTO_TCP, "192.0.2.1", 43210, "198.51.100.7", 5001, NOW - 1500);
-	add_flow(f, h1, IPPROTO_UDP, "192.0.2.1", 5353, "198.51.100.7", 53, NOW - 10);
-	add_flow(f, h2, IPPROTO_ICMPV6, "2001:db8:2::1", 77, "2001:db8:5::5", 77, NOW);
+	ctl_test_add_flow(f->flows, h1, IPPROTO_TCP, "192.0.2.1", 43210, "198.51.100.7", 5001,
+			  NOW - 1500);
+	ctl_test_add_flow(f->flows, h1, IPPROTO_UDP, "192.0.2.1", 5353, "198.51.100.7", 53,
+			  NOW - 10);
+	ctl_test_add_flow(f->flows, h2, IPPROTO_ICMPV6, "2001:db8:2::1", 77, "2001:db8:5::5", 77,
+			  NOW);
 	dime_hid_get(f->hids, h1)->used_ms = NOW - 3000;
 }
 
@@ -207,10 +177,7 @@ struct harness {
 	char sockdir[48];
 	char path[64];
 	struct fake fake;
-	struct ctl_server *srv;
-	struct ctl_client *c[CTL_CLIENTS_MAX];
-	enum ctl_wait w[CTL_CLIENTS_MAX];
-	size_t max_pending;		/* largest ctl_client_pending seen */
+	struct ctl_pump pump;
 };
 
 static struct harness H;
@@ -223,61 +190,22 @@ static void h_open(uint32_t flow_capacity)
 	snprintf(H.sockdir, sizeof(H.sockdir), "%s/run", H.dir);
 	snprintf(H.path, sizeof(H.path), "%s/dimed.sock", H.sockdir);
 	fake_init(&H.fake, flow_capacity);
-	ck_assert_int_eq(ctl_server_open(&H.srv, H.path, &fake_backend, &H.fake), 0);
+	ck_assert_int_eq(ctl_server_open(&H.pump.srv, H.path, &fake_backend, &H.fake), 0);
 }
 
 static void h_close(void)
 {
-	ctl_server_close(H.srv);
+	ctl_server_close(H.pump.srv);
 	fake_free(&H.fake);
 	rmdir(H.sockdir);
 	rmdir(H.dir);
 }
 
+/* The daemon never holds more than one frame for a client. */
 static void pump_once(void)
 {
-	struct pollfd pfd[1 + CTL_CLIENTS_MAX];
-	int idx[1 + CTL_CLIENTS_MAX];
-	nfds_t n = 0;
-
-	pfd[n] = (struct pollfd){ .fd = ctl_server_fd(H.srv), .events = POLLIN };
-	idx[n++] = -1;
-	for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
-		if (!H.c[i])
-			continue;
-		pfd[n] = (struct pollfd){ .fd = ctl_client_fd(H.c[i]),
-					  .events = H.w[i] == CTL_WAIT_READ ? POLLIN : POLLOUT };
-		idx[n++] = i;
-	}
-	if (poll(pfd, n, 1) <= 0)
-		return;
-	for (nfds_t k = 0; k < n; k++) {
-		int i = idx[k];
-
-		if (!pfd[k].revents)
-			continue;
-		if (i < 0) {
-			struct ctl_client *c;
-
-			HOT_ASSERT(ctl_server_accept(H.srv, &c) == 0);
-			if (!c)
-				continue;
-			for (i = 0; H.c[i]; i++)
-				;
-			H.c[i] = c;
-			H.w[i] = CTL_WAIT_READ;
-			continue;
-		}
-		H.w[i] = ctl_client_io(H.c[i], pfd[k].revents & (POLLIN | POLLHUP | POLLERR),
-				       pfd[k].revents & POLLOUT);
-		if (ctl_client_pending(H.c[i]) > H.max_pending)
-			H.max_pending = ctl_client_pending(H.c[i]);
-		HOT_ASSERT(ctl_client_pending(H.c[i]) <= CTL_FRAME_MAX);
-		if (H.w[i] == CTL_WAIT_CLOSE) {
-			ctl_client_close(H.c[i]);
-			H.c[i] = NULL;
-		}
-	}
+	ctl_pump_once(&H.pump, 1);
+	HOT_ASSERT(H.pump.max_pending <= CTL_FRAME_MAX);
 }
 
 static void pump(int rounds)
@@ -462,9 +390,9 @@ static int ask(int fd, uint16_t type, struct got *g, bool bytewise)
 
 static void wait_no_clients(void)
 {
-	for (int i = 0; i < 2000 && ctl_server_clients(H.srv); i++)
+	for (int i = 0; i < 2000 && ctl_server_clients(H.pump.srv); i++)
 		pump_once();
-	ck_assert_uint_eq(ctl_server_clients(H.srv), 0);
+	ck_assert_uint_eq(ctl_server_clients(H.pump.srv), 0);
 }
 
 /* ---- Socket setup ---- */
@@ -510,7 +438,7 @@ START_TEST(test_open_stale_live_and_foreign)
 	ck_assert_int_eq(ask(fd, CTL_T_VERSION, &g, false), CTL_OK);
 	close(fd);
 	wait_no_clients();
-	ctl_server_close(H.srv);
+	ctl_server_close(H.pump.srv);
 
 	/* A dead one's socket is replaced. */
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -518,12 +446,12 @@ START_TEST(test_open_stale_live_and_foreign)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(fd);
 	ck_assert_int_eq(lstat(H.path, &st), 0);
-	ck_assert_int_eq(ctl_server_open(&H.srv, H.path, &fake_backend, &H.fake), 0);
+	ck_assert_int_eq(ctl_server_open(&H.pump.srv, H.path, &fake_backend, &H.fake), 0);
 	fd = cli_connect();
 	ck_assert_int_eq(ask(fd, CTL_T_VERSION, &g, false), CTL_OK);
 	close(fd);
 	wait_no_clients();
-	ctl_server_close(H.srv);
+	ctl_server_close(H.pump.srv);
 
 	/* Anything else is left alone. */
 	fd = open(H.path, O_CREAT | O_WRONLY, 0600);
@@ -539,8 +467,8 @@ START_TEST(test_open_stale_live_and_foreign)
 	longpath[sizeof(longpath) - 1] = '\0';
 	ck_assert_int_eq(ctl_server_open(&second, longpath, &fake_backend, &other), -ENAMETOOLONG);
 
-	/* h_close closes whatever H.srv is: reopen so it has one. */
-	ck_assert_int_eq(ctl_server_open(&H.srv, H.path, &fake_backend, &H.fake), 0);
+	/* h_close closes whatever H.pump.srv is: reopen so it has one. */
+	ck_assert_int_eq(ctl_server_open(&H.pump.srv, H.path, &fake_backend, &H.fake), 0);
 	fake_free(&other);
 	h_close();
 }
@@ -804,7 +732,7 @@ START_TEST(test_client_bound)
 	for (int i = 0; i < CTL_CLIENTS_MAX; i++)
 		fds[i] = cli_connect();
 	pump(4);
-	ck_assert_uint_eq(ctl_server_clients(H.srv), CTL_CLIENTS_MAX);
+	ck_assert_uint_eq(ctl_server_clients(H.pump.srv), CTL_CLIENTS_MAX);
 	extra = cli_connect();
 	hdr = cli_error_then_eof(extra);
 	ck_assert_int_eq(hdr.result, CTL_E_BUSY);
@@ -813,7 +741,7 @@ START_TEST(test_client_bound)
 	/* The others still work; one leaving makes room. */
 	ck_assert_int_eq(ask(fds[3], CTL_T_VERSION, &g, false), CTL_OK);
 	close(fds[0]);
-	for (int i = 0; i < 200 && ctl_server_clients(H.srv) == CTL_CLIENTS_MAX; i++)
+	for (int i = 0; i < 200 && ctl_server_clients(H.pump.srv) == CTL_CLIENTS_MAX; i++)
 		pump_once();
 	extra = cli_connect();
 	ck_assert_int_eq(ask(extra, CTL_T_VERSION, &g, false), CTL_OK);
@@ -830,8 +758,9 @@ static void fill_big_table(void)
 	uint32_t h = dime_hid_lookup(H.fake.hids, AP("198.51.100.7"));
 
 	for (uint32_t i = 0; dime_flow_count(H.fake.flows) < BIG_FLOWS; i++)
-		add_flow(&H.fake, h, IPPROTO_TCP, "192.0.2.1", (uint16_t)(1024 + i / 2),
-			 "198.51.100.7", (uint16_t)(6000 + (i & 1)), NOW);
+		ctl_test_add_flow(H.fake.flows, h, IPPROTO_TCP, "192.0.2.1",
+				  (uint16_t)(1024 + i / 2), "198.51.100.7",
+				  (uint16_t)(6000 + (i & 1)), NOW);
 }
 
 /* The client asks for a listing of megabytes and does not read: the
@@ -851,8 +780,8 @@ START_TEST(test_slow_reader_bounded)
 	pump(500);
 	ck_assert_int_eq(ioctl(fd, FIONREAD, &queued), 0);
 	fprintf(stderr, "slow reader: %d bytes queued in the socket, %zu held by the server "
-		"(bound %u)\n", queued, H.max_pending, CTL_FRAME_MAX);
-	ck_assert_uint_le(H.max_pending, CTL_FRAME_MAX);
+		"(bound %u)\n", queued, H.pump.max_pending, CTL_FRAME_MAX);
+	ck_assert_uint_le(H.pump.max_pending, CTL_FRAME_MAX);
 	ck_assert_int_lt(queued, 4 * (int)CTL_FRAME_MAX);
 	/* Well short of the whole reply (about 67 bytes per flow). */
 	ck_assert_int_lt(queued, (int)(BIG_FLOWS * 60));
@@ -1004,13 +933,6 @@ static Suite *ctl_server_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	log_init("test_ctl_server", LOG_LEVEL_WARNING);
-	sr = srunner_create(ctl_server_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(ctl_server_suite());
 }

@@ -21,22 +21,9 @@
 #include <linux/netfilter/nf_conntrack_tcp.h>
 
 #include "dime/ctnl.h"
-
-#define HOT_ASSERT(expr) \
-	do { \
-		if (!(expr)) \
-			ck_abort_msg("Assertion '%s' failed", #expr); \
-	} while (0)
+#include "testutil.h"
 
 static unsigned char buf[4096] __attribute__((aligned(4)));
-
-static struct dime_addr A(const char *text)
-{
-	struct dime_addr a;
-
-	ck_assert_int_eq(dime_addr_parse(&a, text), 0);
-	return a;
-}
 
 static struct nlmsghdr *ct_msg(uint8_t type, uint16_t flags, uint8_t family)
 {
@@ -508,10 +495,7 @@ START_TEST(test_random_corruption)
 	memcpy(orig, buf, full);
 	for (int iter = 0; iter < 200000; iter++) {
 		memcpy(buf, orig, full);
-		for (int k = 0; k < 1 + iter % 4; k++) {
-			seed = seed * 1103515245u + 12345u;
-			buf[MNL_NLMSG_HDRLEN + (seed >> 8) % (full - MNL_NLMSG_HDRLEN)] = (unsigned char)(seed >> 24);
-		}
+		scribble(buf + MNL_NLMSG_HDRLEN, full - MNL_NLMSG_HDRLEN, 1 + iter % 4, &seed);
 		nlh->nlmsg_len = full;
 		int err = ctnl_parse(nlh, &f, &ev);
 		HOT_ASSERT(err == 0 || err == -EBADMSG || err == -ENOMSG);
@@ -544,11 +528,5 @@ static Suite *ctnl_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ctnl_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(ctnl_suite());
 }

@@ -20,22 +20,9 @@
 #include <libmnl/libmnl.h>
 
 #include "dime/rtnl.h"
-
-#define HOT_ASSERT(expr) \
-	do { \
-		if (!(expr)) \
-			ck_abort_msg("Assertion '%s' failed", #expr); \
-	} while (0)
+#include "testutil.h"
 
 static unsigned char buf[4096] __attribute__((aligned(4)));
-
-static struct dime_addr A(const char *text)
-{
-	struct dime_addr a;
-
-	ck_assert_int_eq(dime_addr_parse(&a, text), 0);
-	return a;
-}
 
 static struct nlmsghdr *addr_msg(uint16_t type, uint8_t family, uint8_t plen, uint8_t flags,
 				 uint8_t scope, uint32_t index)
@@ -348,11 +335,7 @@ START_TEST(test_random_corruption)
 			int e1, e2;
 
 			memcpy(buf, orig, full);
-			for (int k = 0; k < 1 + iter % 4; k++) {
-				seed = seed * 1103515245u + 12345u;
-				buf[MNL_NLMSG_HDRLEN + (seed >> 8) % (full - MNL_NLMSG_HDRLEN)] =
-					(unsigned char)(seed >> 24);
-			}
+			scribble(buf + MNL_NLMSG_HDRLEN, full - MNL_NLMSG_HDRLEN, 1 + iter % 4, &seed);
 			e1 = rtnl_parse_addr(nlh, &a);
 			e2 = rtnl_parse_link(nlh, &l);
 			HOT_ASSERT(e1 == 0 || e1 == -EBADMSG || e1 == -ENOMSG);
@@ -385,11 +368,5 @@ static Suite *rtnl_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rtnl_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(rtnl_suite());
 }
