@@ -10,6 +10,7 @@ dime_unit_test(test_conf
   ${PROJECT_SOURCE_DIR}/src/log.c
   ${PROJECT_SOURCE_DIR}/src/flow.c
   ${PROJECT_SOURCE_DIR}/src/hid.c
+  ${PROJECT_SOURCE_DIR}/src/bigalloc.c
   ${PROJECT_SOURCE_DIR}/src/addr.c)
 add_dependencies(test_conf dimed)
 target_compile_definitions(test_conf PRIVATE

@@ -10,6 +10,7 @@ set(DIME_CTL_SERVER_SOURCES
   ${PROJECT_SOURCE_DIR}/src/ctl_handlers.c
   ${PROJECT_SOURCE_DIR}/src/ctl_proto.c
   ${PROJECT_SOURCE_DIR}/src/hid.c
+  ${PROJECT_SOURCE_DIR}/src/bigalloc.c
   ${PROJECT_SOURCE_DIR}/src/flow.c
   ${PROJECT_SOURCE_DIR}/src/addr.c
   ${PROJECT_SOURCE_DIR}/src/log.c)
