@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The IHMP state machine (paper III-B to III-D, docs/ihmp.md sections 8 to
+ * 11) as a pure module: inputs are a decoded-or-not datagram with its
+ * addresses, a local address event, a HID StackTrans created, or the clock;
+ * outputs are actions appended to a caller-provided list (send these bytes
+ * from this address to that one; this HID's locators changed; this peer is
+ * lost). No sockets, no timers of its own, no clock: time is a parameter
+ * and ihmp_next_deadline() says when ihmp_timer() wants to run next.
+ *
+ * ihmp.c owns the control-plane state hung on each dime_hid_entry.ihmp and
+ * writes the HID table's address sets and locators itself (it holds the
+ * table); every change is reported as IHMP_ACT_LOCATORS_CHANGED so the
+ * daemon resyncs the data plane (dp_hid_sync) and nothing else.
+ */
+#ifndef DIME_IHMP_H
+#define DIME_IHMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dime/addr.h"
+#include "dime/hid.h"
+#include "dime/ihmp_wire.h"
+
+#define IHMP_LOCAL_MAX 16	/* local addresses tracked (= ADVERTISED max) */
+#define IHMP_ACTIONS_MAX 64	/* actions per call; more are deferred, see below */
+
+struct ihmp_config {
+	uint16_t port;			/* ihmp_port: requests go to it */
+	uint32_t rto_ms;		/* first retransmission timeout */
+	uint32_t backoff;		/* rto multiplier per retransmission */
+	uint8_t tries;			/* transmissions before a request fails */
+	uint8_t hello_tries;		/* ... a HELLO (then the peer is legacy) */
+	uint8_t handoff_tries;		/* ... a HANDOFF (to every known address) */
+	uint32_t hold_ms;		/* a HID with no local address left waits this long */
+	uint32_t pair_ms;		/* a down and an up this close are one hand-off */
+	/* Source of sequence seeds and nonces; NULL means getrandom(2).
+	 * Tests pass a deterministic one. */
+	uint64_t (*random)(void *ctx);
+	void *random_ctx;
+};
+
+/* docs/ihmp.md section 8 defaults: 1 s, 2 s, 4 s, failed after the third. */
+#define IHMP_CONFIG_DEFAULTS {                                             \
+	.port = IHMP_PORT_DEFAULT, .rto_ms = 1000, .backoff = 2, .tries = 3,  \
+	.hello_tries = 3, .handoff_tries = 6, .hold_ms = 30000, .pair_ms = 2000 }
+
+enum ihmp_action_type {
+	/* Send buf[0..len) from src (port cfg.port) to dst:dport. */
+	IHMP_ACT_SEND = 1,
+	/* ihmp changed hid's sets or locators (or created hid for a new peer):
+	 * resync the data plane for it. */
+	IHMP_ACT_LOCATORS_CHANGED,
+	/* hid lost every path and its hold expired: reset its flows and
+	 * destroy it. ihmp has already released its state. */
+	IHMP_ACT_PEER_LOST,
+};
+
+struct ihmp_action {
+	enum ihmp_action_type type;
+	uint32_t hid;
+	struct dime_addr src, dst;	/* SEND */
+	uint16_t dport;			/* SEND, host byte order */
+	uint16_t len;			/* SEND */
+	uint8_t buf[IHMP_MSG_MAX];	/* SEND */
+};
+
+/*
+ * Filled by every input; the caller executes a[0..n) and sets n back to 0.
+ * When the list is full, requests stay queued inside ihmp with their
+ * deadline now (ihmp_next_deadline() says so) and go out at the next
+ * ihmp_timer(); ACKs that do not fit are dropped and counted (the peer
+ * retransmits), so a full list never loses state.
+ */
+struct ihmp_actions {
+	unsigned int n;
+	struct ihmp_action a[IHMP_ACTIONS_MAX];
+};
+
+/* Drop reasons (docs/ihmp.md sections 9 and 10.7), in counter order. The
+ * first ones are the decoder's classes, named by ihmp_err_name(). */
+#define IHMP_DROPS(X)                                                          \
+	X(length) X(version) X(too_big) X(unknown_type) X(overrun) X(order)    \
+	X(unsupported) X(invalid) X(missing)                                   \
+	X(unknown_host)	 /* HOST_ID not active for any HID with IHMP state */   \
+	X(unmatched_ack)                                                       \
+	X(nat_forced)	 /* anything but HELLO for a NAT-forced HID */          \
+	X(unexpected)	 /* decodes, but not in this state (legacy, no NAT HID) */ \
+	X(table_full)	 /* HELLO from a new peer, HID table full */            \
+	X(bad_addr)	 /* source or destination unusable (family 0, ...) */   \
+	X(no_room)	 /* ACK that did not fit in the action list */
+
+struct ihmp_stats {
+	uint64_t sent[IHMP_TYPE_MAX + 1];	/* first transmissions, by type */
+	uint64_t received[IHMP_TYPE_MAX + 1];	/* decoded, by type */
+	uint64_t retransmissions;
+	uint64_t failed;			/* requests that ran out of tries */
+	uint64_t handoffs;			/* hand-off events (per peer) */
+	uint64_t legacy_peers;			/* HELLO never answered */
+	uint64_t peers_lost;			/* hold expired */
+	uint64_t nat_detected;			/* requests we ACKed with ND */
+	uint64_t conflicts;			/* address owned by another HID */
+#define IHMP_DROP_FIELD(name) uint64_t drop_##name;
+	IHMP_DROPS(IHMP_DROP_FIELD)
+#undef IHMP_DROP_FIELD
+};
+
+/* What ihmp_peer_info() reports on one HID. */
+struct ihmp_peer_info {
+	bool established;	/* HELLO exchange done, either way */
+	bool legacy;		/* HELLO never answered: no IHMP for it */
+	bool nat_forced;	/* one-to-one: no IHMP for it */
+	bool hold;		/* no local address left; hold_until is set */
+	uint64_t hold_until;
+	unsigned int pending;	/* requests awaiting an ACK */
+	unsigned int nat_n;	/* nat_addr:host_addr tuples stored */
+	struct dime_addr nat_addr[4], nat_host[4];
+};
+
+struct ihmp;
+
+/* cfg NULL means IHMP_CONFIG_DEFAULTS. The table must outlive ihmp.
+ * 0, -ENOMEM, -EINVAL (a zero timer or try count). */
+int ihmp_new(struct ihmp **out, struct dime_hid_table *hids, const struct ihmp_config *cfg);
+/* Releases every HID's IHMP state (not the HIDs). */
+void ihmp_free(struct ihmp *ih);
+
+/*
+ * StackTrans created hid for an outbound flow: its active set holds the
+ * flow's remote address and its local set the flow's local address. Send
+ * the HELLO (docs/ihmp.md 10.1). 0, -ESTALE, -EINVAL (no locator pair),
+ * -EEXIST (already has IHMP state), -ENOMEM.
+ */
+int ihmp_hid_created(struct ihmp *ih, uint32_t hid, uint64_t now, struct ihmp_actions *acts);
+
+/* The daemon is about to destroy hid (its flows ended): release its state. */
+void ihmp_hid_forget(struct ihmp *ih, uint32_t hid);
+
+/*
+ * One received datagram buf[0..len), its packet source src:sport and the
+ * local address it arrived at (IP_PKTINFO). Malformed or unexpected
+ * messages are dropped and counted, never answered: the return value is 0
+ * for anything handled (dropped included), -errno only for the caller's
+ * mistakes (NULL pointers).
+ */
+int ihmp_input(struct ihmp *ih, const uint8_t *buf, size_t len, const struct dime_addr *src,
+	       uint16_t sport, const struct dime_addr *dst, uint64_t now,
+	       struct ihmp_actions *acts);
+
+/* A local address became usable (after DAD) or went away. Loopback,
+ * link-local and multicast addresses are ignored (never advertised). */
+int ihmp_local_addr_up(struct ihmp *ih, const struct dime_addr *addr, uint64_t now,
+		       struct ihmp_actions *acts);
+int ihmp_local_addr_down(struct ihmp *ih, const struct dime_addr *addr, uint64_t now,
+			 struct ihmp_actions *acts);
+
+/* Retransmissions, failures, hold expiry: everything due at now. */
+int ihmp_timer(struct ihmp *ih, uint64_t now, struct ihmp_actions *acts);
+
+/* The earliest time ihmp_timer() has work, or UINT64_MAX for none. */
+uint64_t ihmp_next_deadline(const struct ihmp *ih);
+
+const struct ihmp_stats *ihmp_stats(const struct ihmp *ih);
+/* Calls emit(name, value) for every counter ("sent_HELLO", "drop_length"...). */
+void ihmp_stats_foreach(const struct ihmp *ih,
+			void (*emit)(void *ctx, const char *name, uint64_t value), void *ctx);
+
+/* 0 or -ENOENT (stale HID or no IHMP state). */
+int ihmp_peer_info(const struct ihmp *ih, uint32_t hid, struct ihmp_peer_info *out);
+
+#endif

@@ -1,0 +1,1283 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The IHMP state machine: per-peer state hung on dime_hid_entry.ihmp
+ * (sequence number, outstanding requests with their retransmission
+ * deadlines, legacy / NAT-forced / hold flags, NAT tuples), the receiver
+ * rules of docs/ihmp.md sections 9 to 11, and the sender side of local
+ * address events (paper III-B). Pure: inputs carry the time, outputs are
+ * actions in a caller-provided list (include/dime/ihmp.h).
+ *
+ * Requests are encoded once and kept as bytes, so a retransmission resends
+ * exactly the same message (same sequence number and nonce, which the
+ * receiver's idempotent rules and a future replay window rely on). A
+ * request has one or more (source, destination) paths: "one" (probes,
+ * HELLO), "all at once" (HANDOFF: every known address of the peer, so two
+ * hosts moving at the same time meet on whatever address survived) or
+ * "rotate" (messages that only need some working path: each transmission
+ * takes the next one, so a dead path costs one timeout, not the request).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "dime/ihmp.h"
+
+#define REQ_MAX 8		/* outstanding requests per peer */
+#define REQ_PATHS 8		/* (source, destination) pairs per request */
+/* Our largest request: HELLO with 16 IPv6 addresses and a nonce is 360. */
+#define REQ_BYTES 400
+#define NAT_MAX 4
+
+enum path_mode { PATHS_ROTATE, PATHS_ALL };
+
+enum reach { R_UNREACH, R_MAYBE, R_REACH };
+
+struct req {
+	bool used;
+	bool probe;		/* the ACK must come from a destination; may fall back */
+	uint8_t type, mode, tries, max_tries, npaths, next;
+	uint16_t seq, len, flags;
+	uint32_t rto;
+	uint64_t nonce, deadline;
+	struct dime_addr new_addr, old_addr;	/* what the request is about */
+	struct dime_addr src[REQ_PATHS], dst[REQ_PATHS];
+	uint8_t buf[REQ_BYTES];
+};
+
+struct peer {
+	struct peer *prev, *next;
+	uint32_t hid;
+	uint16_t seq;
+	bool established, legacy, nat_forced, hold, dirty;
+	bool lost_pairable;	/* lost was recent enough to pair with an up */
+	bool lost_ou;		/* lost was not in the local set */
+	struct dime_addr lost;
+	uint64_t lost_at, hold_until;
+	unsigned int nat_n;
+	struct dime_addr nat_addr[NAT_MAX], nat_host[NAT_MAX];
+	struct req req[REQ_MAX];
+};
+
+struct ihmp {
+	struct ihmp_config cfg;
+	struct dime_hid_table *hids;
+	struct peer *peers;
+	unsigned int ndirty;	/* peers whose LOCATORS_CHANGED did not fit */
+	unsigned int nlocal;
+	struct dime_addr local[IHMP_LOCAL_MAX];
+	struct dime_addr last_up;	/* for up-then-down hand-offs */
+	uint64_t last_up_at;
+	struct ihmp_stats st;
+};
+
+/* ---- addresses ---------------------------------------------------------- */
+
+static bool v4_in(const struct dime_addr *a, uint32_t net, unsigned int bits)
+{
+	uint32_t x = ((uint32_t)a->a.u8[0] << 24) | ((uint32_t)a->a.u8[1] << 16) |
+		     ((uint32_t)a->a.u8[2] << 8) | a->a.u8[3];
+
+	return (x >> (32 - bits)) == (net >> (32 - bits));
+}
+
+/* Addresses that mean nothing to a peer elsewhere: never advertised, never
+ * probed (link-local also needs a scope the wire format does not carry). */
+static bool addr_is_scoped(const struct dime_addr *a)
+{
+	if (a->family == AF_INET)
+		return v4_in(a, 0x7f000000, 8) || v4_in(a, 0xa9fe0000, 16) ||
+		       v4_in(a, 0xe0000000, 4) || v4_in(a, 0, 8);
+	if (a->family == AF_INET6) {
+		static const uint8_t lo[16] = { [15] = 1 };
+
+		return memcmp(a->a.u8, lo, 16) == 0 || a->a.u8[0] == 0xff ||
+		       (a->a.u8[0] == 0xfe && (a->a.u8[1] & 0xc0) == 0x80);
+	}
+	return true;
+}
+
+/* RFC 1918, RFC 6598 shared space, ULA. Returns a block number (1..) so
+ * that "the same private network" can be preferred, 0 when public. */
+static int addr_private_block(const struct dime_addr *a)
+{
+	if (a->family == AF_INET) {
+		if (v4_in(a, 0x0a000000, 8))
+			return 1;
+		if (v4_in(a, 0xac100000, 12))
+			return 2;
+		if (v4_in(a, 0xc0a80000, 16))
+			return 3;
+		if (v4_in(a, 0x64400000, 10))
+			return 4;
+		return 0;
+	}
+	return (a->a.u8[0] & 0xfe) == 0xfc ? 5 : 0;
+}
+
+static int local_index(const struct ihmp *ih, const struct dime_addr *a)
+{
+	for (unsigned int i = 0; i < ih->nlocal; i++)
+		if (dime_addr_eq(&ih->local[i], a))
+			return (int)i;
+	return -1;
+}
+
+static bool local_up(const struct ihmp *ih, const struct dime_addr *a)
+{
+	return local_index(ih, a) >= 0;
+}
+
+/*
+ * The local address to reach peer address a from (docs/ihmp.md 10.1 step
+ * 5): the same private block first, then any private address of the family
+ * for a private a; a public address of the family for a public a. NULL
+ * when a is known unreachable from every local address.
+ */
+static const struct dime_addr *source_for(const struct ihmp *ih, const struct dime_addr *a)
+{
+	int blk = addr_private_block(a);
+	const struct dime_addr *any = NULL;
+
+	if (addr_is_scoped(a))
+		return NULL;
+	for (unsigned int i = 0; i < ih->nlocal; i++) {
+		const struct dime_addr *l = &ih->local[i];
+		int lb = addr_private_block(l);
+
+		if (l->family != a->family)
+			continue;
+		if (blk && lb == blk)
+			return l;
+		if (blk && lb && !any)
+			any = l;
+		if (!blk && !lb)
+			return l;
+		/* a public peer address from a private one: through a NAT
+		 * perhaps, which the peer's NAT check will tell */
+		if (!blk && !any)
+			any = l;
+	}
+	return any;
+}
+
+/* Whether local address n may reach peer address a at all (a private a
+ * needs a private n; a public a may be reached through a NAT). */
+static bool reach_from(const struct dime_addr *n, const struct dime_addr *a)
+{
+	return n->family == a->family && !addr_is_scoped(a) &&
+	       (!addr_private_block(a) || addr_private_block(n));
+}
+
+/* Classify a peer address (docs/ihmp.md section 10, our reading). */
+static enum reach classify(const struct ihmp *ih, const struct dime_hid_entry *e,
+			   const struct dime_addr *a)
+{
+	if (!source_for(ih, a))
+		return R_UNREACH;
+	return dime_addr_set_has(&e->active, a) ? R_REACH : R_MAYBE;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+static struct ihmp_action *act_push(struct ihmp_actions *acts, enum ihmp_action_type type,
+				    uint32_t hid)
+{
+	struct ihmp_action *a;
+
+	if (acts->n >= IHMP_ACTIONS_MAX)
+		return NULL;
+	a = &acts->a[acts->n++];
+	a->type = type;
+	a->hid = hid;
+	a->len = 0;
+	a->dport = 0;
+	memset(&a->src, 0, sizeof(a->src));
+	memset(&a->dst, 0, sizeof(a->dst));
+	return a;
+}
+
+static unsigned int act_room(const struct ihmp_actions *acts)
+{
+	return IHMP_ACTIONS_MAX - acts->n;
+}
+
+static void act_send(struct ihmp_actions *acts, uint32_t hid, const struct dime_addr *src,
+		     const struct dime_addr *dst, uint16_t dport, const uint8_t *buf, size_t len)
+{
+	struct ihmp_action *a = act_push(acts, IHMP_ACT_SEND, hid);
+
+	if (!a)
+		return;
+	a->src = *src;
+	a->dst = *dst;
+	a->dport = dport;
+	a->len = (uint16_t)len;
+	memcpy(a->buf, buf, len);
+}
+
+/* Report p's locators as changed: now if the list has room, else from the
+ * next ihmp_timer(). One report per HID per list. */
+static void flush_dirty(struct ihmp *ih, struct peer *p, struct ihmp_actions *acts)
+{
+	for (unsigned int i = 0; i < acts->n; i++)
+		if (acts->a[i].type == IHMP_ACT_LOCATORS_CHANGED && acts->a[i].hid == p->hid)
+			goto done;
+	if (!act_push(acts, IHMP_ACT_LOCATORS_CHANGED, p->hid))
+		return;
+done:
+	p->dirty = false;
+	ih->ndirty--;
+}
+
+static void mark_changed(struct ihmp *ih, struct peer *p, struct ihmp_actions *acts)
+{
+	if (!p->dirty) {
+		p->dirty = true;
+		ih->ndirty++;
+	}
+	flush_dirty(ih, p, acts);
+}
+
+/* ---- HID sets ----------------------------------------------------------- */
+
+static bool set_active(struct ihmp *ih, uint32_t hid, const struct dime_addr *a)
+{
+	int err = dime_hid_addr_move(ih->hids, hid, a, DIME_HID_UNREACH, DIME_HID_ACTIVE);
+
+	if (err == -ENOENT)
+		err = dime_hid_addr_add(ih->hids, hid, DIME_HID_ACTIVE, a);
+	if (err == -EEXIST)
+		ih->st.conflicts++;
+	return err == 0;
+}
+
+/* Unreachable, unless a message already proved a path to it. */
+static void set_unreach(struct ihmp *ih, uint32_t hid, const struct dime_addr *a)
+{
+	struct dime_hid_entry *e = dime_hid_get(ih->hids, hid);
+
+	if (!e || dime_addr_set_has(&e->active, a))
+		return;
+	if (dime_hid_addr_add(ih->hids, hid, DIME_HID_UNREACH, a) == -EEXIST)
+		ih->st.conflicts++;
+}
+
+static void set_local(struct ihmp *ih, uint32_t hid, const struct dime_addr *l)
+{
+	dime_hid_addr_add(ih->hids, hid, DIME_HID_LOCAL, l);
+}
+
+/* Removing an absent address is not an error (docs/ihmp.md 10.4). */
+static void remove_remote(struct ihmp *ih, struct peer *p, const struct dime_addr *a)
+{
+	if (dime_hid_addr_del(ih->hids, p->hid, DIME_HID_ACTIVE, a) == -ENOENT)
+		dime_hid_addr_del(ih->hids, p->hid, DIME_HID_UNREACH, a);
+	for (unsigned int i = 0; i < p->nat_n; i++) {
+		if (dime_addr_eq(&p->nat_host[i], a)) {
+			p->nat_n--;
+			p->nat_addr[i] = p->nat_addr[p->nat_n];
+			p->nat_host[i] = p->nat_host[p->nat_n];
+			i--;
+		}
+	}
+}
+
+static void clear_set(struct ihmp *ih, uint32_t hid, enum dime_hid_set set,
+		      struct dime_addr_set *s)
+{
+	while (s->n) {
+		struct dime_addr a = s->addr[s->n - 1];
+
+		dime_hid_addr_del(ih->hids, hid, set, &a);
+	}
+}
+
+static void nat_store(struct ihmp *ih, struct peer *p, const struct dime_addr *nat,
+		      const struct dime_addr *host)
+{
+	ih->st.nat_detected++;
+	for (unsigned int i = 0; i < p->nat_n; i++)
+		if (dime_addr_eq(&p->nat_host[i], host)) {
+			p->nat_addr[i] = *nat;
+			return;
+		}
+	if (p->nat_n < NAT_MAX) {
+		p->nat_addr[p->nat_n] = *nat;
+		p->nat_host[p->nat_n++] = *host;
+	}
+}
+
+/* ---- peers -------------------------------------------------------------- */
+
+static uint64_t rnd64(const struct ihmp *ih)
+{
+	uint64_t v = 0;
+
+	if (ih->cfg.random)
+		return ih->cfg.random(ih->cfg.random_ctx);
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		abort();	/* the kernel guarantees small reads once seeded */
+	return v;
+}
+
+static struct peer *peer_new(struct ihmp *ih, struct dime_hid_entry *e)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->hid = e->hid;
+	p->seq = (uint16_t)rnd64(ih);
+	p->next = ih->peers;
+	if (ih->peers)
+		ih->peers->prev = p;
+	ih->peers = p;
+	e->ihmp = p;
+	return p;
+}
+
+static void peer_free(struct ihmp *ih, struct peer *p)
+{
+	struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
+
+	if (e && e->ihmp == p)
+		e->ihmp = NULL;
+	if (p->dirty)
+		ih->ndirty--;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		ih->peers = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	free(p);
+}
+
+static struct peer *peer_of(struct ihmp *ih, uint32_t hid, struct dime_hid_entry **ep)
+{
+	struct dime_hid_entry *e = dime_hid_get(ih->hids, hid);
+
+	if (ep)
+		*ep = e;
+	return e ? e->ihmp : NULL;
+}
+
+/* A HOST_ID for a request to p: an address of our local set for it that
+ * we still have, other than avoid; failing that, avoid itself (HANDOFF*
+ * allows HOST_ID = OLD for a host that had one address). */
+static const struct dime_addr *host_id_for(const struct ihmp *ih, const struct dime_hid_entry *e,
+					   const struct dime_addr *avoid)
+{
+	for (unsigned int i = 0; i < e->local.n; i++)
+		if (local_up(ih, &e->local.addr[i]) && !(avoid && dime_addr_eq(avoid, &e->local.addr[i])))
+			return &e->local.addr[i];
+	for (unsigned int i = 0; i < e->local.n; i++)
+		if (!(avoid && dime_addr_eq(avoid, &e->local.addr[i])))
+			return &e->local.addr[i];
+	return avoid;
+}
+
+static unsigned int usable_locals(const struct ihmp *ih, const struct dime_hid_entry *e)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < e->local.n; i++)
+		n += local_up(ih, &e->local.addr[i]);
+	return n;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void req_add_path(struct req *r, const struct dime_addr *src, const struct dime_addr *dst)
+{
+	for (unsigned int i = 0; i < r->npaths; i++)
+		if (dime_addr_eq(&r->src[i], src) && dime_addr_eq(&r->dst[i], dst))
+			return;
+	if (r->npaths < REQ_PATHS) {
+		r->src[r->npaths] = *src;
+		r->dst[r->npaths++] = *dst;
+	}
+}
+
+/* Working paths to p (docs/ihmp.md "over any working path"): our local
+ * addresses it can reach that we still have, to its active addresses of
+ * the same family, the locator pair first. */
+static void req_working_paths(const struct ihmp *ih, const struct dime_hid_entry *e, struct req *r)
+{
+	for (int f = 0; f < 2; f++)
+		if (dime_addr_is_set(&e->lloc[f]) && dime_addr_is_set(&e->rloc[f]) &&
+		    local_up(ih, &e->lloc[f]))
+			req_add_path(r, &e->lloc[f], &e->rloc[f]);
+	for (unsigned int i = 0; i < e->local.n; i++) {
+		if (!local_up(ih, &e->local.addr[i]))
+			continue;
+		for (unsigned int j = 0; j < e->active.n; j++)
+			if (e->active.addr[j].family == e->local.addr[i].family)
+				req_add_path(r, &e->local.addr[i], &e->active.addr[j]);
+	}
+}
+
+static void req_cancel_where(struct peer *p, uint8_t type, const struct dime_addr *about)
+{
+	for (unsigned int i = 0; i < REQ_MAX; i++) {
+		struct req *r = &p->req[i];
+
+		if (!r->used || r->type != type)
+			continue;
+		if (about && !dime_addr_eq(&r->new_addr, about) && !dime_addr_eq(&r->old_addr, about))
+			continue;
+		r->used = false;
+	}
+}
+
+/* Drop the paths that leave from addr; a request left without one ends. */
+static void req_cancel_from(struct peer *p, const struct dime_addr *addr)
+{
+	for (unsigned int i = 0; i < REQ_MAX; i++) {
+		struct req *r = &p->req[i];
+		unsigned int k = 0;
+
+		if (!r->used)
+			continue;
+		for (unsigned int j = 0; j < r->npaths; j++) {
+			if (dime_addr_eq(&r->src[j], addr))
+				continue;
+			r->src[k] = r->src[j];
+			r->dst[k++] = r->dst[j];
+		}
+		r->npaths = (uint8_t)k;
+		if (r->next >= k)
+			r->next = 0;
+		if (!k)
+			r->used = false;
+	}
+}
+
+/*
+ * A slot for a new request: at most one of a type per peer and first path
+ * (docs/ihmp.md 8), so a newer one replaces it; with all slots busy the
+ * oldest-deadline one gives way (the newest state matters most).
+ */
+static struct req *req_slot(struct peer *p, uint8_t type, const struct req *proto)
+{
+	struct req *free_slot = NULL, *oldest = NULL;
+
+	for (unsigned int i = 0; i < REQ_MAX; i++) {
+		struct req *r = &p->req[i];
+
+		if (!r->used) {
+			if (!free_slot)
+				free_slot = r;
+			continue;
+		}
+		if (r->type == type && proto->npaths && r->npaths &&
+		    dime_addr_eq(&r->src[0], &proto->src[0]) && dime_addr_eq(&r->dst[0], &proto->dst[0]))
+			return r;
+		if (!oldest || r->deadline < oldest->deadline)
+			oldest = r;
+	}
+	return free_slot ? free_slot : oldest;
+}
+
+/* Send r along its paths (all, or the next one) and arm its timer. With no
+ * room in the list it stays due now: ihmp_timer sends it. */
+static void req_transmit(struct ihmp *ih, struct peer *p, struct req *r, uint64_t now,
+			 struct ihmp_actions *acts)
+{
+	unsigned int need = r->mode == PATHS_ALL ? r->npaths : 1;
+
+	if (act_room(acts) < need) {
+		r->deadline = now;
+		return;
+	}
+	if (r->mode == PATHS_ALL) {
+		for (unsigned int i = 0; i < r->npaths; i++)
+			act_send(acts, p->hid, &r->src[i], &r->dst[i], ih->cfg.port, r->buf, r->len);
+	} else {
+		act_send(acts, p->hid, &r->src[r->next], &r->dst[r->next], ih->cfg.port, r->buf,
+			 r->len);
+		r->next = (uint8_t)((r->next + 1) % r->npaths);
+	}
+	if (r->tries++)
+		ih->st.retransmissions++;
+	else
+		ih->st.sent[r->type]++;
+	r->deadline = now + r->rto;
+	r->rto *= ih->cfg.backoff;
+}
+
+/* Encode m as a new request of p with the paths of proto, and send it. */
+static int req_start(struct ihmp *ih, struct peer *p, struct ihmp_msg *m, const struct req *proto,
+		     uint8_t max_tries, uint64_t now, struct ihmp_actions *acts)
+{
+	struct req *r;
+	int len;
+
+	if (!proto->npaths)
+		return -ENETUNREACH;
+	m->seq = ++p->seq;
+	m->nonce = rnd64(ih);
+	m->has |= IHMP_HAS_NONCE;
+	r = req_slot(p, m->type, proto);
+	len = ihmp_encode(m, r->buf, sizeof(r->buf));
+	if (len < 0) {
+		r->used = false;
+		return len;
+	}
+	memcpy(r->src, proto->src, sizeof(r->src));
+	memcpy(r->dst, proto->dst, sizeof(r->dst));
+	r->npaths = proto->npaths;
+	r->mode = proto->mode;
+	r->probe = proto->probe;
+	r->new_addr = proto->new_addr;
+	r->old_addr = proto->old_addr;
+	r->used = true;
+	r->type = m->type;
+	r->flags = m->flags;
+	r->seq = m->seq;
+	r->nonce = m->nonce;
+	r->len = (uint16_t)len;
+	r->tries = 0;
+	r->next = 0;
+	r->max_tries = max_tries;
+	r->rto = ih->cfg.rto_ms;
+	req_transmit(ih, p, r, now, acts);
+	return 0;
+}
+
+/* ---- sender side -------------------------------------------------------- */
+
+static void adv_locals(const struct ihmp *ih, struct ihmp_msg *m, const struct dime_addr *first)
+{
+	ihmp_adv_add(m, first);
+	for (unsigned int i = 0; i < ih->nlocal; i++)
+		ihmp_adv_add(m, &ih->local[i]);
+}
+
+static void send_probe(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+		       const struct dime_addr *a, uint64_t now, struct ihmp_actions *acts)
+{
+	const struct dime_addr *l = source_for(ih, a);
+	const struct dime_addr *hid_addr = host_id_for(ih, e, NULL);
+	struct ihmp_msg m;
+	struct req proto = { .mode = PATHS_ROTATE, .probe = true };
+
+	if (!l || !hid_addr)
+		return;
+	ihmp_msg_init(&m, IHMP_PATH_PROBE, 0);
+	m.host_id = *hid_addr;
+	m.source = *l;
+	proto.new_addr = *a;
+	req_add_path(&proto, l, a);
+	req_start(ih, p, &m, &proto, ih->cfg.tries, now, acts);
+}
+
+/* docs/ihmp.md 10.1 step 5: probe the peer's potentially reachable
+ * addresses (never link-local, never a private one we have no private
+ * address of the family for). */
+static void probe_unreachable(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+			      uint64_t now, struct ihmp_actions *acts)
+{
+	struct dime_addr_set u = e->unreach;	/* the ACKs change it */
+
+	for (unsigned int i = 0; i < u.n; i++)
+		if (classify(ih, e, &u.addr[i]) == R_MAYBE)
+			send_probe(ih, p, e, &u.addr[i], now, acts);
+}
+
+/* A message that needs any working path (ADDR_UP_UNREACHABLE, ADDR_DOWN*,
+ * HANDOFF_UNREACHABLE). */
+static int send_working(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+			struct ihmp_msg *m, uint64_t now, struct ihmp_actions *acts)
+{
+	struct req proto = { .mode = PATHS_ROTATE, .new_addr = m->new_addr,
+			     .old_addr = m->old_addr };
+
+	req_working_paths(ih, e, &proto);
+	return req_start(ih, p, m, &proto, ih->cfg.tries, now, acts);
+}
+
+static void send_addr_up_unreach(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+				 const struct dime_addr *n, uint64_t now, struct ihmp_actions *acts)
+{
+	struct ihmp_msg m;
+
+	ihmp_msg_init(&m, IHMP_ADDR_UP_UNREACHABLE, 0);
+	m.host_id = *host_id_for(ih, e, n);
+	m.new_addr = *n;
+	send_working(ih, p, e, &m, now, acts);
+}
+
+/* docs/ihmp.md 10.3: ADDR_UP from n as a probe to a peer address n may
+ * reach, the locator first; none: ADDR_UP_UNREACHABLE. */
+static void peer_addr_up(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+			 const struct dime_addr *n, uint64_t now, struct ihmp_actions *acts)
+{
+	const struct dime_addr *dst = NULL;
+	const struct dime_addr *rloc = &e->rloc[dime_af_index(n->family)];
+	struct req proto = { .mode = PATHS_ROTATE, .probe = true, .new_addr = *n };
+	struct ihmp_msg m;
+
+	if (reach_from(n, rloc))
+		dst = rloc;
+	for (unsigned int i = 0; !dst && i < e->active.n; i++)
+		if (reach_from(n, &e->active.addr[i]))
+			dst = &e->active.addr[i];
+	if (!dst) {
+		send_addr_up_unreach(ih, p, e, n, now, acts);
+		return;
+	}
+	ihmp_msg_init(&m, IHMP_ADDR_UP, 0);
+	m.host_id = *host_id_for(ih, e, n);
+	m.new_addr = *n;
+	req_add_path(&proto, n, dst);
+	req_start(ih, p, &m, &proto, ih->cfg.tries, now, acts);
+}
+
+static void send_handoff_unreach(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+				 const struct dime_addr *n, const struct dime_addr *o, bool ou,
+				 uint64_t now, struct ihmp_actions *acts)
+{
+	struct ihmp_msg m;
+
+	ihmp_msg_init(&m, IHMP_HANDOFF_UNREACHABLE, 0);
+	m.flags = ou ? IHMP_F_OU : 0;
+	m.host_id = *host_id_for(ih, e, n);
+	m.new_addr = *n;
+	m.old_addr = *o;
+	send_working(ih, p, e, &m, now, acts);
+}
+
+/*
+ * docs/ihmp.md 10.5: HANDOFF from n to every known address of the peer
+ * (active and unreachable) n may reach, all at once, so that whichever
+ * survived answers; none: HANDOFF_UNREACHABLE over a working path. It
+ * supersedes the ADDR_DOWN of o and the ADDR_UP of n still outstanding.
+ */
+static void start_handoff(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+			  const struct dime_addr *n, const struct dime_addr *o, bool ou,
+			  uint64_t now, struct ihmp_actions *acts)
+{
+	struct req proto = { .mode = PATHS_ALL, .probe = true, .new_addr = *n, .old_addr = *o };
+	const struct dime_addr_set *sets[2] = { &e->active, &e->unreach };
+	struct ihmp_msg m;
+
+	req_cancel_where(p, IHMP_ADDR_DOWN, o);
+	req_cancel_where(p, IHMP_ADDR_DOWN_UNREACHABLE, o);
+	req_cancel_where(p, IHMP_ADDR_UP, n);
+	req_cancel_where(p, IHMP_ADDR_UP_UNREACHABLE, n);
+	p->lost_pairable = false;
+	ih->st.handoffs++;
+	for (unsigned int s = 0; s < 2; s++)
+		for (unsigned int i = 0; i < sets[s]->n; i++)
+			if (reach_from(n, &sets[s]->addr[i]))
+				req_add_path(&proto, n, &sets[s]->addr[i]);
+	if (!proto.npaths) {
+		send_handoff_unreach(ih, p, e, n, o, ou, now, acts);
+		return;
+	}
+	ihmp_msg_init(&m, IHMP_HANDOFF, 0);
+	m.flags = ou ? IHMP_F_OU : 0;
+	m.host_id = *host_id_for(ih, e, o);
+	m.new_addr = *n;
+	m.old_addr = *o;
+	req_start(ih, p, &m, &proto, ih->cfg.handoff_tries, now, acts);
+}
+
+/* ---- receiver side ------------------------------------------------------ */
+
+struct rx {
+	const struct ihmp_msg *m;
+	const struct dime_addr *src, *dst;
+	uint16_t sport;
+	uint64_t now;
+	struct ihmp_actions *acts;
+};
+
+/* ACK from the packet destination to the packet source and port. */
+static void send_ack(struct ihmp *ih, const struct rx *rx, uint32_t hid, uint16_t flags,
+		     bool with_adv)
+{
+	struct ihmp_msg a;
+	uint8_t buf[IHMP_MSG_MAX];
+	int len;
+
+	ihmp_msg_init(&a, IHMP_ACK, rx->m->seq);
+	a.acked_type = rx->m->type;
+	a.host_id = *rx->dst;
+	a.flags = flags;
+	if (flags & IHMP_F_ND) {
+		a.observed = *rx->src;
+		a.observed_port = rx->sport;
+	}
+	if (rx->m->has & IHMP_HAS_NONCE) {
+		a.has |= IHMP_HAS_NONCE;
+		a.nonce = rx->m->nonce;
+	}
+	if (with_adv)
+		adv_locals(ih, &a, rx->dst);
+	len = ihmp_encode(&a, buf, sizeof(buf));
+	if (len < 0 || act_room(rx->acts) == 0) {
+		ih->st.drop_no_room++;
+		return;
+	}
+	act_send(rx->acts, hid, rx->dst, rx->src, rx->sport, buf, (size_t)len);
+	ih->st.sent[IHMP_ACK]++;
+}
+
+static bool adv_has(const struct ihmp_msg *m, const struct dime_addr *a)
+{
+	for (unsigned int i = 0; i < m->adv.n; i++)
+		if (dime_addr_eq(&m->adv.addr[i], a))
+			return true;
+	return false;
+}
+
+/* docs/ihmp.md 10.1 (passive host) and 11 (NAT forced). */
+static void rx_hello(struct ihmp *ih, const struct rx *rx)
+{
+	const struct ihmp_msg *m = rx->m;
+	bool detected = !adv_has(m, rx->src);
+	bool forced = detected || (m->flags & IHMP_F_NF);
+	uint32_t hid = dime_hid_lookup(ih->hids, rx->src);
+	struct dime_hid_entry *e;
+	struct peer *p;
+
+	if (hid == DIME_HID_NONE)
+		hid = dime_hid_lookup(ih->hids, &m->host_id);
+	if (hid == DIME_HID_NONE && dime_hid_create(ih->hids, rx->now, &hid)) {
+		ih->st.drop_table_full++;
+		return;
+	}
+	p = peer_of(ih, hid, &e);
+	if (!p && !(p = peer_new(ih, e))) {
+		ih->st.drop_table_full++;
+		return;
+	}
+	/* New peer or resynchronisation: its sets are replaced. */
+	for (unsigned int i = 0; i < REQ_MAX; i++)
+		if (p->req[i].type != IHMP_HELLO)
+			p->req[i].used = false;
+	clear_set(ih, hid, DIME_HID_ACTIVE, &e->active);
+	clear_set(ih, hid, DIME_HID_UNREACH, &e->unreach);
+	clear_set(ih, hid, DIME_HID_LOCAL, &e->local);
+	p->nat_n = 0;
+	p->legacy = p->hold = p->lost_pairable = false;
+	p->established = true;
+	p->nat_forced = forced;
+	set_active(ih, hid, rx->src);
+	set_local(ih, hid, rx->dst);
+	if (detected)
+		nat_store(ih, p, rx->src, &m->host_id);
+	for (unsigned int i = 0; !forced && i < m->adv.n; i++)
+		if (!dime_addr_eq(&m->adv.addr[i], rx->src))
+			set_unreach(ih, hid, &m->adv.addr[i]);
+	send_ack(ih, rx, hid, (forced ? IHMP_F_NF : 0) | (detected ? IHMP_F_ND : 0), true);
+	mark_changed(ih, p, rx->acts);
+	if (!forced)
+		probe_unreachable(ih, p, e, rx->now, rx->acts);
+}
+
+/* docs/ihmp.md 10.2, 10.3 and 11: a request sent from addr (SOURCE, NEW)
+ * proves the path it came over, unless a NAT rewrote its source. */
+static bool rx_from(struct ihmp *ih, const struct rx *rx, struct peer *p,
+		    const struct dime_addr *addr)
+{
+	if (!dime_addr_eq(addr, rx->src)) {
+		set_unreach(ih, p->hid, addr);
+		nat_store(ih, p, rx->src, addr);
+		return false;
+	}
+	set_active(ih, p->hid, addr);
+	set_local(ih, p->hid, rx->dst);
+	return true;
+}
+
+static void rx_request(struct ihmp *ih, const struct rx *rx, struct peer *p)
+{
+	const struct ihmp_msg *m = rx->m;
+	bool nat = false;
+
+	switch (m->type) {
+	case IHMP_PATH_PROBE:
+		nat = !rx_from(ih, rx, p, &m->source);
+		break;
+	case IHMP_ADDR_UP:
+		nat = !rx_from(ih, rx, p, &m->new_addr);
+		break;
+	case IHMP_ADDR_UP_UNREACHABLE:
+		set_unreach(ih, p->hid, &m->new_addr);
+		break;
+	case IHMP_ADDR_DOWN:
+	case IHMP_ADDR_DOWN_UNREACHABLE:
+		remove_remote(ih, p, &m->old_addr);
+		break;
+	case IHMP_HANDOFF:
+		remove_remote(ih, p, &m->old_addr);
+		nat = !rx_from(ih, rx, p, &m->new_addr);
+		if (!nat)	/* flows move to NEW (docs/ihmp.md 10.5) */
+			dime_hid_set_rloc(ih->hids, p->hid, &m->new_addr);
+		break;
+	case IHMP_HANDOFF_UNREACHABLE:
+		remove_remote(ih, p, &m->old_addr);
+		set_unreach(ih, p->hid, &m->new_addr);
+		break;
+	}
+	send_ack(ih, rx, p->hid, nat ? IHMP_F_ND : 0, false);
+	mark_changed(ih, p, rx->acts);
+}
+
+/* The peer of a request: the HID whose active set holds HOST_ID. A
+ * HANDOFF's retransmission may name by OLD a host we already moved to
+ * NEW, so NEW finds it too (the request is idempotent). */
+static struct peer *rx_peer(struct ihmp *ih, const struct ihmp_msg *m)
+{
+	struct dime_hid_entry *e;
+	struct peer *p = peer_of(ih, dime_hid_lookup(ih->hids, &m->host_id), &e);
+
+	if (p && dime_addr_set_has(&e->active, &m->host_id))
+		return p;
+	if (m->type == IHMP_HANDOFF || m->type == IHMP_HANDOFF_UNREACHABLE) {
+		p = peer_of(ih, dime_hid_lookup(ih->hids, &m->new_addr), &e);
+		if (p && !dime_addr_set_has(&e->active, &m->old_addr) &&
+		    !dime_addr_set_has(&e->unreach, &m->old_addr))
+			return p;
+	}
+	return NULL;
+}
+
+static struct req *ack_match(struct peer *p, const struct rx *rx)
+{
+	const struct ihmp_msg *m = rx->m;
+
+	for (unsigned int i = 0; i < REQ_MAX; i++) {
+		struct req *r = &p->req[i];
+		bool from_dst = false;
+
+		if (!r->used || r->seq != m->seq || r->type != m->acked_type ||
+		    !(m->has & IHMP_HAS_NONCE) || m->nonce != r->nonce || !r->tries)
+			continue;
+		for (unsigned int j = 0; j < r->npaths; j++)
+			from_dst |= dime_addr_eq(&r->dst[j], rx->src);
+		if (r->probe && !from_dst)
+			continue;
+		return r;
+	}
+	return NULL;
+}
+
+/* The requester's side of an ACK (docs/ihmp.md 10.1 to 10.6). */
+static void ack_apply(struct ihmp *ih, const struct rx *rx, struct peer *p,
+		      struct dime_hid_entry *e, const struct req *r)
+{
+	const struct ihmp_msg *m = rx->m;
+	bool nd = m->flags & IHMP_F_ND;
+
+	switch (r->type) {
+	case IHMP_HELLO:
+		p->established = true;
+		if (m->flags & IHMP_F_NF) {
+			p->nat_forced = true;
+			memset(p->req, 0, sizeof(p->req));
+			return;
+		}
+		set_local(ih, p->hid, rx->dst);
+		for (unsigned int i = 0; i < m->adv.n; i++)
+			if (!dime_addr_eq(&m->adv.addr[i], rx->src))
+				set_unreach(ih, p->hid, &m->adv.addr[i]);
+		mark_changed(ih, p, rx->acts);
+		probe_unreachable(ih, p, e, rx->now, rx->acts);
+		return;
+	case IHMP_PATH_PROBE:
+	case IHMP_ADDR_UP:
+	case IHMP_HANDOFF:
+		if (nd)
+			return;
+		set_active(ih, p->hid, rx->src);
+		set_local(ih, p->hid, rx->dst);
+		if (r->type == IHMP_HANDOFF) {
+			dime_hid_set_lloc(ih->hids, p->hid, rx->dst);
+			p->hold = false;
+		}
+		mark_changed(ih, p, rx->acts);
+		return;
+	default:
+		return;
+	}
+}
+
+static void rx_ack(struct ihmp *ih, const struct rx *rx)
+{
+	struct dime_hid_entry *e;
+	struct peer *p = peer_of(ih, dime_hid_lookup(ih->hids, &rx->m->host_id), &e);
+	struct req *r = p ? ack_match(p, rx) : NULL;
+	struct req done;
+
+	if (!r) {
+		ih->st.drop_unmatched_ack++;
+		return;
+	}
+	done = *r;
+	r->used = false;
+	ack_apply(ih, rx, p, e, &done);
+}
+
+static void count_decode_drop(struct ihmp_stats *st, int err)
+{
+	switch (err) {
+	case -EMSGSIZE: st->drop_length++; break;
+	case -EPROTONOSUPPORT: st->drop_version++; break;
+	case -E2BIG: st->drop_too_big++; break;
+	case -ENOMSG: st->drop_unknown_type++; break;
+	case -EBADMSG: st->drop_overrun++; break;
+	case -EILSEQ: st->drop_order++; break;
+	case -EOPNOTSUPP: st->drop_unsupported++; break;
+	case -ENOENT: st->drop_missing++; break;
+	default: st->drop_invalid++; break;
+	}
+}
+
+static bool usable_remote(const struct dime_addr *a)
+{
+	return (a->family == AF_INET || a->family == AF_INET6);
+}
+
+int ihmp_input(struct ihmp *ih, const uint8_t *buf, size_t len, const struct dime_addr *src,
+	       uint16_t sport, const struct dime_addr *dst, uint64_t now,
+	       struct ihmp_actions *acts)
+{
+	struct ihmp_msg m;
+	struct rx rx = { .m = &m, .src = src, .dst = dst, .sport = sport, .now = now, .acts = acts };
+	struct peer *p;
+	int err;
+
+	if (!ih || !src || !dst || !acts || (!buf && len))
+		return -EINVAL;
+	err = ihmp_decode(buf, len, &m);
+	if (err) {
+		count_decode_drop(&ih->st, err);
+		return 0;
+	}
+	if (!usable_remote(src) || src->family != dst->family || !sport) {
+		ih->st.drop_bad_addr++;
+		return 0;
+	}
+	ih->st.received[m.type]++;
+	if (m.type == IHMP_HELLO) {
+		rx_hello(ih, &rx);
+		return 0;
+	}
+	if (m.type == IHMP_ACK) {
+		rx_ack(ih, &rx);
+		return 0;
+	}
+	if (m.type == IHMP_NAT_ENTRY) {
+		/* dimed v1 has no IHMP-aware NAT support (docs/ihmp.md 11). */
+		ih->st.drop_unexpected++;
+		return 0;
+	}
+	p = rx_peer(ih, &m);
+	if (!p)
+		ih->st.drop_unknown_host++;
+	else if (p->nat_forced)
+		ih->st.drop_nat_forced++;
+	else if (p->legacy || !p->established)
+		ih->st.drop_unexpected++;
+	else
+		rx_request(ih, &rx, p);
+	return 0;
+}
+
+/* ---- local events ------------------------------------------------------- */
+
+static bool signalling(const struct peer *p)
+{
+	return p->established && !p->legacy && !p->nat_forced;
+}
+
+int ihmp_local_addr_up(struct ihmp *ih, const struct dime_addr *n, uint64_t now,
+		       struct ihmp_actions *acts)
+{
+	if (!usable_remote(n))
+		return -EINVAL;
+	if (addr_is_scoped(n) || local_up(ih, n))
+		return 0;
+	if (ih->nlocal >= IHMP_LOCAL_MAX)
+		return -ENOSPC;
+	ih->local[ih->nlocal++] = *n;
+	ih->last_up = *n;
+	ih->last_up_at = now;
+	for (struct peer *p = ih->peers; p; p = p->next) {
+		struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
+
+		if (!e || !signalling(p))
+			continue;
+		if (dime_addr_is_set(&p->lost) &&
+		    (p->hold || (p->lost_pairable && now - p->lost_at <= ih->cfg.pair_ms)))
+			start_handoff(ih, p, e, n, &p->lost, p->lost_ou, now, acts);
+		else
+			peer_addr_up(ih, p, e, n, now, acts);
+	}
+	return 0;
+}
+
+/* docs/ihmp.md 10.4, with hold instead of immediate removal: a host that
+ * loses its only address usually gets another within seconds. */
+static void peer_addr_down(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+			   const struct dime_addr *o, bool pair, uint64_t now,
+			   struct ihmp_actions *acts)
+{
+	bool was_local = dime_addr_set_has(&e->local, o);
+	struct ihmp_msg m;
+
+	req_cancel_from(p, o);
+	if (was_local) {
+		dime_hid_addr_del(ih->hids, p->hid, DIME_HID_LOCAL, o);
+		mark_changed(ih, p, acts);
+	}
+	if (!signalling(p))
+		return;
+	p->lost = *o;
+	p->lost_ou = !was_local;
+	p->lost_at = now;
+	p->lost_pairable = true;
+	if (pair) {
+		start_handoff(ih, p, e, &ih->last_up, o, !was_local, now, acts);
+		return;
+	}
+	if (!usable_locals(ih, e)) {
+		if (!p->hold) {
+			p->hold = true;
+			p->hold_until = now + ih->cfg.hold_ms;
+		}
+		return;
+	}
+	ihmp_msg_init(&m, was_local ? IHMP_ADDR_DOWN : IHMP_ADDR_DOWN_UNREACHABLE, 0);
+	m.host_id = *host_id_for(ih, e, o);
+	m.old_addr = *o;
+	send_working(ih, p, e, &m, now, acts);
+}
+
+int ihmp_local_addr_down(struct ihmp *ih, const struct dime_addr *o, uint64_t now,
+			 struct ihmp_actions *acts)
+{
+	int i = local_index(ih, o);
+	bool pair;
+
+	if (i < 0)
+		return 0;
+	ih->local[i] = ih->local[--ih->nlocal];
+	pair = dime_addr_is_set(&ih->last_up) && !dime_addr_eq(&ih->last_up, o) &&
+	       local_up(ih, &ih->last_up) && now - ih->last_up_at <= ih->cfg.pair_ms;
+	for (struct peer *p = ih->peers; p; p = p->next) {
+		struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
+
+		if (e)
+			peer_addr_down(ih, p, e, o, pair, now, acts);
+	}
+	return 0;
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+/* What a request that ran out of tries means (docs/ihmp.md 8 and 10). */
+static void req_failed(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e, struct req *r,
+		       uint64_t now, struct ihmp_actions *acts)
+{
+	struct req done = *r;
+
+	r->used = false;
+	ih->st.failed++;
+	switch (done.type) {
+	case IHMP_HELLO:
+		p->legacy = true;
+		ih->st.legacy_peers++;
+		memset(p->req, 0, sizeof(p->req));
+		break;
+	case IHMP_ADDR_UP:
+		if (local_up(ih, &done.new_addr))
+			send_addr_up_unreach(ih, p, e, &done.new_addr, now, acts);
+		break;
+	case IHMP_HANDOFF:
+		if (local_up(ih, &done.new_addr))
+			send_handoff_unreach(ih, p, e, &done.new_addr, &done.old_addr,
+					     done.flags & IHMP_F_OU, now, acts);
+		break;
+	default:	/* a failed probe leaves the address unreachable */
+		break;
+	}
+}
+
+/* Returns false when p was released. */
+static bool peer_timer(struct ihmp *ih, struct peer *p, uint64_t now, struct ihmp_actions *acts)
+{
+	struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
+
+	if (!e) {
+		peer_free(ih, p);
+		return false;
+	}
+	if (p->dirty)
+		flush_dirty(ih, p, acts);
+	if (p->hold && now >= p->hold_until) {
+		if (!act_push(acts, IHMP_ACT_PEER_LOST, p->hid))
+			return true;
+		ih->st.peers_lost++;
+		peer_free(ih, p);
+		return false;
+	}
+	for (unsigned int i = 0; i < REQ_MAX; i++) {
+		struct req *r = &p->req[i];
+
+		if (!r->used || r->deadline > now)
+			continue;
+		if (r->tries >= r->max_tries)
+			req_failed(ih, p, e, r, now, acts);
+		else
+			req_transmit(ih, p, r, now, acts);
+	}
+	return true;
+}
+
+int ihmp_timer(struct ihmp *ih, uint64_t now, struct ihmp_actions *acts)
+{
+	struct peer *next;
+
+	for (struct peer *p = ih->peers; p; p = next) {
+		next = p->next;
+		peer_timer(ih, p, now, acts);
+	}
+	return 0;
+}
+
+uint64_t ihmp_next_deadline(const struct ihmp *ih)
+{
+	uint64_t t = UINT64_MAX;
+
+	if (ih->ndirty)
+		return 0;
+	for (const struct peer *p = ih->peers; p; p = p->next) {
+		if (p->hold && p->hold_until < t)
+			t = p->hold_until;
+		for (unsigned int i = 0; i < REQ_MAX; i++)
+			if (p->req[i].used && p->req[i].deadline < t)
+				t = p->req[i].deadline;
+	}
+	return t;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+int ihmp_new(struct ihmp **out, struct dime_hid_table *hids, const struct ihmp_config *cfg)
+{
+	static const struct ihmp_config defaults = IHMP_CONFIG_DEFAULTS;
+	struct ihmp *ih;
+
+	if (!cfg)
+		cfg = &defaults;
+	if (!hids || !cfg->port || !cfg->rto_ms || !cfg->backoff || !cfg->tries ||
+	    !cfg->hello_tries || !cfg->handoff_tries || !cfg->hold_ms)
+		return -EINVAL;
+	ih = calloc(1, sizeof(*ih));
+	if (!ih)
+		return -ENOMEM;
+	ih->cfg = *cfg;
+	ih->hids = hids;
+	*out = ih;
+	return 0;
+}
+
+void ihmp_free(struct ihmp *ih)
+{
+	if (!ih)
+		return;
+	while (ih->peers)
+		peer_free(ih, ih->peers);
+	free(ih);
+}
+
+int ihmp_hid_created(struct ihmp *ih, uint32_t hid, uint64_t now, struct ihmp_actions *acts)
+{
+	struct dime_hid_entry *e = dime_hid_get(ih->hids, hid);
+	struct req proto = { .mode = PATHS_ROTATE };
+	const struct dime_addr *l, *r;
+	struct ihmp_msg m;
+	struct peer *p;
+
+	if (!e)
+		return -ESTALE;
+	if (e->ihmp)
+		return -EEXIST;
+	l = e->local.n ? &e->local.addr[0] : NULL;
+	r = e->active.n ? &e->active.addr[0] : NULL;
+	if (!l || !r || l->family != r->family)
+		return -EINVAL;
+	p = peer_new(ih, e);
+	if (!p)
+		return -ENOMEM;
+	ihmp_msg_init(&m, IHMP_HELLO, 0);
+	m.host_id = *l;
+	adv_locals(ih, &m, l);
+	req_add_path(&proto, l, r);
+	return req_start(ih, p, &m, &proto, ih->cfg.hello_tries, now, acts);
+}
+
+void ihmp_hid_forget(struct ihmp *ih, uint32_t hid)
+{
+	struct peer *p = peer_of(ih, hid, NULL);
+
+	if (p)
+		peer_free(ih, p);
+}
+
+const struct ihmp_stats *ihmp_stats(const struct ihmp *ih)
+{
+	return &ih->st;
+}
+
+void ihmp_stats_foreach(const struct ihmp *ih,
+			void (*emit)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	const struct ihmp_stats *st = &ih->st;
+	char name[40];
+
+	for (unsigned int t = 1; t <= IHMP_TYPE_MAX; t++) {
+		snprintf(name, sizeof(name), "sent_%s", ihmp_type_name(t));
+		emit(ctx, name, st->sent[t]);
+		snprintf(name, sizeof(name), "received_%s", ihmp_type_name(t));
+		emit(ctx, name, st->received[t]);
+	}
+	emit(ctx, "retransmissions", st->retransmissions);
+	emit(ctx, "failed", st->failed);
+	emit(ctx, "handoffs", st->handoffs);
+	emit(ctx, "legacy_peers", st->legacy_peers);
+	emit(ctx, "peers_lost", st->peers_lost);
+	emit(ctx, "nat_detected", st->nat_detected);
+	emit(ctx, "conflicts", st->conflicts);
+#define IHMP_DROP_EMIT(n) emit(ctx, "drop_" #n, st->drop_##n);
+	IHMP_DROPS(IHMP_DROP_EMIT)
+#undef IHMP_DROP_EMIT
+}
+
+int ihmp_peer_info(const struct ihmp *ih, uint32_t hid, struct ihmp_peer_info *out)
+{
+	const struct dime_hid_entry *e = dime_hid_get(ih->hids, hid);
+	const struct peer *p = e ? e->ihmp : NULL;
+
+	if (!p)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->established = p->established;
+	out->legacy = p->legacy;
+	out->nat_forced = p->nat_forced;
+	out->hold = p->hold;
+	out->hold_until = p->hold_until;
+	for (unsigned int i = 0; i < REQ_MAX; i++)
+		out->pending += p->req[i].used;
+	out->nat_n = p->nat_n;
+	memcpy(out->nat_addr, p->nat_addr, sizeof(p->nat_addr));
+	memcpy(out->nat_host, p->nat_host, sizeof(p->nat_host));
+	return 0;
+}
