@@ -155,6 +155,14 @@ handoff | strict)
 	ctl mh stats | grep -E "dp_(out|in)_rewritten" >&2
 	[ "$(ctl mh dump stats | awk '$1 == "dp_out_rewritten" { print $2 }')" -gt 0 ] ||
 		tb_fail "MH rewrote nothing"
+	# The operator's view after the hand-off: show names the new local
+	# locator, and the JSON form is valid and says the same.
+	ctl mh show | grep -q "$MH2" || tb_fail "dimectl show does not name the new locator $MH2"
+	ctl mh -j show hids >"$TB_TMP/hids.json"
+	python3 -c 'import json, sys
+hids = json.load(open(sys.argv[1]))["hids"]
+sys.exit(not any(sys.argv[2] in h["local_locators"] and sys.argv[3] in h["remote_locators"] for h in hids))' \
+		"$TB_TMP/hids.json" "$MH2" "$CH" || tb_fail "dimectl -j show hids: no host with local locator $MH2 and remote $CH"
 	check_no_warnings mh ch
 	;;
 chmove)
