@@ -193,32 +193,22 @@ static size_t build(uint8_t *buf, uint8_t proto, const char *src, uint16_t sport
 	return len;
 }
 
-static struct dime_addr pkt_src(const uint8_t *buf)
+/* The packet's source (dst false) or destination address. */
+static struct dime_addr pkt_addr(const uint8_t *buf, bool dst)
 {
 	struct dime_addr a;
 
 	if ((buf[0] >> 4) == 4)
-		dime_addr_from_v4(&a, buf + 12);
+		dime_addr_from_v4(&a, buf + (dst ? 16 : 12));
 	else
-		dime_addr_from_v6(&a, buf + 8);
-	return a;
-}
-
-static struct dime_addr pkt_dst(const uint8_t *buf)
-{
-	struct dime_addr a;
-
-	if ((buf[0] >> 4) == 4)
-		dime_addr_from_v4(&a, buf + 16);
-	else
-		dime_addr_from_v6(&a, buf + 24);
+		dime_addr_from_v6(&a, buf + (dst ? 24 : 8));
 	return a;
 }
 
 /* Addresses as expected and the IPv4 header checksum right. */
 static void assert_ip(const uint8_t *buf, const char *src, const char *dst)
 {
-	struct dime_addr s = pkt_src(buf), d = pkt_dst(buf), ws = A(src), wd = A(dst);
+	struct dime_addr s = pkt_addr(buf, false), d = pkt_addr(buf, true), ws = A(src), wd = A(dst);
 
 	ck_assert_msg(dime_addr_eq(&s, &ws), "source is not %s", src);
 	ck_assert_msg(dime_addr_eq(&d, &wd), "destination is not %s", dst);
