@@ -85,6 +85,23 @@ static const struct directive directives[CONF_KEY_COUNT] = {
 	[CONF_IHMP_PORT] = {
 		"ihmp-port", D_UINT(ihmp_port, 1, 65535, IHMP_PORT_DEFAULT),
 		.help = "UDP port of the IHMP control protocol; its packets are never queued" },
+	[CONF_IHMP] = {
+		"ihmp", D_BOOL(ihmp, 1),
+		.help = "Run IHMP, so peers learn our address changes and we theirs (no: locators only by dimectl set-locator)" },
+	[CONF_HOLD_TIME] = {
+		"hold-time", .type = T_DURATION, .off = OFF(hold_time, uint64_t), .min = 1 * SEC,
+		.max = 1 * HOUR, .def = 30 * SEC, .step = SEC,
+		.help = "How long a peer is kept after we lost every address reaching it; then its connections get an error" },
+	[CONF_IHMP_RTO] = {
+		"ihmp-rto", .type = T_DURATION, .off = OFF(ihmp_rto, uint64_t), .min = 50,
+		.max = 60 * SEC, .def = 1 * SEC, .step = 1,
+		.help = "First retransmission timeout of an IHMP request; it doubles on every retry" },
+	[CONF_HELLO_RETRIES] = {
+		"hello-retries", D_UINT(hello_retries, 1, 10, 3),
+		.help = "HELLO transmissions before a silent peer is taken for a host without dimed" },
+	[CONF_HANDOFF_RETRIES] = {
+		"handoff-retries", D_UINT(handoff_retries, 1, 12, 6),
+		.help = "HANDOFF transmissions (each to every known address of the peer) before giving up" },
 	[CONF_FWMARK] = {
 		"fwmark", D_HEX(fwmark, 1, UINT32_MAX, 0x4d000000),
 		.help = "Firewall mark bits of packets dimed sends itself; they are never queued" },
@@ -826,6 +843,11 @@ static void to_daemon_config(const struct dime_conf *c, struct dimed_config *cfg
 	cfg->queue_out = (uint16_t)c->queue_out;
 	cfg->queue_in = (uint16_t)c->queue_in;
 	cfg->ihmp_port = (uint16_t)c->ihmp_port;
+	cfg->ihmp = c->ihmp;
+	cfg->hold_ms = (uint32_t)c->hold_time;
+	cfg->ihmp_rto_ms = (uint32_t)c->ihmp_rto;
+	cfg->hello_tries = (uint8_t)c->hello_retries;
+	cfg->handoff_tries = (uint8_t)c->handoff_retries;
 	cfg->mark = c->fwmark;
 	cfg->hid_capacity = c->max_hosts;
 	cfg->flow_capacity = c->max_flows;

@@ -279,7 +279,11 @@ int ctnl_open(struct ctnl **out, ctnl_cb cb, void *ctx)
 	    (err = nlu_open(&ct->dump_nl, NETLINK_NETFILTER, 0, CTNL_DUMP_RCVBUF, "ctnl",
 			    "dump")) < 0)
 		goto fail;
+	/* Updates too: a TCP connection's state (established, closing) sets
+	 * its flow's timeout and whether TCP-LD may touch it. The kernel sends
+	 * them on state changes, not per packet. */
 	if ((err = subscribe(ct->ev_nl, NFNLGRP_CONNTRACK_NEW)) < 0 ||
+	    (err = subscribe(ct->ev_nl, NFNLGRP_CONNTRACK_UPDATE)) < 0 ||
 	    (err = subscribe(ct->ev_nl, NFNLGRP_CONNTRACK_DESTROY)) < 0)
 		goto fail;
 	ct->dump_portid = mnl_socket_get_portid(ct->dump_nl);

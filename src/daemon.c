@@ -9,6 +9,7 @@
  *  - control requests -> tables, counters, hand-set locators.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
@@ -20,10 +21,13 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "dime/addrwatch.h"
 #include "dime/control.h"
 #include "dime/ctnl.h"
 #include "dime/daemon.h"
 #include "dime/dataplane.h"
+#include "dime/ihmp.h"
+#include "dime/ihmpio.h"
 #include "dime/localaddr.h"
 #include "dime/log.h"
 #include "dime/nfq.h"
@@ -31,10 +35,28 @@
 #include "dime/pkt.h"
 #include "dime/rtnl.h"
 #include "dime/rules.h"
+#include "dime/sockkill.h"
 #include "dime/sysctl.h"
 
 #define FLOW_EXPIRE_BUDGET 4096		/* pool entries visited per tick */
 #define PIN_GC_EVERY_TICKS 8		/* 2 s */
+#define HID_GC_EVERY_TICKS 20		/* 5 s */
+/* A peer with IHMP state and no flow left is kept this long, so a new
+ * connection to it needs no new HELLO exchange (and a host without dimed
+ * is not asked again and again). */
+#define PEER_LINGER_MS (5 * 60 * 1000)
+/* Segments held during a hand-off remembered for the TCP-LD kick when the
+ * hold ends (sockkill.h); beyond that, flows recover by their own RTO. */
+#define KICKS_MAX 1024
+#define KICK_MIN_GAP_MS 20		/* per flow, between TCP-LD messages */
+
+struct kick {
+	uint32_t hid;			/* DIME_HID_NONE: free */
+	uint64_t last_ms;
+	struct dime_flow_key key;
+	uint16_t len;
+	uint8_t pkt[SOCKKILL_QUOTE_MAX];
+};
 
 struct queue_ctx {
 	struct dimed *d;
@@ -52,6 +74,13 @@ struct dimed {
 	struct rtnl *rt;
 	struct ctl_server *ctl;
 	struct localaddrs local;
+	struct ihmp *ih;
+	struct ihmpio *io;
+	struct ihmp_actions *acts;
+	struct addrwatch aw;
+	struct sockkill *sk;
+	struct kick *kicks;
+	uint64_t kicks_dropped;
 	bool rules_installed;
 	bool rt_dump_done;
 	uint64_t ticks;
@@ -130,6 +159,333 @@ static void on_batch(void *ctx, struct nfqio_packet *pkts, enum nfqio_verdict_ki
 	}
 }
 
+/* ---- IHMP -------------------------------------------------------------- */
+
+/* Addresses IHMP never talks to: a HELLO to them would go nowhere useful. */
+static bool signalable(const struct dime_addr *a)
+{
+	if (a->family == AF_INET)
+		return a->a.u8[0] != 127 && a->a.u8[0] < 224 && !(a->a.u8[0] == 169 && a->a.u8[1] == 254) &&
+		       a->a.u8[0] != 0;
+	return a->family == AF_INET6 && a->a.u8[0] != 0xff && !(a->a.u8[0] == 0xfe && (a->a.u8[1] & 0xc0) == 0x80) &&
+	       !IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a->a.u8) &&
+	       !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)a->a.u8);
+}
+
+static void log_locators(struct dimed *d, uint32_t hid)
+{
+	const struct dime_hid_entry *h = dime_hid_get(d->hids, hid);
+	char id[DIME_ADDR_STRLEN], r4[DIME_ADDR_STRLEN], l4[DIME_ADDR_STRLEN];
+	char r6[DIME_ADDR_STRLEN], l6[DIME_ADDR_STRLEN];
+
+	if (!h)
+		return;
+	dime_addr_fmt(h->active.n ? &h->active.addr[0] : &h->rloc[DIME_AF4], id, sizeof(id));
+	dime_addr_fmt(&h->rloc[DIME_AF4], r4, sizeof(r4));
+	dime_addr_fmt(&h->lloc[DIME_AF4], l4, sizeof(l4));
+	dime_addr_fmt(&h->rloc[DIME_AF6], r6, sizeof(r6));
+	dime_addr_fmt(&h->lloc[DIME_AF6], l6, sizeof(l6));
+	if (h->moved)
+		log_info("host %s (hid %#x): locators remote %s %s, local %s %s%s", id, hid, r4, r6, l4,
+			 l6, h->out_held[0] || h->out_held[1] ? "; output held until the peer acknowledges" : "");
+	else
+		log_debug("host %s (hid %#x): sets changed, %u active, %u unreachable, %u local", id,
+			  hid, h->active.n, h->unreach.n, h->local.n);
+}
+
+/* TCP-LD (sockkill.h): the socket's newest held segment per flow. */
+static struct kick *kick_find(struct dimed *d, const struct dime_flow *flow, bool create)
+{
+	struct kick *free_slot = NULL;
+
+	for (unsigned int i = 0; i < KICKS_MAX; i++) {
+		struct kick *k = &d->kicks[i];
+
+		if (k->hid == DIME_HID_NONE) {
+			if (!free_slot)
+				free_slot = k;
+			continue;
+		}
+		if (k->hid == flow->hid && k->key.lport == flow->lport && k->key.rport == flow->rport &&
+		    dime_addr_eq(&k->key.lid, &flow->lid) && dime_addr_eq(&k->key.rid, &flow->rid))
+			return k;
+	}
+	if (!create)
+		return NULL;
+	if (!free_slot) {
+		d->kicks_dropped++;
+		return NULL;
+	}
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->hid = flow->hid;
+	free_slot->key.proto = flow->proto;
+	free_slot->key.lid = flow->lid;
+	free_slot->key.rid = flow->rid;
+	free_slot->key.lport = flow->lport;
+	free_slot->key.rport = flow->rport;
+	return free_slot;
+}
+
+/* Bytes of TCP payload in a packet as the socket sent it (0 for pure ACKs
+ * and anything we cannot tell). */
+static size_t tcp_payload(const uint8_t *p, size_t len)
+{
+	size_t ipl, total, thl;
+
+	if (len < 20)
+		return 0;
+	if ((p[0] >> 4) == 4) {
+		ipl = (size_t)(p[0] & 0x0f) * 4;
+		total = (size_t)p[2] << 8 | p[3];
+		if (p[9] != IPPROTO_TCP)
+			return 0;
+	} else {
+		if (len < 40 || p[6] != IPPROTO_TCP)
+			return 0;
+		ipl = 40;
+		total = 40 + ((size_t)p[4] << 8 | p[5]);
+	}
+	if (total > len)
+		total = len;	/* GSO: the payload is there, whatever the header says */
+	if (ipl + 13 >= total)
+		return 0;
+	thl = (size_t)(p[ipl + 12] >> 4) * 4;
+	return total > ipl + thl ? total - ipl - thl : 0;
+}
+
+/* Data plane: a segment of a flow whose output is held was dropped. Tell
+ * the socket TCP-LD style, so its RTO does not back off while the path is
+ * gone, and keep the segment for the kick when the hold ends. Never for a
+ * connection still opening: an unreachable aborts a connect(). */
+static void on_held(void *ctx, const struct dime_flow *flow, const uint8_t *buf, size_t len)
+{
+	struct dimed *d = ctx;
+	uint64_t now = now_ms();
+	struct kick *k;
+
+	if (!d->sk || flow->proto != IPPROTO_TCP || flow->tcp_state != DIME_TCP_ESTABLISHED ||
+	    tcp_payload(buf, len) == 0)
+		return;
+	k = kick_find(d, flow, true);
+	if (!k)
+		return;
+	k->len = (uint16_t)(len < SOCKKILL_QUOTE_MAX ? len : SOCKKILL_QUOTE_MAX);
+	memcpy(k->pkt, buf, k->len);
+	if (now - k->last_ms >= KICK_MIN_GAP_MS) {
+		k->last_ms = now;
+		sockkill_tcp_ld(d->sk, k->pkt, k->len);
+	}
+}
+
+/* The hold on hid's output ended: every socket that was held retransmits
+ * now instead of at its next (backed-off) timeout. */
+static void kicks_release(struct dimed *d, uint32_t hid, bool send)
+{
+	for (unsigned int i = 0; d->kicks && i < KICKS_MAX; i++) {
+		struct kick *k = &d->kicks[i];
+
+		if (k->hid != hid)
+			continue;
+		if (send)
+			sockkill_tcp_ld(d->sk, k->pkt, k->len);
+		k->hid = DIME_HID_NONE;
+	}
+}
+
+static void on_peer_flow_lost(void *ctx, const struct dime_flow *flow)
+{
+	struct dimed *d = ctx;
+	char a[DIME_ADDR_STRLEN];
+	int err = sockkill_flow(d->sk, flow);
+
+	if (err < 0 && err != -ENOENT && err != -EOPNOTSUPP)
+		log_warn_e(err, "flow to %s port %u: cannot tell the socket",
+			   dime_addr_fmt(&flow->rid, a, sizeof(a)), flow->rport);
+}
+
+static void peer_lost(struct dimed *d, uint32_t hid)
+{
+	const struct dime_hid_entry *h = dime_hid_get(d->hids, hid);
+	char a[DIME_ADDR_STRLEN];
+
+	if (!h)
+		return;
+	log_notice("host %s (hid %#x): no address of ours reached it for %u s: its %u connections get an error",
+		   dime_addr_fmt(h->active.n ? &h->active.addr[0] : &h->rloc[DIME_AF4], a, sizeof(a)),
+		   hid, d->cfg.hold_ms / 1000, h->refs);
+	kicks_release(d, hid, false);
+	dp_hid_drop(d->dp, hid, on_peer_flow_lost, d);
+}
+
+/* One IHMP message at debug level, for following a hand-off in the
+ * journal: type, sequence number, flags, host and addresses it carries. */
+static void log_ihmp_msg(const char *dir, const uint8_t *buf, size_t len,
+			 const struct dime_addr *src, const struct dime_addr *dst)
+{
+	char s[DIME_ADDR_STRLEN], t[DIME_ADDR_STRLEN], h[DIME_ADDR_STRLEN];
+	char n[DIME_ADDR_STRLEN], o[DIME_ADDR_STRLEN];
+	struct ihmp_msg m;
+	int err;
+
+	if (log_get_level() < LOG_LEVEL_DEBUG)
+		return;
+	dime_addr_fmt(src, s, sizeof(s));
+	dime_addr_fmt(dst, t, sizeof(t));
+	if ((err = ihmp_decode(buf, len, &m)) < 0) {
+		log_debug("IHMP %s %s -> %s: %zu bytes, malformed (%s)", dir, s, t, len,
+			  strerror(-err));
+		return;
+	}
+	log_debug("IHMP %s %s -> %s: %s%s%s seq %u flags %#x host %s new %s old %s", dir, s, t,
+		  ihmp_type_name(m.type), m.type == IHMP_ACK ? " of " : "",
+		  m.type == IHMP_ACK ? ihmp_type_name(m.acked_type) : "", m.seq, m.flags,
+		  dime_addr_fmt(&m.host_id, h, sizeof(h)), dime_addr_fmt(&m.new_addr, n, sizeof(n)),
+		  dime_addr_fmt(&m.old_addr, o, sizeof(o)));
+}
+
+/* Carry out what the state machine asked for. */
+static void ihmp_act(struct dimed *d)
+{
+	struct ihmp_actions *acts = d->acts;
+
+	for (unsigned int i = 0; i < acts->n; i++) {
+		const struct ihmp_action *a = &acts->a[i];
+		const struct dime_hid_entry *h;
+
+		switch (a->type) {
+		case IHMP_ACT_SEND:
+			log_ihmp_msg("tx", a->buf, a->len, &a->src, &a->dst);
+			ihmpio_send(d->io, &a->src, &a->dst, a->dport, a->buf, a->len, now_ms());
+			break;
+		case IHMP_ACT_LOCATORS_CHANGED:
+			dp_hid_sync(d->dp, a->hid);
+			h = dime_hid_get(d->hids, a->hid);
+			if (h && !h->out_held[DIME_AF4] && !h->out_held[DIME_AF6])
+				kicks_release(d, a->hid, true);
+			log_locators(d, a->hid);
+			break;
+		case IHMP_ACT_PEER_LOST:
+			peer_lost(d, a->hid);
+			break;
+		}
+	}
+	acts->n = 0;
+}
+
+static void on_ihmp_rx(void *ctx, const uint8_t *buf, size_t len, const struct dime_addr *src,
+		       uint16_t sport, const struct dime_addr *dst)
+{
+	struct dimed *d = ctx;
+
+	log_ihmp_msg("rx", buf, len, src, dst);
+	ihmp_input(d->ih, buf, len, src, sport, dst, now_ms(), d->acts);
+	ihmp_act(d);
+}
+
+static void on_addr_change(void *ctx, enum addrwatch_change change, const struct dime_addr *addr)
+{
+	struct dimed *d = ctx;
+	char a[DIME_ADDR_STRLEN];
+	int err;
+
+	dime_addr_fmt(addr, a, sizeof(a));
+	if (change == ADDRWATCH_UP) {
+		log_info("address %s is up: telling peers", a);
+		err = ihmp_local_addr_up(d->ih, addr, now_ms(), d->acts);
+	} else {
+		log_info("address %s is gone: telling peers", a);
+		err = ihmp_local_addr_down(d->ih, addr, now_ms(), d->acts);
+	}
+	if (err < 0)
+		log_warn_e(err, "address %s: IHMP did not take the change", a);
+	ihmp_act(d);
+}
+
+/* A flow we opened to a host IHMP does not know yet: say HELLO. */
+static void ihmp_maybe_hello(struct dimed *d, const struct dime_flow_key *key)
+{
+	uint32_t hid;
+	struct dime_hid_entry *e;
+	int err;
+
+	if (!d->ih || !signalable(&key->rid))
+		return;
+	hid = dime_hid_lookup(d->hids, &key->rid);
+	e = dime_hid_get(d->hids, hid);
+	if (!e)
+		return;
+	e->used_ms = now_ms();
+	if (e->ihmp)
+		return;
+	err = ihmp_hid_created(d->ih, hid, now_ms(), d->acts);
+	if (err < 0 && err != -EEXIST)
+		log_debug("hid %#x: no HELLO: %s", hid, strerror(-err));
+	ihmp_act(d);
+}
+
+/* Peers with IHMP state and no flow for PEER_LINGER_MS go. */
+static void peer_gc(struct dimed *d)
+{
+	uint64_t now = now_ms();
+
+	for (uint32_t hid = dime_hid_next(d->hids, DIME_HID_NONE); hid != DIME_HID_NONE;
+	     hid = dime_hid_next(d->hids, hid)) {
+		struct dime_hid_entry *e = dime_hid_get(d->hids, hid);
+
+		if (!e || !e->ihmp || e->refs || now - e->used_ms < PEER_LINGER_MS)
+			continue;
+		ihmp_hid_forget(d->ih, hid);
+		kicks_release(d, hid, false);
+		dp_hid_drop(d->dp, hid, NULL, NULL);
+	}
+}
+
+static int control_plane_open(struct dimed *d)
+{
+	struct ihmp_config ic = IHMP_CONFIG_DEFAULTS;
+	struct ihmpio_config io = { .port = d->cfg.ihmp_port, .mark = d->cfg.mark,
+				    .ipv6 = d->cfg.ipv6 };
+	int err;
+
+	addrwatch_init(&d->aw, (int)if_nametoindex("lo"), ADDRWATCH_DEBOUNCE_MS);
+	if (!d->cfg.ihmp) {
+		log_notice("IHMP is off (ihmp no): locators change only by dimectl set-locator");
+		return 0;
+	}
+	ic.port = d->cfg.ihmp_port;
+	ic.rto_ms = d->cfg.ihmp_rto_ms;
+	ic.hold_ms = d->cfg.hold_ms;
+	ic.hello_tries = d->cfg.hello_tries;
+	ic.handoff_tries = d->cfg.handoff_tries;
+	d->acts = calloc(1, sizeof(*d->acts));
+	d->kicks = calloc(KICKS_MAX, sizeof(*d->kicks));
+	if (!d->acts || !d->kicks)
+		return -ENOMEM;
+	if ((err = ihmp_new(&d->ih, d->hids, &ic)) < 0) {
+		log_err_e(err, "IHMP: cannot start the state machine");
+		return err;
+	}
+	if ((err = ihmpio_open(&d->io, &io, on_ihmp_rx, d)) < 0 ||
+	    (err = sockkill_open(&d->sk, d->cfg.mark)) < 0)
+		return err;
+	return 0;
+}
+
+static void control_plane_close(struct dimed *d)
+{
+	ihmpio_close(d->io);
+	sockkill_close(d->sk);
+	if (d->ih)
+		ihmp_free(d->ih);
+	free(d->acts);
+	free(d->kicks);
+	d->io = NULL;
+	d->sk = NULL;
+	d->ih = NULL;
+	d->acts = NULL;
+	d->kicks = NULL;
+}
+
 /* ---- conntrack ------------------------------------------------------------ */
 
 static uint8_t tcp_state_from_ct(uint8_t ct)
@@ -163,6 +519,11 @@ static bool orient(const struct dimed *d, const struct ctnl_flow *f, struct dime
 	bool dst_local = localaddr_is_local(&d->local, &f->orig_dst);
 
 	if (src_local == dst_local || (f->status & (IPS_SRC_NAT | IPS_DST_NAT)))
+		return false;
+	/* IHMP's own datagrams are signalling, not a flow of the peer: as a
+	 * flow they would claim a moving host's new address for a new HID. */
+	if (f->proto == IPPROTO_UDP &&
+	    (f->orig_sport == d->cfg.ihmp_port || f->orig_dport == d->cfg.ihmp_port))
 		return false;
 	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP && f->proto != IPPROTO_ICMP &&
 	    f->proto != IPPROTO_ICMPV6)
@@ -200,6 +561,10 @@ static void on_conntrack(void *ctx, enum ctnl_event ev, const struct ctnl_flow *
 		log_debug("conntrack: dump done, %u flows known", dime_flow_count(d->flows));
 		return;
 	case CTNL_UPDATE:
+		/* TCP state changes: the flow's timeouts and TCP-LD (only for
+		 * established connections) depend on it. */
+		if (f->proto == IPPROTO_TCP && orient(d, f, &key))
+			dp_flow_learn(d->dp, &key, tcp_state_from_ct(f->tcp_state), now_ms());
 		return;
 	case CTNL_NEW:
 	case CTNL_DUMP:
@@ -208,9 +573,14 @@ static void on_conntrack(void *ctx, enum ctnl_event ev, const struct ctnl_flow *
 			return;
 		}
 		err = dp_flow_learn(d->dp, &key, tcp_state_from_ct(f->tcp_state), now_ms());
-		if (err < 0)
+		if (err < 0) {
 			log_debug("flow to %s port %u not tracked: %s",
 				  dime_addr_fmt(&key.rid, a, sizeof(a)), key.rport, strerror(-err));
+			return;
+		}
+		/* We opened it: the peer learns of us by HELLO. */
+		if (dime_addr_eq(&key.lid, &f->orig_src))
+			ihmp_maybe_hello(d, &key);
 		return;
 	case CTNL_DESTROY:
 		if (orient(d, f, &key))
@@ -266,6 +636,9 @@ static void on_address(struct dimed *d, const struct rtnl_addr *ra)
 {
 	bool ours = ra->proto == DIME_IFA_PROTO;
 
+	if (d->ih)
+		addrwatch_event(&d->aw, ra, now_ms(), on_addr_change, d);
+
 	if (ra->deleted) {
 		localaddr_del(&d->local, &ra->addr, ra->ifindex);
 		if (!ours && !localaddr_is_local(&d->local, &ra->addr) && flows_use_lid(d, &ra->addr))
@@ -297,11 +670,14 @@ static void on_rtnl(void *ctx, const struct rtnl_event *ev)
 	case RTNL_EV_RESYNC:
 		log_notice("rtnetlink: events lost, dumping addresses again");
 		localaddr_clear(&d->local);
+		addrwatch_resync_begin(&d->aw);
 		if ((err = rtnl_dump(d->rt)) < 0)
 			log_warn_e(err, "rtnetlink: dump");
 		return;
 	case RTNL_EV_DUMP_DONE:
 		d->rt_dump_done = true;
+		if (d->ih)
+			addrwatch_resync_end(&d->aw, now_ms(), on_addr_change, d);
 		return;
 	}
 }
@@ -353,6 +729,22 @@ static void on_flow_expired(void *ctx, const struct dime_flow *flow)
 
 /* ---- control ----------------------------------------------------------------- */
 
+struct stat_emit {
+	ctl_stat_fn emit;
+	void *ctx;
+	int err;
+};
+
+static void emit_ihmp(void *ctx, const char *name, uint64_t value)
+{
+	struct stat_emit *se = ctx;
+	char full[64];
+
+	snprintf(full, sizeof(full), "ihmp_%s", name);
+	if (se->err == 0)
+		se->err = se->emit(se->ctx, full, value);
+}
+
 static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 {
 	struct dimed *d = ctx;
@@ -387,6 +779,30 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 	EMIT("pins_removed", d->pins_removed);
 	EMIT("pin_errors", d->pin_errors);
 	EMIT("conntrack_ignored", d->ct_ignored);
+	if (d->ih) {
+		const struct ihmpio_stats *io = ihmpio_stats(d->io);
+		const struct sockkill_stats *sk = sockkill_stats(d->sk);
+		struct stat_emit se = { emit, emit_ctx, 0 };
+
+		ihmp_stats_foreach(d->ih, emit_ihmp, &se);
+		if (err == 0)
+			err = se.err;
+		EMIT("ihmp_io_received", io->received);
+		EMIT("ihmp_io_sent", io->sent);
+		EMIT("ihmp_io_send_errors", io->send_errors);
+		EMIT("ihmp_io_send_retried", io->send_retried);
+		EMIT("ihmp_io_send_given_up", io->send_given_up);
+		EMIT("ihmp_io_truncated", io->truncated);
+		EMIT("ihmp_io_recv_errors", io->recv_errors);
+		EMIT("sock_tcp_aborted", sk->tcp_aborted);
+		EMIT("sock_tcp_not_found", sk->tcp_not_found);
+		EMIT("sock_tcp_unsupported", sk->tcp_unsupported);
+		EMIT("sock_udp_notified", sk->udp_notified);
+		EMIT("sock_tcp_ld_sent", sk->ld_sent);
+		EMIT("sock_errors", sk->errors);
+		EMIT("tcp_ld_kicks_dropped", d->kicks_dropped);
+		EMIT("addrwatch_full", d->aw.full);
+	}
 #undef EMIT
 	return err;
 }
@@ -440,7 +856,8 @@ static int tables_open(struct dimed *d)
 				      .max_addrs = d->cfg.hid_capacity * 4 };
 	struct dime_flow_config fc = { .capacity = d->cfg.flow_capacity,
 				       .on_expire = on_flow_expired, .ctx = d };
-	struct dp_kernel_ops ops = { .set_add = set_add, .set_del = set_del, .ctx = d };
+	struct dp_kernel_ops ops = { .set_add = set_add, .set_del = set_del, .held = on_held,
+				     .ctx = d };
 	int err;
 
 	/* Keyed hashes: remote parties choose addresses and ports. */
@@ -537,12 +954,19 @@ int dimed_start(struct dimed **out, const struct dimed_config *cfg)
 		goto fail;
 	if (cfg->manage_sysctls && (err = pin_prepare_iface("all")) < 0)
 		log_warn_e(err, "cannot set rp_filter/arp sysctls");
+	/* Before the address dump, so IHMP learns every address we have. */
+	if ((err = control_plane_open(d)) < 0)
+		goto fail;
 	if ((err = netlink_open(d)) < 0)
 		goto fail;
 	if ((err = ctl_server_open(&d->ctl, cfg->ctl_path, &ctl_backend, d)) < 0)
 		goto fail;
-	log_info("started: queues %u (out) and %u (in), control socket %s", cfg->queue_out,
-		 cfg->queue_in, cfg->ctl_path);
+	if (cfg->ihmp)
+		log_info("started: queues %u (out) and %u (in), IHMP on UDP port %u, control socket %s",
+			 cfg->queue_out, cfg->queue_in, cfg->ihmp_port, cfg->ctl_path);
+	else
+		log_info("started: queues %u (out) and %u (in), IHMP off, control socket %s",
+			 cfg->queue_out, cfg->queue_in, cfg->ctl_path);
 	return 0;
 fail:
 	dimed_stop(d);
@@ -560,6 +984,7 @@ void dimed_stop(struct dimed *d)
 		ctnl_close(d->ct);
 	if (d->rt)
 		rtnl_close(d->rt);
+	control_plane_close(d);
 	if (d->rules_installed)
 		rules_remove();	/* sets go with the rules */
 	if (d->nfq_in)
@@ -588,6 +1013,8 @@ int dimed_fd(const struct dimed *d, enum dimed_fd which)
 	case DIMED_FD_RT_EVENTS: return rtnl_events_fd(d->rt);
 	case DIMED_FD_RT_DUMP: return rtnl_dump_fd(d->rt);
 	case DIMED_FD_CTL: return ctl_server_fd(d->ctl);
+	case DIMED_FD_IHMP4: return ihmpio_fd(d->io, AF_INET);
+	case DIMED_FD_IHMP6: return ihmpio_fd(d->io, AF_INET6);
 	default: return -1;
 	}
 }
@@ -601,6 +1028,8 @@ int dimed_readable(struct dimed *d, enum dimed_fd which)
 	case DIMED_FD_CT_DUMP: return ctnl_handle_dump_readable(d->ct);
 	case DIMED_FD_RT_EVENTS: return rtnl_handle_events_readable(d->rt);
 	case DIMED_FD_RT_DUMP: return rtnl_handle_dump_readable(d->rt);
+	case DIMED_FD_IHMP4: return ihmpio_handle_readable(d->io, AF_INET);
+	case DIMED_FD_IHMP6: return ihmpio_handle_readable(d->io, AF_INET6);
 	default: return 0;
 	}
 }
@@ -610,6 +1039,37 @@ void dimed_tick(struct dimed *d)
 	dime_flow_expire(d->flows, now_ms(), FLOW_EXPIRE_BUDGET);
 	if (++d->ticks % PIN_GC_EVERY_TICKS == 0)
 		pin_gc(d);
+	if (d->ih && d->ticks % HID_GC_EVERY_TICKS == 0)
+		peer_gc(d);
+}
+
+int64_t dimed_timeout_ms(struct dimed *d)
+{
+	uint64_t due, now;
+
+	if (!d->ih)
+		return -1;
+	due = ihmp_next_deadline(d->ih);
+	if (addrwatch_next_deadline(&d->aw) < due)
+		due = addrwatch_next_deadline(&d->aw);
+	if (ihmpio_next_deadline(d->io) < due)
+		due = ihmpio_next_deadline(d->io);
+	if (due == UINT64_MAX)
+		return -1;
+	now = now_ms();
+	return due > now ? (int64_t)(due - now) : 0;
+}
+
+void dimed_timer(struct dimed *d)
+{
+	uint64_t now = now_ms();
+
+	if (!d->ih)
+		return;
+	addrwatch_timer(&d->aw, now, on_addr_change, d);
+	ihmpio_timer(d->io, now);
+	ihmp_timer(d->ih, now, d->acts);
+	ihmp_act(d);
 }
 
 struct ctl_server *dimed_ctl_server(struct dimed *d)

@@ -247,40 +247,85 @@ static const struct dime_addr *lloc_of(const struct dime_hid_entry *h, uint8_t f
 	return dime_addr_is_set(a) ? a : NULL;
 }
 
-/* A flow is translated when either locator differs from what it bound.
- * An unset locator means "as bound": nothing to translate on that side. */
-static bool flow_translated(const struct dime_hid_entry *h, const struct dime_addr *lid,
-			    const struct dime_addr *rid)
+/* A flow's outbound packets need the queue when either locator differs
+ * from what it bound, or when our side is between addresses and its local
+ * identifier is not the local locator (held: dropped until the peer knows
+ * the new one). An unset locator means "as bound". */
+static bool flow_out_translated(const struct dime_hid_entry *h, const struct dime_addr *lid,
+				const struct dime_addr *rid)
 {
 	const struct dime_addr *rloc = rloc_of(h, rid->family);
 	const struct dime_addr *lloc = lloc_of(h, lid->family);
 
+	if (h->out_held[dime_af_index(lid->family)] && !(lloc && dime_addr_eq(lloc, lid)))
+		return true;
 	return (rloc && !dime_addr_eq(rloc, rid)) || (lloc && !dime_addr_eq(lloc, lid));
 }
 
-/* The kernel entries that steer one translated flow into the queues. At
- * most three: its identifier pair outbound, its old remote identifier (new
- * sockets to it), and the locator pair its replies arrive with. */
-static uint32_t flow_entries(const struct dime_hid_entry *h, const struct dime_addr *lid,
-			     const struct dime_addr *rid, struct dp_entry out[3])
+/* Addresses of one family in a set, plus the preferred one first. */
+static uint32_t candidates(const struct dime_addr *pref, const struct dime_addr_set *set,
+			   uint8_t family, struct dime_addr out[DIME_HID_SET_MAX + 1])
 {
-	const struct dime_addr *rloc = rloc_of(h, rid->family);
-	const struct dime_addr *lloc = lloc_of(h, lid->family);
 	uint32_t n = 0;
 
-	if (!flow_translated(h, lid, rid))
-		return 0;
-	memset(out, 0, 3 * sizeof(*out));
-	out[n].set = DP_SET_OUT_PAIR;
-	out[n].a = *lid;
-	out[n++].b = *rid;
-	if (rloc && !dime_addr_eq(rloc, rid)) {
-		out[n].set = DP_SET_OUT_DST;
-		out[n++].a = *rid;
+	if (pref)
+		out[n++] = *pref;
+	for (uint32_t i = 0; i < set->n; i++) {
+		bool dup = false;
+
+		if (set->addr[i].family != family)
+			continue;
+		for (uint32_t j = 0; j < n && !dup; j++)
+			dup = dime_addr_eq(&out[j], &set->addr[i]);
+		if (!dup)
+			out[n++] = set->addr[i];
 	}
-	out[n].set = DP_SET_IN_PAIR;
-	out[n].a = rloc ? *rloc : *rid;
-	out[n++].b = lloc ? *lloc : *lid;
+	return n;
+}
+
+/*
+ * The kernel entries that steer one flow into the queues. Outbound: its
+ * identifier pair, and its old remote identifier (new sockets to it), when
+ * its packets need rewriting. Inbound: every (remote, local) address pair
+ * the host may use for it other than the identifiers themselves - the
+ * locators, and every other address of the host's active and local sets.
+ * The last part matters at the moment of a move: the peer may switch to an
+ * address we only just learned (ADDR_UP, HANDOFF) before we switch our own
+ * locators, and its packets must still be translated back, or our stack
+ * would answer them with a RST. Nothing arrives from those addresses until
+ * a host moves, so this costs nothing before.
+ */
+#define FLOW_ENTRIES_MAX (2 + (DIME_HID_SET_MAX + 1) * (DIME_HID_SET_MAX + 1))
+static uint32_t flow_entries(const struct dime_hid_entry *h, const struct dime_addr *lid,
+			     const struct dime_addr *rid, struct dp_entry out[FLOW_ENTRIES_MAX])
+{
+	const struct dime_addr *rloc = rloc_of(h, rid->family);
+	struct dime_addr rem[DIME_HID_SET_MAX + 1], loc[DIME_HID_SET_MAX + 1];
+	uint32_t n = 0, nr, nl;
+
+	if (flow_out_translated(h, lid, rid)) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].set = DP_SET_OUT_PAIR;
+		out[n].a = *lid;
+		out[n++].b = *rid;
+		if (rloc && !dime_addr_eq(rloc, rid)) {
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].set = DP_SET_OUT_DST;
+			out[n++].a = *rid;
+		}
+	}
+	nr = candidates(rloc, &h->active, rid->family, rem);
+	nl = candidates(lloc_of(h, lid->family), &h->local, lid->family, loc);
+	for (uint32_t i = 0; i < nr; i++) {
+		for (uint32_t j = 0; j < nl; j++) {
+			if (dime_addr_eq(&rem[i], rid) && dime_addr_eq(&loc[j], lid))
+				continue;
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].set = DP_SET_IN_PAIR;
+			out[n].a = rem[i];
+			out[n++].b = loc[j];
+		}
+	}
 	return n;
 }
 
@@ -288,7 +333,7 @@ static uint32_t flow_entries(const struct dime_hid_entry *h, const struct dime_a
 static void flow_steer(struct dataplane *dp, const struct dime_hid_entry *h,
 		       const struct dime_addr *lid, const struct dime_addr *rid)
 {
-	struct dp_entry want[3];
+	struct dp_entry want[FLOW_ENTRIES_MAX];
 	uint32_t n = flow_entries(h, lid, rid, want);
 	struct dp_host *host;
 
@@ -310,7 +355,7 @@ static void flow_steer(struct dataplane *dp, const struct dime_hid_entry *h,
 void dp_hid_sync(struct dataplane *dp, uint32_t hid)
 {
 	struct dime_hid_entry *h = dime_hid_get(dp->hids, hid);
-	struct dp_entry *want = NULL, x[3];
+	struct dp_entry *want = NULL, x[FLOW_ENTRIES_MAX];
 	uint32_t nwant = 0, capwant = 0, cursor = 0;
 	struct dp_host *host;
 	struct dime_flow *f;
@@ -421,8 +466,12 @@ int dp_flow_learn(struct dataplane *dp, const struct dime_flow_key *key, uint8_t
 	uint32_t hid;
 	int err;
 
-	if (dime_flow_lookup_out(dp->flows, key))
+	flow = dime_flow_lookup_out(dp->flows, key);
+	if (flow) {
+		if (tcp_state != DIME_TCP_NONE)
+			flow->tcp_state = tcp_state;
 		return 0;
+	}
 	err = hid_for(dp, &key->rid, &key->lid, now_ms, &hid);
 	if (err < 0)
 		return err;
@@ -461,6 +510,29 @@ void dp_flow_expired(struct dataplane *dp, const struct dime_flow *flow)
 		hid_release_if_unused(dp, flow->hid);
 	else if (h->moved)
 		dp_hid_sync(dp, flow->hid);
+}
+
+void dp_hid_drop(struct dataplane *dp, uint32_t hid,
+		 void (*each)(void *ctx, const struct dime_flow *flow), void *ctx)
+{
+	struct dime_hid_entry *h = dime_hid_get(dp->hids, hid);
+	uint32_t cursor = 0;
+	struct dime_flow *f;
+
+	if (!h)
+		return;
+	/* Iterating by pool slot: deleting the current flow is safe. */
+	while ((f = dime_flow_iter(dp->flows, &cursor))) {
+		if (f->hid != hid)
+			continue;
+		if (each)
+			each(ctx, f);
+		dime_flow_del(dp->flows, f);
+		dp->st.flows_forgotten++;
+	}
+	dp_hid_sync(dp, hid); /* no flows left: removes every kernel entry */
+	h->ihmp = NULL;
+	dime_hid_destroy(dp->hids, hid);
 }
 
 /*
@@ -767,6 +839,12 @@ static enum dp_verdict outbound(struct dataplane *dp, uint8_t *buf, size_t len,
 	}
 	if (!rloc && h->moved) {
 		dp->st.out_no_locator++;
+		return DP_DROP;
+	}
+	if (h->out_held[dime_af_index(key->lid.family)] && !(lloc && dime_addr_eq(lloc, &key->lid))) {
+		dp->st.out_held++;
+		if (dp->ops.held)
+			dp->ops.held(dp->ops.ctx, flow, buf, len);
 		return DP_DROP;
 	}
 	return rewrite(dp, buf, len, info, lloc, rloc, flags, false);

@@ -51,10 +51,16 @@ struct peer {
 	uint32_t hid;
 	uint16_t seq;
 	bool established, legacy, nat_forced, hold, dirty;
-	bool lost_pairable;	/* lost was recent enough to pair with an up */
-	bool lost_ou;		/* lost was not in the local set */
-	struct dime_addr lost;
-	uint64_t lost_at, hold_until;
+	/* The last local address lost, per family (DIME_AF4, DIME_AF6): a
+	 * HANDOFF replaces an address of its own family only. */
+	struct lost {
+		struct dime_addr addr;
+		bool pairable;	/* recent enough to pair with an up */
+		bool ou;	/* was not in the local set */
+		bool announced;	/* ADDR_DOWN sent: the peer forgot it */
+		uint64_t at;
+	} lost[2];
+	uint64_t hold_until;
 	unsigned int nat_n;
 	struct dime_addr nat_addr[NAT_MAX], nat_host[NAT_MAX];
 	struct req req[REQ_MAX];
@@ -240,6 +246,27 @@ static void mark_changed(struct ihmp *ih, struct peer *p, struct ihmp_actions *a
 	flush_dirty(ih, p, acts);
 }
 
+/*
+ * Output of flows still bound to an old address waits while our side is
+ * between addresses: during the hold, and from a HANDOFF until its ACK.
+ * A packet with the new source before the peer has taken the HANDOFF in
+ * would meet no socket there and draw a RST that kills the connection.
+ */
+static void hold_output(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e, int af,
+			bool on, struct ihmp_actions *acts)
+{
+	bool changed = false;
+
+	for (int f = 0; f < 2; f++) {
+		if ((af < 0 || af == f) && e->out_held[f] != on) {
+			e->out_held[f] = on;
+			changed = true;
+		}
+	}
+	if (changed)
+		mark_changed(ih, p, acts);
+}
+
 /* ---- HID sets ----------------------------------------------------------- */
 
 static bool set_active(struct ihmp *ih, uint32_t hid, const struct dime_addr *a)
@@ -367,15 +394,41 @@ static struct peer *peer_of(struct ihmp *ih, uint32_t hid, struct dime_hid_entry
 /* A HOST_ID for a request to p: an address of our local set for it that
  * we still have, other than avoid; failing that, avoid itself (HANDOFF*
  * allows HOST_ID = OLD for a host that had one address). */
+/* Is a is the new address of a HANDOFF still awaiting its ACK? It is in
+ * our local set already, but the peer may not know it yet. */
+static bool handoff_pending(const struct peer *p, const struct dime_addr *a)
+{
+	for (unsigned int i = 0; p && i < REQ_MAX; i++)
+		if (p->req[i].used && (p->req[i].type == IHMP_HANDOFF ||
+				       p->req[i].type == IHMP_HANDOFF_UNREACHABLE) &&
+		    dime_addr_eq(&p->req[i].new_addr, a))
+			return true;
+	return false;
+}
+
+static bool host_id_ok(const struct dime_hid_entry *e, const struct dime_addr *a,
+		       const struct dime_addr *avoid)
+{
+	return !(avoid && dime_addr_eq(avoid, a)) && !handoff_pending(e->ihmp, a);
+}
+
 static const struct dime_addr *host_id_for(const struct ihmp *ih, const struct dime_hid_entry *e,
 					   const struct dime_addr *avoid)
 {
+	const struct peer *p = e->ihmp;
+
 	for (unsigned int i = 0; i < e->local.n; i++)
-		if (local_up(ih, &e->local.addr[i]) && !(avoid && dime_addr_eq(avoid, &e->local.addr[i])))
+		if (local_up(ih, &e->local.addr[i]) && host_id_ok(e, &e->local.addr[i], avoid))
 			return &e->local.addr[i];
 	for (unsigned int i = 0; i < e->local.n; i++)
-		if (!(avoid && dime_addr_eq(avoid, &e->local.addr[i])))
+		if (host_id_ok(e, &e->local.addr[i], avoid))
 			return &e->local.addr[i];
+	/* Nothing left in the local set (a hard hand-off): an address we lost
+	 * without telling the peer, which it still maps to us. */
+	for (unsigned int f = 0; p && f < 2; f++)
+		if (dime_addr_is_set(&p->lost[f].addr) && !p->lost[f].announced &&
+		    !(avoid && dime_addr_eq(avoid, &p->lost[f].addr)))
+			return &p->lost[f].addr;
 	return avoid;
 }
 
@@ -662,14 +715,22 @@ static void start_handoff(struct ihmp *ih, struct peer *p, struct dime_hid_entry
 {
 	struct req proto = { .mode = PATHS_ALL, .probe = true, .new_addr = *n, .old_addr = *o };
 	const struct dime_addr_set *sets[2] = { &e->active, &e->unreach };
+	/* Chosen before n joins the local set: the peer does not know n yet. */
+	struct dime_addr host_id = *host_id_for(ih, e, o);
 	struct ihmp_msg m;
 
 	req_cancel_where(p, IHMP_ADDR_DOWN, o);
 	req_cancel_where(p, IHMP_ADDR_DOWN_UNREACHABLE, o);
 	req_cancel_where(p, IHMP_ADDR_UP, n);
 	req_cancel_where(p, IHMP_ADDR_UP_UNREACHABLE, n);
-	p->lost_pairable = false;
+	p->lost[dime_af_index(n->family)].pairable = false;
 	ih->st.handoffs++;
+	/* The peer answers from the moment it takes the HANDOFF in, to n:
+	 * those packets must be translated back before our ACK arrives, so
+	 * n joins the local set now; our own output waits for the ACK. */
+	e->out_held[dime_af_index(n->family)] = true;
+	set_local(ih, p->hid, n);
+	mark_changed(ih, p, acts);
 	for (unsigned int s = 0; s < 2; s++)
 		for (unsigned int i = 0; i < sets[s]->n; i++)
 			if (reach_from(n, &sets[s]->addr[i]))
@@ -680,7 +741,7 @@ static void start_handoff(struct ihmp *ih, struct peer *p, struct dime_hid_entry
 	}
 	ihmp_msg_init(&m, IHMP_HANDOFF, 0);
 	m.flags = ou ? IHMP_F_OU : 0;
-	m.host_id = *host_id_for(ih, e, o);
+	m.host_id = host_id;
 	m.new_addr = *n;
 	m.old_addr = *o;
 	req_start(ih, p, &m, &proto, ih->cfg.handoff_tries, now, acts);
@@ -764,7 +825,8 @@ static void rx_hello(struct ihmp *ih, const struct rx *rx)
 	clear_set(ih, hid, DIME_HID_UNREACH, &e->unreach);
 	clear_set(ih, hid, DIME_HID_LOCAL, &e->local);
 	p->nat_n = 0;
-	p->legacy = p->hold = p->lost_pairable = false;
+	p->legacy = p->hold = false;
+	memset(p->lost, 0, sizeof(p->lost));
 	p->established = true;
 	p->nat_forced = forced;
 	set_active(ih, hid, rx->src);
@@ -837,9 +899,18 @@ static struct peer *rx_peer(struct ihmp *ih, const struct ihmp_msg *m)
 	struct dime_hid_entry *e;
 	struct peer *p = peer_of(ih, dime_hid_lookup(ih->hids, &m->host_id), &e);
 
-	if (p && dime_addr_set_has(&e->active, &m->host_id))
+	/* Active, or an identifier a live flow of that host still binds (the
+	 * host may have announced it down before it moved). Never an address
+	 * only the host itself claimed (unreachable set). */
+	if (p && !dime_addr_set_has(&e->unreach, &m->host_id))
 		return p;
 	if (m->type == IHMP_HANDOFF || m->type == IHMP_HANDOFF_UNREACHABLE) {
+		/* HOST_ID may be an address of the other family that the
+		 * other family's HANDOFF, processed first, just removed: the
+		 * OLD address a live flow still binds names the host too. */
+		p = peer_of(ih, dime_hid_lookup(ih->hids, &m->old_addr), &e);
+		if (p && !dime_addr_set_has(&e->unreach, &m->old_addr))
+			return p;
 		p = peer_of(ih, dime_hid_lookup(ih->hids, &m->new_addr), &e);
 		if (p && !dime_addr_set_has(&e->active, &m->old_addr) &&
 		    !dime_addr_set_has(&e->unreach, &m->old_addr))
@@ -900,7 +971,18 @@ static void ack_apply(struct ihmp *ih, const struct rx *rx, struct peer *p,
 		if (r->type == IHMP_HANDOFF) {
 			dime_hid_set_lloc(ih->hids, p->hid, rx->dst);
 			p->hold = false;
+			e->out_held[dime_af_index(rx->dst->family)] = false;
 		}
+		mark_changed(ih, p, rx->acts);
+		return;
+	case IHMP_HANDOFF_UNREACHABLE:
+		/* The peer knows the new address; it answers to it. */
+		if (local_up(ih, &r->new_addr)) {
+			set_local(ih, p->hid, &r->new_addr);
+			dime_hid_set_lloc(ih->hids, p->hid, &r->new_addr);
+		}
+		p->hold = false;
+		hold_output(ih, p, e, dime_af_index(r->new_addr.family), false, rx->acts);
 		mark_changed(ih, p, rx->acts);
 		return;
 	default:
@@ -997,6 +1079,21 @@ static bool signalling(const struct peer *p)
 	return p->established && !p->legacy && !p->nat_forced;
 }
 
+/* The address lost came back during the hold. We sent nothing meanwhile,
+ * so the peer still has it as our locator: resume as before. */
+static void resume_after_hold(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+			      const struct dime_addr *n, struct ihmp_actions *acts)
+{
+	struct lost *l = &p->lost[dime_af_index(n->family)];
+
+	if (!l->ou)
+		set_local(ih, p->hid, n);
+	p->hold = false;
+	memset(l, 0, sizeof(*l));
+	hold_output(ih, p, e, dime_af_index(n->family), false, acts);
+	mark_changed(ih, p, acts);
+}
+
 int ihmp_local_addr_up(struct ihmp *ih, const struct dime_addr *n, uint64_t now,
 		       struct ihmp_actions *acts)
 {
@@ -1011,12 +1108,15 @@ int ihmp_local_addr_up(struct ihmp *ih, const struct dime_addr *n, uint64_t now,
 	ih->last_up_at = now;
 	for (struct peer *p = ih->peers; p; p = p->next) {
 		struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
+		struct lost *l = &p->lost[dime_af_index(n->family)];
 
 		if (!e || !signalling(p))
 			continue;
-		if (dime_addr_is_set(&p->lost) &&
-		    (p->hold || (p->lost_pairable && now - p->lost_at <= ih->cfg.pair_ms)))
-			start_handoff(ih, p, e, n, &p->lost, p->lost_ou, now, acts);
+		if (p->hold && dime_addr_eq(&l->addr, n))
+			resume_after_hold(ih, p, e, n, acts);
+		else if (dime_addr_is_set(&l->addr) &&
+			 (p->hold || (l->pairable && now - l->at <= ih->cfg.pair_ms)))
+			start_handoff(ih, p, e, n, &l->addr, l->ou, now, acts);
 		else
 			peer_addr_up(ih, p, e, n, now, acts);
 	}
@@ -1030,6 +1130,7 @@ static void peer_addr_down(struct ihmp *ih, struct peer *p, struct dime_hid_entr
 			   struct ihmp_actions *acts)
 {
 	bool was_local = dime_addr_set_has(&e->local, o);
+	struct lost *l = &p->lost[dime_af_index(o->family)];
 	struct ihmp_msg m;
 
 	req_cancel_from(p, o);
@@ -1039,10 +1140,11 @@ static void peer_addr_down(struct ihmp *ih, struct peer *p, struct dime_hid_entr
 	}
 	if (!signalling(p))
 		return;
-	p->lost = *o;
-	p->lost_ou = !was_local;
-	p->lost_at = now;
-	p->lost_pairable = true;
+	l->addr = *o;
+	l->ou = !was_local;
+	l->at = now;
+	l->pairable = true;
+	l->announced = false;
 	if (pair) {
 		start_handoff(ih, p, e, &ih->last_up, o, !was_local, now, acts);
 		return;
@@ -1052,11 +1154,13 @@ static void peer_addr_down(struct ihmp *ih, struct peer *p, struct dime_hid_entr
 			p->hold = true;
 			p->hold_until = now + ih->cfg.hold_ms;
 		}
+		hold_output(ih, p, e, -1, true, acts);
 		return;
 	}
 	ihmp_msg_init(&m, was_local ? IHMP_ADDR_DOWN : IHMP_ADDR_DOWN_UNREACHABLE, 0);
 	m.host_id = *host_id_for(ih, e, o);
 	m.old_addr = *o;
+	l->announced = true;
 	send_working(ih, p, e, &m, now, acts);
 }
 
@@ -1069,7 +1173,8 @@ int ihmp_local_addr_down(struct ihmp *ih, const struct dime_addr *o, uint64_t no
 	if (i < 0)
 		return 0;
 	ih->local[i] = ih->local[--ih->nlocal];
-	pair = dime_addr_is_set(&ih->last_up) && !dime_addr_eq(&ih->last_up, o) &&
+	/* A HANDOFF replaces an address by one of its own family. */
+	pair = ih->last_up.family == o->family && !dime_addr_eq(&ih->last_up, o) &&
 	       local_up(ih, &ih->last_up) && now - ih->last_up_at <= ih->cfg.pair_ms;
 	for (struct peer *p = ih->peers; p; p = p->next) {
 		struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
@@ -1101,9 +1206,20 @@ static void req_failed(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e
 			send_addr_up_unreach(ih, p, e, &done.new_addr, now, acts);
 		break;
 	case IHMP_HANDOFF:
-		if (local_up(ih, &done.new_addr))
+		/* It joined the local set when the HANDOFF went out; no
+		 * answer means the peer cannot reach it after all. */
+		if (dime_hid_addr_del(ih->hids, p->hid, DIME_HID_LOCAL, &done.new_addr) == 0)
+			mark_changed(ih, p, acts);
+		if (local_up(ih, &done.new_addr)) {
 			send_handoff_unreach(ih, p, e, &done.new_addr, &done.old_addr,
 					     done.flags & IHMP_F_OU, now, acts);
+			break;
+		}
+		/* fall through */
+	case IHMP_HANDOFF_UNREACHABLE:
+		/* Nobody answered: holding output any longer helps nobody;
+		 * the hold (if any) decides the peer's fate. */
+		hold_output(ih, p, e, dime_af_index(done.new_addr.family), p->hold, acts);
 		break;
 	default:	/* a failed probe leaves the address unreachable */
 		break;

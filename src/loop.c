@@ -37,6 +37,8 @@ struct loop {
 	struct fd_watch fds[DIMED_FD_COUNT];
 	ev_idle again;
 	ev_timer tick;
+	ev_prepare before_wait;
+	ev_timer due;		/* the daemon's next timed work (IHMP, debounce) */
 	ev_signal sigterm, sigint, sighup;
 	int stop_signal;
 	struct client_watch *clients;	/* every connected control client */
@@ -136,6 +138,27 @@ static void on_tick(struct ev_loop *ev, ev_timer *t, int revents)
 	dimed_tick(l->d);
 }
 
+static void on_due(struct ev_loop *ev, ev_timer *t, int revents)
+{
+	struct loop *l = (struct loop *)((char *)t - offsetof(struct loop, due));
+
+	dimed_timer(l->d);
+}
+
+/* Before every wait: arm the timer for the daemon's next deadline, which
+ * any handler of this iteration may have moved. */
+static void on_before_wait(struct ev_loop *ev, ev_prepare *p, int revents)
+{
+	struct loop *l = (struct loop *)((char *)p - offsetof(struct loop, before_wait));
+	int64_t ms = dimed_timeout_ms(l->d);
+
+	ev_timer_stop(ev, &l->due);
+	if (ms < 0)
+		return;
+	ev_timer_set(&l->due, (double)ms / 1000.0, 0.);
+	ev_timer_start(ev, &l->due);
+}
+
 static void on_signal(struct ev_loop *ev, ev_signal *s, int revents)
 {
 	struct loop *l = s->data;
@@ -168,9 +191,14 @@ int loop_run(struct dimed *d, void (*ready)(void))
 	for (int i = 0; i < DIMED_FD_COUNT; i++) {
 		l.fds[i].l = &l;
 		l.fds[i].which = (enum dimed_fd)i;
+		if (dimed_fd(d, i) < 0)
+			continue;	/* a module that is off (IHMP, IPv6) */
 		ev_io_init(&l.fds[i].io, i == DIMED_FD_CTL ? on_ctl_listen : on_fd, dimed_fd(d, i), EV_READ);
 		ev_io_start(l.ev, &l.fds[i].io);
 	}
+	ev_init(&l.due, on_due);
+	ev_prepare_init(&l.before_wait, on_before_wait);
+	ev_prepare_start(l.ev, &l.before_wait);
 	ev_idle_init(&l.again, on_again);
 	ev_timer_init(&l.tick, on_tick, DIMED_TICK_MS / 1000.0, DIMED_TICK_MS / 1000.0);
 	ev_timer_start(l.ev, &l.tick);

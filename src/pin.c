@@ -9,6 +9,7 @@
  * rtnl_parse_addr(), because RTM_DELADDR itself ignores IFA_PROTO.
  */
 #include <errno.h>
+#include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -173,6 +174,85 @@ static void put_addr(struct nlmsghdr *nlh, const struct dime_addr *a)
 	mnl_attr_put(nlh, IFA_ADDRESS, len, a->a.u8);
 }
 
+/* ---- the pins' fallback route (pin.h) --------------------------------------------- */
+
+static int pin_rule(uint16_t type, uint16_t flags, uint8_t family, const struct dime_addr *src)
+{
+	unsigned char buf[256] __attribute__((aligned(4)));
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct fib_rule_hdr *frh;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = family;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = RT_TABLE_UNSPEC;
+	if (src) {
+		frh->src_len = family == AF_INET6 ? 128 : 32;
+		mnl_attr_put(nlh, FRA_SRC, dime_addr_len(src), src->a.u8);
+	}
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, PIN_RULE_PRIORITY);
+	mnl_attr_put_u32(nlh, FRA_TABLE, PIN_TABLE);
+	if (type == RTM_NEWRULE)
+		mnl_attr_put_u8(nlh, FRA_PROTOCOL, DIME_IFA_PROTO);
+	return req_run(nlh, NULL, NULL);
+}
+
+static int pin_table_route(uint16_t type, uint16_t flags, uint8_t family)
+{
+	unsigned char buf[256] __attribute__((aligned(4)));
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = family;
+	rtm->rtm_table = RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = DIME_IFA_PROTO;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_TABLE, PIN_TABLE);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)lo_index());
+	return req_run(nlh, NULL, NULL);
+}
+
+static int fallback_add(const struct dime_addr *a)
+{
+	int err = pin_table_route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, a->family);
+
+	if (err == 0) {
+		err = pin_rule(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, a->family, a);
+		if (err == -EEXIST)
+			err = 0;
+	}
+	return err;
+}
+
+static void fallback_del(const struct dime_addr *a)
+{
+	char text[DIME_ADDR_STRLEN];
+	int err = pin_rule(RTM_DELRULE, 0, a->family, a);
+
+	if (err < 0 && err != -ENOENT)
+		log_warn_e(err, "pin %s: cannot remove its fallback rule",
+			   dime_addr_fmt(a, text, sizeof(text)));
+}
+
+/* Every rule of ours (any source), then the table's routes. */
+static void fallback_flush(void)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+
+	for (size_t f = 0; f < sizeof(families); f++) {
+		for (int i = 0; i < PIN_FLUSH_ROUNDS; i++)
+			if (pin_rule(RTM_DELRULE, 0, families[f], NULL) < 0)
+				break;
+		pin_table_route(RTM_DELROUTE, 0, families[f]);
+	}
+}
+
 /* ---- pins --------------------------------------------------------------------- */
 
 static int new_pin(const struct dime_addr *a)
@@ -230,6 +310,9 @@ int pin_add(const struct dime_addr *a)
 		log_warn_e(err, "pin %s: cannot add to lo", text);
 		return err;
 	}
+	if ((err = fallback_add(a)) < 0)
+		log_warn_e(err, "pin %s: no fallback route; its flows cannot recover fast from a hard hand-off",
+			   text);
 	log_info("pin %s: added to lo", text);
 	return 0;
 }
@@ -256,6 +339,7 @@ int pin_del(const struct dime_addr *a)
 		log_warn_e(err, "pin %s: cannot list lo's addresses", text);
 		return err;
 	}
+	fallback_del(a);
 	if (!s.have || s.found.proto != DIME_IFA_PROTO) {
 		log_debug("pin %s: no pin of ours on lo%s", text, s.have ? " (a foreign one is)" : "");
 		return -ENOENT;
@@ -276,6 +360,7 @@ int pin_flush_stale(void)
 	char text[DIME_ADDR_STRLEN];
 	int removed = 0;
 
+	fallback_flush();
 	for (int round = 0; round < PIN_FLUSH_ROUNDS; round++) {
 		struct lo_scan s = { .want = NULL };
 		int err = lo_scan(&s, AF_UNSPEC);

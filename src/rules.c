@@ -147,7 +147,10 @@ int rules_render_install(const struct rules_config *cfg, int family, char *buf, 
 	/* Outbound: mangle OUTPUT, after conntrack and still in LOCAL_OUT, so
 	 * the kernel re-routes a packet whose addresses dimed changed. */
 	tprintf(&t, "*mangle\n:%s - [0:0]\n", RULES_CHAIN_OUT);
-	tprintf(&t, "-A %s -o lo -j RETURN\n", RULES_CHAIN_OUT);
+	/* Loopback traffic, between our own addresses, is never queued. A
+	 * packet that leaves by lo to a remote address is not that: it is a
+	 * held flow's retransmission taking the pins' fallback route (pin.h). */
+	tprintf(&t, "-A %s -o lo -m addrtype --dst-type LOCAL -j RETURN\n", RULES_CHAIN_OUT);
 	tprintf(&t, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", RULES_CHAIN_OUT, cfg->mark, cfg->mark);
 	tprintf(&t, "-A %s -p udp --sport %u -j RETURN\n", RULES_CHAIN_OUT, cfg->ihmp_port);
 	tprintf(&t, "-A %s -m set --match-set %s src -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",

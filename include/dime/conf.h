@@ -38,6 +38,11 @@ enum conf_key {
 	CONF_QUEUE_OUT,
 	CONF_QUEUE_IN,
 	CONF_IHMP_PORT,
+	CONF_IHMP,
+	CONF_HOLD_TIME,
+	CONF_IHMP_RTO,
+	CONF_HELLO_RETRIES,
+	CONF_HANDOFF_RETRIES,
 	CONF_FWMARK,
 	CONF_MAX_HOSTS,
 	CONF_MAX_FLOWS,
@@ -60,6 +65,11 @@ struct dime_conf {
 	uint32_t queue_out;
 	uint32_t queue_in;
 	uint32_t ihmp_port;
+	bool ihmp;
+	uint64_t hold_time;
+	uint64_t ihmp_rto;
+	uint32_t hello_retries;
+	uint32_t handoff_retries;
 	uint32_t fwmark;
 	uint32_t max_hosts;
 	uint32_t max_flows;

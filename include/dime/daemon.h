@@ -21,6 +21,10 @@ struct dimed_config {
 	uint16_t queue_out;		/* NFQUEUE numbers */
 	uint16_t queue_in;
 	uint16_t ihmp_port;		/* never queued */
+	bool ihmp;			/* run the control plane */
+	uint32_t hold_ms;		/* IHMP hold time */
+	uint32_t ihmp_rto_ms;		/* first retransmission timeout */
+	uint8_t hello_tries, handoff_tries;
 	uint32_t mark;			/* fwmark bit of packets dimed sends itself */
 	uint32_t hid_capacity;
 	uint32_t flow_capacity;
@@ -41,6 +45,8 @@ enum dimed_fd {
 	DIMED_FD_RT_EVENTS,
 	DIMED_FD_RT_DUMP,
 	DIMED_FD_CTL,
+	DIMED_FD_IHMP4,
+	DIMED_FD_IHMP6,
 	DIMED_FD_COUNT,
 };
 
@@ -61,6 +67,11 @@ int dimed_readable(struct dimed *d, enum dimed_fd which);
 /* Periodic work: flow expiry, unused pins. Call every DIMED_TICK_MS. */
 #define DIMED_TICK_MS 250
 void dimed_tick(struct dimed *d);
+/* Timed work (IHMP retransmissions, hold expiry, debounced address
+ * events): milliseconds until it is due, or -1 for none. loop.c asks
+ * before every wait and calls dimed_timer() when it is due. */
+int64_t dimed_timeout_ms(struct dimed *d);
+void dimed_timer(struct dimed *d);
 
 struct ctl_server *dimed_ctl_server(struct dimed *d);
 

@@ -49,6 +49,10 @@ struct dp_kernel_ops {
 		       const struct dime_addr *b);
 	int (*set_del)(void *ctx, enum dp_set set, const struct dime_addr *a,
 		       const struct dime_addr *b);
+	/* Optional: an outbound packet of flow was dropped because its host's
+	 * output is held (dime_hid_entry.out_held), buf[0..len) as the socket
+	 * sent it. The daemon uses it for fast TCP recovery. */
+	void (*held)(void *ctx, const struct dime_flow *flow, const uint8_t *buf, size_t len);
 	void *ctx;
 };
 
@@ -61,6 +65,7 @@ struct dp_kernel_ops {
 	X(out_malformed)    /* ... that did not parse: passed untouched */       \
 	X(out_no_locator)   /* dropped: the host has no locator of that family */ \
 	X(out_rewrite_failed) /* dropped: the rewrite refused the packet */      \
+	X(out_held)	    /* dropped: our side is between addresses */         \
 	X(out_flow_learned) /* flows created from a queued packet */             \
 	X(in_packets)	    /* inbound packets seen */                           \
 	X(in_rewritten)                                                          \
@@ -127,8 +132,10 @@ void dp_packet_burst(struct dataplane *dp, enum dime_dir dir, struct dp_burst_it
 /*
  * A flow seen by conntrack, oriented by the caller (lid is local). Creates
  * the peer's HID when none owns rid (active {rid}, local {lid}). 0 (also
- * when already known), -ENOSPC, -EADDRINUSE. A new flow of a moved host
- * gets its fast-path entries at once.
+ * when already known: then a tcp_state other than DIME_TCP_NONE replaces
+ * the flow's, which is how conntrack's updates reach it), -ENOSPC,
+ * -EADDRINUSE. A new flow of a moved host gets its fast-path entries at
+ * once.
  */
 int dp_flow_learn(struct dataplane *dp, const struct dime_flow_key *key, uint8_t tcp_state,
 		  uint64_t now_ms);
@@ -153,6 +160,15 @@ void dp_hid_sync(struct dataplane *dp, uint32_t hid);
 /* The flow table expired a flow (flow table callback): resync its host,
  * and destroy the host when no flow is left. */
 void dp_flow_expired(struct dataplane *dp, const struct dime_flow *flow);
+
+/*
+ * Give up on a host (IHMP: its hold expired; or it lingered unused): each
+ * of its flows is passed to each(ctx, flow) before it is removed (the
+ * daemon tells the sockets), then its kernel entries and the host go. The
+ * caller has released the control-plane state (ihmp) first.
+ */
+void dp_hid_drop(struct dataplane *dp, uint32_t hid,
+		 void (*each)(void *ctx, const struct dime_flow *flow), void *ctx);
 
 /* Remove every kernel set entry this data plane added (shutdown). */
 void dp_clear_kernel(struct dataplane *dp);

@@ -73,6 +73,13 @@ struct dime_hid_entry {
 	 * flow bound identifiers other than the locators. Cleared when the
 	 * last flow goes. Clear means no flow of this HID needs rewriting. */
 	bool moved;
+	/* Our side of this host is between addresses (IHMP: hold, or a
+	 * HANDOFF not yet acknowledged): packets of flows whose local
+	 * identifier is not the local locator must not leave, since the peer
+	 * would not recognise the source yet. Per family (DIME_AF4/DIME_AF6):
+	 * each family's HANDOFF is acknowledged on its own. Written by the
+	 * control plane. */
+	bool out_held[2];
 	bool has_key;
 	uint8_t key_len;
 	uint64_t created_ms;

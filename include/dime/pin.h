@@ -29,16 +29,33 @@
 #define DIME_IFA_PROTO 0xd1
 #define PIN_ACK_TIMEOUT_MS 1000
 
-/* Pin a on lo. An existing pin of ours is success; -EEXIST when a is
- * already on lo but not ours (then it is not ours to remove either). */
+/*
+ * A route that always exists for a pinned identifier: a policy rule
+ * "from PIN lookup PIN_TABLE" placed after main and default
+ * (PIN_RULE_PRIORITY), and in PIN_TABLE one "default dev lo" route per
+ * family. While the host has no usable address at all (the gap of a hard
+ * hand-off), the sockets' retransmissions still pass a route lookup and
+ * reach the queue, where dimed holds them and answers TCP-LD style
+ * (sockkill.h); without it they fail before netfilter and the sockets back
+ * off unseen. Ordinary routes win whenever one exists, and the rewrite
+ * re-routes the packet on the new locator. Rules and routes carry
+ * protocol DIME_IFA_PROTO and go with the pins.
+ */
+#define PIN_TABLE 0xd1d1
+#define PIN_RULE_PRIORITY 33000
+
+/* Pin a on lo, with its fallback route. An existing pin of ours is
+ * success; -EEXIST when a is already on lo but not ours (then it is not
+ * ours to remove either). */
 int pin_add(const struct dime_addr *a);
 
 /* Remove our pin of a from lo; -ENOENT when lo holds no pin of ours for
  * a (an address the administrator put there is never removed). */
 int pin_del(const struct dime_addr *a);
 
-/* Remove every address on lo that carries our IFA_PROTO (left by a
- * previous run). Returns how many were removed, or -errno. */
+/* Remove every address on lo that carries our IFA_PROTO, and every rule
+ * and route of PIN_TABLE (left by a previous run). Returns how many pins
+ * were removed, or -errno. */
 int pin_flush_stale(void);
 
 /*

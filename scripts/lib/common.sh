@@ -17,7 +17,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 dime_require_root() {
 	[ "$(id -u)" -eq 0 ] && return 0
 	if command -v sudo >/dev/null 2>&1; then
-		exec sudo --preserve-env=DIME_BUILD_DIR,DIME_BUILD_SAN_DIR,DIME_KEEP_LOGS,CI -- "$0" "$@"
+		exec sudo --preserve-env=DIME_BUILD_DIR,DIME_BUILD_SAN_DIR,DIME_BUILD_FUZZ_DIR,DIME_FUZZ_SECONDS,DIME_KEEP_LOGS,CI -- "$0" "$@"
 	fi
 	die "$(basename "$0") needs root (it creates network namespaces and may install packages); run it as root"
 }

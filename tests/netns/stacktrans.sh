@@ -35,9 +35,12 @@ else
 fi
 
 # dimed NODE: start dimed in NODE's namespace, wait for its control socket.
+# IHMP is off here: these scenarios test the data plane alone, with the
+# locators set by hand (tests/netns/ihmp.sh runs the control plane).
 start_dimed() {
 	local node=$1
-	tb_bg "$node" "dimed-$node" "$DIMED" -l debug -s "$TB_TMP/$node.sock" >/dev/null
+	[ -f "$TB_TMP/dime-noihmp.conf" ] || echo "ihmp no" >"$TB_TMP/dime-noihmp.conf"
+	tb_bg "$node" "dimed-$node" "$DIMED" -f "$TB_TMP/dime-noihmp.conf" -l debug -s "$TB_TMP/$node.sock" >/dev/null
 	tb_wait_for 10 "dimed on $node to answer" "$DIMECTL" -s "$TB_TMP/$node.sock" version
 }
 
@@ -49,7 +52,7 @@ ctl() { # ctl NODE ARGS...
 
 stop_dimed() { # stop_dimed NODE: SIGTERM, wait (bounded) for a clean exit
 	local node=$1 pid
-	pid=$(pgrep -f "dimed -l debug -s $TB_TMP/$node.sock" || true)
+	pid=$(pgrep -f "dimed -f $TB_TMP/dime-noihmp.conf -l debug -s $TB_TMP/$node.sock" || true)
 	[ -n "$pid" ] || tb_fail "dimed on $node is not running"
 	kill -TERM "$pid"
 	tb_wait_for 10 "dimed on $node to exit" bash -c "! kill -0 $pid 2>/dev/null"

@@ -505,8 +505,116 @@ START_TEST(moving_back_removes_entries)
 	ck_assert_int_eq(dp_set_locator(dp, &peer, NULL, &lloc, 2), 0);
 	ck_assert_int_eq(nfake, 2);
 	ck_assert_int_eq(dp_set_locator(dp, &peer, NULL, &back, 3), 0);
-	ck_assert_int_eq(nfake, 0);
+	/* Nothing is rewritten any more; only packets that would still come
+	 * to MH2 (in our local set) are steered back to the identifiers. */
+	ck_assert_int_eq(nfake, 1);
+	ck_assert(fake_has(DP_SET_IN_PAIR, CH, MH2));
 	dp_clear_kernel(dp);
+	ck_assert_int_eq(nfake, 0);
+}
+END_TEST
+
+/* CH's view before any move: MH has two addresses we can reach. Packets
+ * from the second must be translated back as soon as MH switches to it,
+ * before any locator changes here. */
+START_TEST(second_active_address_is_steered_inbound)
+{
+	uint8_t buf[256];
+	size_t len;
+	struct dime_flow_key k = key(IPPROTO_TCP, CH, 80, MH1, 40000);
+	struct dime_addr mh1 = A(MH1), mh2 = A(MH2);
+	uint32_t hid;
+
+	ck_assert_int_eq(dp_flow_learn(dp, &k, 0, 1), 0);
+	ck_assert_int_eq(nfake, 0);
+	hid = dime_hid_lookup(hids, &mh1);
+	ck_assert_int_eq(dime_hid_addr_add(hids, hid, DIME_HID_ACTIVE, &mh2), 0);
+	dp_hid_sync(dp, hid);
+	ck_assert_int_eq(nfake, 1);
+	ck_assert(fake_has(DP_SET_IN_PAIR, MH2, CH));
+	/* Outbound is still not queued: MH1 is the locator. */
+	ck_assert_int_lt(fake_find(DP_SET_OUT_PAIR, &k.lid, &k.rid), 0);
+	len = build(buf, IPPROTO_TCP, MH2, 40000, CH, 80, 40);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 2), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, MH1, CH);
+}
+END_TEST
+
+static int nheld;
+static void count_held(void *ctx, const struct dime_flow *flow, const uint8_t *buf, size_t len)
+{
+	nheld++;
+}
+
+/* MH's view during a hard hand-off: its old address is gone and the new
+ * one is not acknowledged yet. Output waits; input to the new address is
+ * already translated back. */
+START_TEST(held_output_is_dropped_until_released)
+{
+	struct dp_kernel_ops ops = { .set_add = fake_add, .set_del = fake_del, .held = count_held };
+	uint8_t buf[256];
+	size_t len;
+	struct dime_flow_key k = key(IPPROTO_TCP, MH1, 40000, CH, 80);
+	struct dime_addr mh1 = A(MH1), mh2 = A(MH2), ch = A(CH);
+	struct dime_hid_entry *h;
+	uint32_t hid;
+
+	dp_free(dp);
+	ck_assert_int_eq(dp_new(&dp, hids, flows, &ops), 0);
+	nheld = 0;
+	ck_assert_int_eq(dp_flow_learn(dp, &k, 0, 1), 0);
+	hid = dime_hid_lookup(hids, &ch);
+	h = dime_hid_get(hids, hid);
+	ck_assert_int_eq(dime_hid_addr_del(hids, hid, DIME_HID_LOCAL, &mh1), 0);
+	h->out_held[DIME_AF4] = true;
+	ck_assert_int_eq(dime_hid_addr_add(hids, hid, DIME_HID_LOCAL, &mh2), 0);
+	dp_hid_sync(dp, hid);
+	ck_assert(fake_has(DP_SET_OUT_PAIR, MH1, CH));
+	ck_assert(fake_has(DP_SET_IN_PAIR, CH, MH2));
+
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 2), DP_DROP);
+	ck_assert_uint_eq(dp_stats(dp)->out_held, 1);
+	ck_assert_int_eq(nheld, 1);
+	len = build(buf, IPPROTO_TCP, CH, 80, MH2, 40000, 33);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 3), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, CH, MH1);
+
+	/* The HANDOFF was acknowledged: output flows, rewritten. */
+	h->out_held[DIME_AF4] = false;
+	dp_hid_sync(dp, hid);
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 4), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, MH2, CH);
+	ck_assert_int_eq(nheld, 1);
+}
+END_TEST
+
+static int ndropped_flows;
+static void count_flow(void *ctx, const struct dime_flow *flow)
+{
+	ndropped_flows++;
+}
+
+START_TEST(dropping_a_host_removes_flows_entries_and_host)
+{
+	struct dime_flow_key k1 = key(IPPROTO_TCP, MH1, 40000, CH, 80);
+	struct dime_flow_key k2 = key(IPPROTO_UDP, MH1, 40001, CH, 53);
+	struct dime_addr peer = A(CH), lloc = A(MH2);
+	uint32_t hid;
+
+	ck_assert_int_eq(dp_flow_learn(dp, &k1, 0, 1), 0);
+	ck_assert_int_eq(dp_flow_learn(dp, &k2, 0, 1), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &peer, NULL, &lloc, 2), 0);
+	ck_assert_int_gt(nfake, 0);
+	hid = dime_hid_lookup(hids, &peer);
+	ndropped_flows = 0;
+	dp_hid_drop(dp, hid, count_flow, NULL);
+	ck_assert_int_eq(ndropped_flows, 2);
+	ck_assert_int_eq(nfake, 0);
+	ck_assert_uint_eq(dime_flow_count(flows), 0);
+	ck_assert_ptr_null(dime_hid_get(hids, hid));
+	ck_assert_uint_eq(dime_hid_lookup(hids, &peer), DIME_HID_NONE);
 }
 END_TEST
 
@@ -896,6 +1004,9 @@ static Suite *dataplane_suite(void)
 	tcase_add_test(tc, forget_removes_kernel_entries_and_host);
 	tcase_add_test(tc, failed_kernel_add_is_retried_at_next_sync);
 	tcase_add_test(tc, moving_back_removes_entries);
+	tcase_add_test(tc, second_active_address_is_steered_inbound);
+	tcase_add_test(tc, held_output_is_dropped_until_released);
+	tcase_add_test(tc, dropping_a_host_removes_flows_entries_and_host);
 	tcase_add_test(tc, many_flows_one_hid_share_entries);
 	tcase_add_test(tc, locator_owned_by_another_entry_merges_hosts);
 	tcase_add_test(tc, same_millisecond_segments_still_move_tcp_state);

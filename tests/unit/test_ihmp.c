@@ -142,6 +142,12 @@ static void collect(int i)
 		LOG[nlog].dst = a->dst;
 		LOG[nlog].dport = a->dport;
 		ck_assert_int_eq(ihmp_decode(a->buf, a->len, &LOG[nlog].m), 0);
+		if (getenv("IHMP_TRACE")) {
+			char x[64], y[64];
+			fprintf(stderr, "%llu host%d %s -> %s %s acked=%s seq=%u\n", (unsigned long long)now, i,
+				dime_addr_fmt(&a->src, x, sizeof(x)), dime_addr_fmt(&a->dst, y, sizeof(y)),
+				ihmp_type_name(LOG[nlog].m.type), LOG[nlog].m.type == IHMP_ACK ? ihmp_type_name(LOG[nlog].m.acked_type) : "-", LOG[nlog].m.seq);
+		}
 		nlog++;
 		ck_assert_uint_lt(qtail, QMAX);
 		Q[qtail].from = i;
@@ -317,6 +323,7 @@ static void pair_v4(void)
 
 START_TEST(test_hello_symmetric)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_hello_symmetric");
 	struct dime_hid_entry *a, *b;
 	unsigned int mark;
 
@@ -379,6 +386,7 @@ static void hello_msg(struct ihmp_msg *m, const char *from, const char *const *a
 
 START_TEST(test_probe_selection)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_probe_selection");
 	static const char *const adv[] = { "192.0.2.1", "10.1.0.1", "169.254.1.1", "172.16.0.1",
 					   "2001:db8:a::1", "fd00::1", NULL };
 	struct ihmp_msg m;
@@ -435,6 +443,7 @@ END_TEST
 /* B answers a PATH_PROBE: source to active, destination to local, nonce echoed. */
 START_TEST(test_probe_receiver)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_probe_receiver");
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
 	const struct logrec *ack;
@@ -466,6 +475,7 @@ END_TEST
 
 START_TEST(test_addr_up_reachable)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_addr_up_reachable");
 	struct dime_hid_entry *a, *b;
 	const struct logrec *r;
 	unsigned int mark;
@@ -498,6 +508,7 @@ END_TEST
 
 START_TEST(test_addr_up_unreachable)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_addr_up_unreachable");
 	struct dime_hid_entry *a, *b;
 	const struct logrec *r;
 	unsigned int mark;
@@ -528,6 +539,7 @@ static bool drop_from_203(const struct pkt *p)
 
 START_TEST(test_addr_up_probe_fallback)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_addr_up_probe_fallback");
 	struct dime_hid_entry *b;
 	uint64_t t0;
 	unsigned int mark;
@@ -560,6 +572,7 @@ END_TEST
 
 START_TEST(test_addr_down)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_addr_down");
 	struct dime_hid_entry *a, *b;
 	const struct logrec *r;
 	unsigned int mark;
@@ -598,6 +611,7 @@ END_TEST
 
 START_TEST(test_handoff_ou)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_handoff_ou");
 	struct dime_hid_entry *a, *b;
 	const struct logrec *r;
 	struct ihmp_peer_info pi;
@@ -652,6 +666,7 @@ END_TEST
 /* Up first, down second, within the window: one HANDOFF, no ADDR_DOWN. */
 START_TEST(test_handoff_up_then_down)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_handoff_up_then_down");
 	struct dime_hid_entry *b;
 	unsigned int mark;
 
@@ -681,6 +696,7 @@ static bool drop_all(const struct pkt *p)
 
 START_TEST(test_legacy_peer)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_legacy_peer");
 	uint64_t t0 = now;
 	struct ihmp_peer_info pi;
 	uint32_t hid;
@@ -716,6 +732,7 @@ static bool drop_to_b(const struct pkt *p)
 
 START_TEST(test_handoff_retransmission_bound)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_handoff_retransmission_bound");
 	struct ihmp_config c = test_cfg();
 	uint64_t t0;
 	const uint64_t at[6] = { 0, 1000, 3000, 7000, 15000, 31000 };
@@ -748,6 +765,7 @@ static bool drop_a_to_b2(const struct pkt *p)
 
 START_TEST(test_hold_reattach)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_hold_reattach");
 	struct dime_hid_entry *a;
 	struct ihmp_peer_info pi;
 	unsigned int mark;
@@ -790,6 +808,7 @@ END_TEST
 
 START_TEST(test_hold_expiry)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_hold_expiry");
 	struct dime_hid_entry *a;
 	struct ihmp_peer_info pi;
 	uint64_t t0;
@@ -820,6 +839,7 @@ END_TEST
 
 START_TEST(test_both_move)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_both_move");
 	struct dime_hid_entry *a, *b;
 	unsigned int mark;
 
@@ -860,6 +880,7 @@ END_TEST
 
 START_TEST(test_thousand_flows_one_handoff)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_thousand_flows_one_handoff");
 	struct dime_hid_entry *a;
 	unsigned int mark;
 	pair_v4();
@@ -885,6 +906,7 @@ END_TEST
 
 START_TEST(test_nat_detected)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_nat_detected");
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
 	const struct logrec *ack;
@@ -946,6 +968,7 @@ static bool to_nat(const struct pkt *p)
 
 START_TEST(test_nat_requester)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_nat_requester");
 	struct dime_hid_entry *a, *b;
 	unsigned int mark;
 
@@ -985,6 +1008,7 @@ END_TEST
 
 START_TEST(test_nat_forced_hello)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_nat_forced_hello");
 	static const char *const adv[] = { "10.0.0.5", "2001:db8:a::1", NULL };
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
@@ -1043,6 +1067,7 @@ static void nat_a(struct pkt *p)
 
 START_TEST(test_nat_forced_sender)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_nat_forced_sender");
 	struct dime_hid_entry *a;
 	struct ihmp_peer_info pi;
 	unsigned int mark;
@@ -1068,6 +1093,7 @@ END_TEST
 
 START_TEST(test_malformed_dropped)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_malformed_dropped");
 	const struct ihmp_stats *st = ihmp_stats(H[1].ih);
 	uint8_t buf[IHMP_MSG_MAX + 8];
 	struct ihmp_msg m;
@@ -1124,6 +1150,7 @@ END_TEST
 
 START_TEST(test_unexpected_dropped)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_unexpected_dropped");
 	const struct ihmp_stats *st = ihmp_stats(H[1].ih);
 	struct ihmp_msg m;
 	const struct logrec *hello;
@@ -1177,6 +1204,7 @@ END_TEST
  * address is removed without complaint. */
 START_TEST(test_idempotent_requests)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_idempotent_requests");
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
 	unsigned int mark;
@@ -1218,6 +1246,7 @@ END_TEST
 /* A peer restarts: its new HELLO replaces what we knew. */
 START_TEST(test_hello_resync)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_hello_resync");
 	static const char *const adv[] = { "192.0.2.1", "192.0.2.8", NULL };
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
@@ -1238,6 +1267,7 @@ END_TEST
 
 START_TEST(test_action_overflow)
 {
+	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_action_overflow");
 	/* 40 HELLOs due at once into a list that has room for 34: the rest
 	 * stay due and go out from the next timer call at the same instant. */
 	unsigned int mark;

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Write the seed corpora of tests/fuzz/corpus/ (run from anywhere; the
+files are committed, so this only needs running again when a seed changes).
+
+Seeds give libFuzzer valid starting points that random bytes would take
+long to find: well-formed IHMP messages of several types (among them the
+docs/ihmp.md section 6 examples), message sequences for the receive-path
+harness, and IPv4/IPv6 TCP/UDP packets with correct checksums for the
+packet core. Only documentation addresses are used.
+"""
+import ipaddress
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+HELLO, PATH_PROBE, ADDR_UP, ADDR_UP_UNREACH, ADDR_DOWN = 1, 2, 3, 4, 5
+HANDOFF, ACK, NAT_ENTRY = 7, 9, 10
+T_HOST_ID, T_ACKED, T_SOURCE, T_NEW, T_OLD, T_ADV, T_OBSERVED, T_NAT_MAP = 1, 2, 3, 4, 5, 6, 7, 8
+T_NONCE, T_COUNTER, T_SIG = 9, 10, 0x10
+
+
+def ip(text):
+    return ipaddress.ip_address(text).packed
+
+
+def tlv(t, value):
+    return struct.pack(">HH", t, len(value)) + value
+
+
+def msg(mtype, seq, tlvs, flags=0):
+    body = b"".join(tlvs)
+    return struct.pack(">BBHHH", 1, mtype, flags, seq, 8 + len(body)) + body
+
+
+def nonce(n):
+    return tlv(T_NONCE, struct.pack(">Q", n))
+
+
+def signature():
+    # Algorithm 1, a key id, and 64 bytes that verify under no key.
+    return tlv(T_SIG, bytes([1]) + bytes(range(0xa0, 0xa8)) + bytes(64))
+
+
+def ihmp_seeds():
+    return {
+        "hello_v4_v6": msg(HELLO, 0x1234, [tlv(T_HOST_ID, ip("192.0.2.1")),
+                                           tlv(T_ADV, ip("192.0.2.1")),
+                                           tlv(T_ADV, ip("2001:db8::1"))], flags=0x0008),
+        "signed_ack_probe": msg(ACK, 0xbeef, [tlv(T_HOST_ID, ip("198.51.100.7")),
+                                              tlv(T_ACKED, bytes([PATH_PROBE])),
+                                              tlv(T_OBSERVED, struct.pack(">H", 40001) +
+                                                  ip("203.0.113.5")),
+                                              tlv(T_NONCE, bytes(range(1, 9))),
+                                              tlv(T_COUNTER, struct.pack(">Q", 256)),
+                                              signature()], flags=0x0004),
+        "nat_entry": msg(NAT_ENTRY, 1, [tlv(T_HOST_ID, ip("203.0.113.1")),
+                                        tlv(T_NAT_MAP, bytes([6, 4, 6, 0]) +
+                                            struct.pack(">HH", 40001, 80) +
+                                            ip("203.0.113.1") + ip("2001:db8::10"))]),
+        "path_probe": msg(PATH_PROBE, 7, [tlv(T_HOST_ID, ip("192.0.2.1")),
+                                          tlv(T_SOURCE, ip("192.0.2.2")), nonce(99)]),
+        "handoff_v6": msg(HANDOFF, 9, [tlv(T_HOST_ID, ip("2001:db8::1")),
+                                       tlv(T_NEW, ip("2001:db8:1::7")),
+                                       tlv(T_OLD, ip("2001:db8::1")), nonce(5)], flags=0x0001),
+        "addr_up": msg(ADDR_UP, 10, [tlv(T_HOST_ID, ip("192.0.2.1")),
+                                     tlv(T_NEW, ip("198.51.100.9")), nonce(6)]),
+        "addr_down": msg(ADDR_DOWN, 11, [tlv(T_HOST_ID, ip("192.0.2.1")),
+                                         tlv(T_OLD, ip("192.0.2.2")), nonce(7),
+                                         tlv(0x0042, b"ext")]),
+        "ack_hello": msg(ACK, 3, [tlv(T_HOST_ID, ip("192.0.2.1")),
+                                  tlv(T_ACKED, bytes([HELLO])),
+                                  tlv(T_ADV, ip("192.0.2.1")),
+                                  tlv(T_ADV, ip("203.0.113.7")), nonce(8)]),
+    }
+
+
+def record(ctl, data):
+    return struct.pack(">BH", ctl, len(data)) + data
+
+
+def rx_seeds():
+    """fuzz_ihmp_rx input: a mode byte, then [ctl][len][bytes] records. The
+    peer at 198.51.100.7 (source 0) says HELLO, then moves to 198.51.100.8
+    (source 1) and drops its old address."""
+    peer, moved = "198.51.100.7", "198.51.100.8"
+    hello = msg(HELLO, 1, [tlv(T_HOST_ID, ip(peer)), tlv(T_ADV, ip(peer)),
+                           tlv(T_ADV, ip(moved)), nonce(11)])
+    probe_ack = msg(ACK, 2, [tlv(T_HOST_ID, ip(moved)), tlv(T_ACKED, bytes([PATH_PROBE])),
+                             nonce(12)])
+    handoff = msg(HANDOFF, 3, [tlv(T_HOST_ID, ip(peer)), tlv(T_NEW, ip(moved)),
+                               tlv(T_OLD, ip(peer)), nonce(13)])
+    down = msg(ADDR_DOWN, 4, [tlv(T_HOST_ID, ip(moved)), tlv(T_OLD, ip(peer)), nonce(14)])
+    ack_hello = msg(ACK, 0, [tlv(T_HOST_ID, ip(peer)), tlv(T_ACKED, bytes([HELLO])),
+                             tlv(T_ADV, ip(peer)), nonce(0)])
+    plain = record(0x00, hello) + record(0x01, probe_ack) + record(0x01, handoff) + \
+        record(0x11, down)
+    signed = record(0x20, hello) + record(0x21, handoff) + record(0x61, handoff) + \
+        record(0x31, down)
+    local = record(0x00, hello) + record(0x80, bytes([3])) + record(0x80, bytes([2])) + \
+        record(0x10, b"") + record(0x90, b"")
+    return {
+        "plain_off": bytes([0]) + plain,
+        "signed_required": bytes([2]) + signed,
+        "signed_opportunistic": bytes([1]) + signed,
+        "unsigned_required": bytes([2]) + plain,
+        "active_hello": bytes([4]) + record(0x00, ack_hello) + record(0x10, b""),
+        "local_events": bytes([0]) + local,
+    }
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
+def l4(proto, src, dst, sport, dport, payload):
+    if proto == 6:
+        hdr = struct.pack(">HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+    else:
+        hdr = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0)
+    seg = hdr + payload
+    if len(src) == 4:
+        pseudo = src + dst + struct.pack(">BBH", 0, proto, len(seg))
+    else:
+        pseudo = src + dst + struct.pack(">IxxxB", len(seg), proto)
+    c = csum(pseudo + seg) or 0xffff
+    off = 16 if proto == 6 else 6
+    return seg[:off] + struct.pack(">H", c) + seg[off + 2:]
+
+
+def ipv4(proto, s, d, sport, dport, payload=b"seed"):
+    src, dst = ip(s), ip(d)
+    seg = l4(proto, src, dst, sport, dport, payload)
+    hdr = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), 1, 0x4000, 64, proto, 0,
+                      src, dst)
+    return hdr[:10] + struct.pack(">H", csum(hdr)) + hdr[12:] + seg
+
+
+def ipv6(proto, s, d, sport, dport, payload=b"seed"):
+    src, dst = ip(s), ip(d)
+    seg = l4(proto, src, dst, sport, dport, payload)
+    return struct.pack(">IHBB", 6 << 28, len(seg), proto, 64) + src + dst + seg
+
+
+def pkt_seeds():
+    return {
+        "v4_tcp_syn": ipv4(6, "192.0.2.1", "198.51.100.7", 40000, 80, b""),
+        "v4_udp": ipv4(17, "192.0.2.1", "203.0.113.5", 5150, 5150),
+        "v6_tcp": ipv6(6, "2001:db8::1", "2001:db8:1::7", 40000, 443, b"data"),
+        "v6_udp": ipv6(17, "2001:db8::1", "2001:db8:2::5", 53000, 53),
+    }
+
+
+def write(corpus, seeds):
+    d = os.path.join(HERE, "corpus", corpus)
+    os.makedirs(d, exist_ok=True)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
+if __name__ == "__main__":
+    write("fuzz_ihmp", ihmp_seeds())
+    write("fuzz_ihmp_rx", rx_seeds())
+    write("fuzz_pkt", pkt_seeds())
