@@ -138,6 +138,11 @@ kernel_state() {
 		tb_exec "$node" ip6tables-save | grep -E '^(-A |:[^ ]+ - )' || true
 		tb_exec "$node" ipset list -n 2>/dev/null || true
 		tb_exec "$node" ip -o addr show dev lo | awk '{ print $4 }'
+		# the pins' fallback rules and table (pin.h)
+		tb_exec "$node" ip rule show
+		tb_exec "$node" ip -6 rule show
+		tb_exec "$node" ip route show table all | grep -E 'table (53713|0xd1d1)' || true
+		tb_exec "$node" ip -6 route show table all | grep -E 'table (53713|0xd1d1)' || true
 		tb_exec "$node" sh -c 'for f in /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_announce; do echo "$f $(cat "$f")"; done'
 	}
 }
@@ -222,6 +227,7 @@ cleanup)
 	tb_sleep 2
 	handoff_by_hand
 	tb_wait_for 10 "MH1 pinned on lo" sh -c "ip -n $(tb_ns mh) -o addr show dev lo | grep -q ' $MH1/'"
+	tb_exec mh ip rule show | grep -q "from $MH1 lookup 53713" || tb_fail "no fallback rule for the pin $MH1"
 	check_no_warnings mh
 	tb_mh_detach 2
 	tb_mh_attach 1
