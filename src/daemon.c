@@ -41,6 +41,7 @@
 #define FLOW_EXPIRE_BUDGET 4096		/* pool entries visited per tick */
 #define PIN_GC_EVERY_TICKS 8		/* 2 s */
 #define HID_GC_EVERY_TICKS 20		/* 5 s */
+#define BURST_MAX 64			/* packets through the data plane at once */
 /* A peer with IHMP state and no flow left is kept this long, so a new
  * connection to it needs no new HELLO exchange (and a host without dimed
  * is not asked again and again). */
@@ -50,12 +51,24 @@
 #define KICKS_MAX 1024
 #define KICK_MIN_GAP_MS 20		/* per flow, between TCP-LD messages */
 
+#define HOLD_BYTES_MAX 9216		/* a held segment larger than this is dropped */
+
 struct kick {
 	uint32_t hid;			/* DIME_HID_NONE: free */
 	uint64_t last_ms;
 	struct dime_flow_key key;
 	uint16_t len;
 	uint8_t pkt[SOCKKILL_QUOTE_MAX];
+	/* The newest held segment itself, still queued in the kernel under
+	 * held_id: released rewritten the moment the hold ends. */
+	uint8_t *held;			/* NULL: none */
+	uint32_t held_id, held_len;
+	unsigned held_flags;
+};
+
+struct held_map {
+	const uint8_t *buf;		/* the packet as the burst saw it */
+	struct kick *kick;
 };
 
 struct queue_ctx {
@@ -81,6 +94,9 @@ struct dimed {
 	struct sockkill *sk;
 	struct kick *kicks;
 	uint64_t kicks_dropped;
+	struct held_map held_map[BURST_MAX];	/* this burst's held packets */
+	unsigned int nheld_map;
+	uint64_t held_kept, held_released, held_replaced;
 	bool rules_installed;
 	bool rt_dump_done;
 	uint64_t ticks;
@@ -117,8 +133,16 @@ static unsigned pkt_flags(const struct nfqio_packet *p)
 
 static enum nfqio_verdict_kind verdict_of(enum dp_verdict v)
 {
-	return v == DP_ACCEPT_MODIFIED ? NFQIO_ACCEPT_MODIFIED : v == DP_DROP ? NFQIO_DROP : NFQIO_ACCEPT;
+	switch (v) {
+	case DP_ACCEPT: return NFQIO_ACCEPT;
+	case DP_ACCEPT_MODIFIED: return NFQIO_ACCEPT_MODIFIED;
+	case DP_DROP:
+	case DP_HELD:
+	default: return NFQIO_DROP;
+	}
 }
+
+static bool hold_packet(struct dimed *d, const struct nfqio_packet *p);
 
 /* One packet: only while a queue is being bound, before the loop runs. */
 static enum nfqio_verdict_kind on_packet(void *ctx, struct nfqio_packet *p)
@@ -132,7 +156,6 @@ static enum nfqio_verdict_kind on_packet(void *ctx, struct nfqio_packet *p)
 
 /* A round of packets: through the data plane in bursts, so their table
  * lookups overlap (dp_packet_burst). */
-#define BURST_MAX 64
 static void on_batch(void *ctx, struct nfqio_packet *pkts, enum nfqio_verdict_kind *verdicts,
 		     uint32_t n)
 {
@@ -153,9 +176,15 @@ static void on_batch(void *ctx, struct nfqio_packet *pkts, enum nfqio_verdict_ki
 							   .flags = pkt_flags(&pkts[i]) };
 			index[m++] = i;
 		}
+		q->d->nheld_map = 0;
 		dp_packet_burst(q->d->dp, q->dir, items, m, now);
-		for (uint32_t j = 0; j < m; j++)
-			verdicts[index[j]] = verdict_of(items[j].verdict);
+		for (uint32_t j = 0; j < m; j++) {
+			uint32_t i = index[j];
+
+			verdicts[i] = verdict_of(items[j].verdict);
+			if (items[j].verdict == DP_HELD && hold_packet(q->d, &pkts[i]))
+				verdicts[i] = NFQIO_HOLD;
+		}
 	}
 }
 
@@ -271,14 +300,39 @@ static void on_held(void *ctx, const struct dime_flow *flow, const uint8_t *buf,
 		return;
 	k->len = (uint16_t)(len < SOCKKILL_QUOTE_MAX ? len : SOCKKILL_QUOTE_MAX);
 	memcpy(k->pkt, buf, k->len);
+	if (d->nheld_map < BURST_MAX)
+		d->held_map[d->nheld_map++] = (struct held_map){ buf, k };
 	if (now - k->last_ms >= KICK_MIN_GAP_MS) {
 		k->last_ms = now;
 		sockkill_tcp_ld(d->sk, k->pkt, k->len);
 	}
 }
 
-/* The hold on hid's output ended: every socket that was held retransmits
- * now instead of at its next (backed-off) timeout. */
+/* Settle a held segment: rewritten now that the hold is over (send), or
+ * dropped. The socket retransmits a dropped one by itself. */
+static void held_settle(struct dimed *d, struct kick *k, bool send)
+{
+	enum nfqio_verdict_kind v = NFQIO_DROP;
+	int err;
+
+	if (!k->held)
+		return;
+	if (send) {
+		v = verdict_of(dp_packet(d->dp, DIME_DIR_OUT, k->held, k->held_len, k->held_flags,
+					 now_ms()));
+		d->held_released += v != NFQIO_DROP;
+	}
+	err = nfqio_verdict(d->nfq_out, k->held_id, v, k->held, k->held_len);
+	if (err < 0)
+		log_warn_e(err, "queue %u: verdict for held packet %u", d->cfg.queue_out, k->held_id);
+	free(k->held);
+	k->held = NULL;
+}
+
+/* The hold on hid's output ended (send) or its host is gone: the newest
+ * held segment of each flow leaves now, rewritten, and a socket with none
+ * held gets a TCP-LD kick so it retransmits now instead of at its next
+ * (backed-off) timeout. */
 static void kicks_release(struct dimed *d, uint32_t hid, bool send)
 {
 	for (unsigned int i = 0; d->kicks && i < KICKS_MAX; i++) {
@@ -286,10 +340,40 @@ static void kicks_release(struct dimed *d, uint32_t hid, bool send)
 
 		if (k->hid != hid)
 			continue;
-		if (send)
+		if (k->held)
+			held_settle(d, k, send);
+		else if (send)
 			sockkill_tcp_ld(d->sk, k->pkt, k->len);
 		k->hid = DIME_HID_NONE;
 	}
+}
+
+/* A packet the data plane held (DP_HELD) in this burst: keep the newest
+ * segment of each TCP flow queued in the kernel (the older one goes), so
+ * it can leave the moment the peer acknowledges our new address. Returns
+ * true when the packet is kept (verdict NFQIO_HOLD). */
+static bool hold_packet(struct dimed *d, const struct nfqio_packet *p)
+{
+	struct kick *k = NULL;
+
+	for (unsigned int i = 0; i < d->nheld_map && !k; i++)
+		if (d->held_map[i].buf == p->payload)
+			k = d->held_map[i].kick;
+	if (!k || p->len > HOLD_BYTES_MAX || p->truncated || p->cap == 0)
+		return false;
+	if (k->held) {
+		held_settle(d, k, false);
+		d->held_replaced++;
+	}
+	k->held = malloc(p->len);
+	if (!k->held)
+		return false;
+	memcpy(k->held, p->payload, p->len);
+	k->held_len = p->len;
+	k->held_id = p->id;
+	k->held_flags = pkt_flags(p);
+	d->held_kept++;
+	return true;
 }
 
 static void on_peer_flow_lost(void *ctx, const struct dime_flow *flow)
@@ -473,6 +557,10 @@ static int control_plane_open(struct dimed *d)
 
 static void control_plane_close(struct dimed *d)
 {
+	/* Held packets stay in the kernel's queue, which drops them when it is
+	 * unbound; only our copies go here. */
+	for (unsigned int i = 0; d->kicks && i < KICKS_MAX; i++)
+		free(d->kicks[i].held);
 	ihmpio_close(d->io);
 	sockkill_close(d->sk);
 	if (d->ih)
@@ -801,6 +889,9 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 		EMIT("sock_tcp_ld_sent", sk->ld_sent);
 		EMIT("sock_errors", sk->errors);
 		EMIT("tcp_ld_kicks_dropped", d->kicks_dropped);
+		EMIT("held_kept", d->held_kept);
+		EMIT("held_released", d->held_released);
+		EMIT("held_replaced", d->held_replaced);
 		EMIT("addrwatch_full", d->aw.full);
 	}
 #undef EMIT

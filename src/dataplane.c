@@ -845,7 +845,7 @@ static enum dp_verdict outbound(struct dataplane *dp, uint8_t *buf, size_t len,
 		dp->st.out_held++;
 		if (dp->ops.held)
 			dp->ops.held(dp->ops.ctx, flow, buf, len);
-		return DP_DROP;
+		return DP_HELD;
 	}
 	return rewrite(dp, buf, len, info, lloc, rloc, flags, false);
 }

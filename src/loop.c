@@ -136,6 +136,9 @@ static void on_tick(struct ev_loop *ev, ev_timer *t, int revents)
 	struct loop *l = (struct loop *)((char *)t - offsetof(struct loop, tick));
 
 	dimed_tick(l->d);
+	/* Summaries of rate-limited log lines appear on time even when
+	 * nothing else is logged. */
+	log_ratelimit_flush();
 }
 
 static void on_due(struct ev_loop *ev, ev_timer *t, int revents)

@@ -4,11 +4,13 @@
  * the order in which modules start and stop; it holds no protocol logic.
  *
  * Start-up: options, the configuration file (all of it clean, or dimed
- * does not start), privileges, then dimed_start() (tables, queues, rules,
- * netlink, control socket), the loop until SIGTERM/SIGINT, and
- * dimed_stop(), which removes every rule, set, pin and sysctl change.
- * Settings come from conf.c's table and the file; -l and -s override the
- * file. IHMP is not wired in yet (see dimed(8)).
+ * does not start), privileges and the plan to drop them (privdrop.h), then
+ * dimed_start() (tables, queues, rules, netlink, control socket) as root,
+ * the drop to the unprivileged user, the loop until SIGTERM/SIGINT with the
+ * log rate limiter on, and dimed_stop(), which removes every rule, set,
+ * pin and sysctl change with the capabilities that were kept. Settings
+ * come from conf.c's table and the file; -l and -s override the file.
+ * IHMP is not wired in yet (see dimed(8)).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,16 +27,21 @@
 #include "dime/daemon.h"
 #include "dime/log.h"
 #include "dime/loop.h"
+#include "dime/privdrop.h"
 #include "dime/sdnotify.h"
 #include "dime/version.h"
 
 #define DIMED_DEFAULT_CONF "/etc/dime/dime.conf"
+/* dimed's own runtime directory (the default control socket's, systemd's
+ * RuntimeDirectory=): the unprivileged user gets it, to remove its files. */
+#define DIMED_RUN_DIR "/run/dime"
 
 struct dimed_options {
 	const char *conf_path;
 	bool conf_given;		/* -f: the file must exist */
 	const char *ctl_path;		/* -s, NULL when not given */
 	const char *log_level_name;	/* -l, NULL when not given */
+	const char *user;		/* -u, NULL: the default drop */
 	bool check_only;
 	bool verbose;
 	int log_level;
@@ -43,7 +50,7 @@ struct dimed_options {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: dimed [-f FILE] [-n [-v]] [-l LEVEL] [-s SOCKET]\n"
+		"Usage: dimed [-f FILE] [-n [-v]] [-l LEVEL] [-s SOCKET] [-u USER]\n"
 		"       dimed -h | -V\n"
 		"\n"
 		"DIME host mobility daemon: keeps TCP and UDP connections alive while the\n"
@@ -56,6 +63,9 @@ static void usage(FILE *out)
 		"                      log-level, info)\n"
 		"  -s, --socket PATH   control socket (default: the file's control-socket,\n"
 		"                      " CTL_SOCKET_PATH ")\n"
+		"  -u, --user USER     run as USER after start-up, keeping only CAP_NET_ADMIN\n"
+		"                      and CAP_NET_RAW (default: " PRIVDROP_DEFAULT_USER " when it exists;\n"
+		"                      root: stay root)\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -72,13 +82,14 @@ static int parse_options(int argc, char **argv, struct dimed_options *opt)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "f:nvl:s:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:nvl:s:u:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			opt->conf_path = optarg;
@@ -101,6 +112,13 @@ static int parse_options(int argc, char **argv, struct dimed_options *opt)
 			break;
 		case 's':
 			opt->ctl_path = optarg;
+			break;
+		case 'u':
+			if (!*optarg) {
+				fprintf(stderr, "dimed: -u needs a user name\n");
+				return 1;
+			}
+			opt->user = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -183,19 +201,31 @@ static int check(const struct dime_conf *conf, bool verbose)
 	return 0;
 }
 
-static int run(const struct dime_conf *conf)
+static int run(const struct dime_conf *conf, const char *user)
 {
+	struct privdrop_plan plan;
 	struct dimed_config cfg;
 	struct dimed *d;
 	int err, sig;
 
 	conf_to_daemon(conf, &cfg, &cfg.flow_timeouts, NULL);
+	/* Decided before anything is installed: a drop that cannot work stops
+	 * dimed here, not after its rules are in place. */
+	if (privdrop_plan(&plan, user, DIMED_RUN_DIR) < 0)
+		return 1;
 	err = dimed_start(&d, &cfg);
 	if (err < 0) {
 		log_err_e(err, "cannot start");
 		return 1;
 	}
+	if (privdrop_apply(&plan) < 0) {
+		log_errx("not running with more privilege than asked for: stopping");
+		dimed_stop(d);
+		return 1;
+	}
+	log_ratelimit_enable(true);
 	sig = loop_run(d, notify_ready);
+	log_ratelimit_enable(false);
 	sd_notify_state("STOPPING=1");
 	dimed_stop(d);
 	log_info("stopped");
@@ -226,5 +256,5 @@ int main(int argc, char **argv)
 		log_errx("needs CAP_NET_ADMIN to queue and rewrite packets: run as root or under systemd");
 		return 1;
 	}
-	return run(&conf);
+	return run(&conf, opt.user);
 }

@@ -360,6 +360,9 @@ static void apply_verdict(struct nfqio *q, struct nfqio_packet *pkt, enum nfqio_
 		q->st.accepted++;
 		tx_add(q, keep->id, NF_ACCEPT, NULL, 0);
 		return;
+	case NFQIO_HOLD:
+		q->st.held++;
+		return;
 	case NFQIO_ACCEPT_MODIFIED:
 		if (keep->cap && pkt->len && pkt->len <= keep->cap) {
 			q->st.modified++;
@@ -407,6 +410,41 @@ static void packet_verdict(struct nfqio *q, struct nfqio_packet *pkt)
 void nfqio_set_batch_handler(struct nfqio *q, nfqio_batch_fn fn)
 {
 	q->batch_fn = fn;
+}
+
+int nfqio_verdict(struct nfqio *q, uint32_t id, enum nfqio_verdict_kind kind,
+		  const uint8_t *payload, uint32_t len)
+{
+	struct nfqio_txrec r = { .id = id, .verdict = NF_ACCEPT };
+	int err;
+
+	switch (kind) {
+	case NFQIO_ACCEPT:
+		break;
+	case NFQIO_ACCEPT_MODIFIED:
+		if (!payload || len == 0 || len > NFQIO_MANGLE_MAX)
+			return -EINVAL;
+		r.payload = payload;
+		r.len = len;
+		break;
+	case NFQIO_DROP:
+		r.verdict = NF_DROP;
+		break;
+	default:
+		return -EINVAL;
+	}
+	err = send_one(q, &r);	/* counts the call and its failure */
+	if (err < 0) {
+		q->st.lost_verdicts++;
+		return err;
+	}
+	if (kind == NFQIO_DROP)
+		q->st.dropped++;
+	else if (kind == NFQIO_ACCEPT_MODIFIED)
+		q->st.modified++;
+	else
+		q->st.accepted++;
+	return 0;
 }
 
 static void rx_packet(struct nfqio *q, const struct nlmsghdr *nlh, const uint8_t *room_end)

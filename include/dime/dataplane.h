@@ -31,6 +31,10 @@ enum dp_verdict {
 	DP_ACCEPT,		/* unchanged */
 	DP_ACCEPT_MODIFIED,	/* buf rewritten in place, same length */
 	DP_DROP,
+	/* Not to leave now: its host's output is held (out_held). A drop,
+	 * unless the caller keeps the packet and passes it again once the
+	 * hold is over (then it is rewritten). */
+	DP_HELD,
 };
 
 /* The kernel-side selectors of the fast path (see rules.h for the sets):
@@ -49,7 +53,7 @@ struct dp_kernel_ops {
 		       const struct dime_addr *b);
 	int (*set_del)(void *ctx, enum dp_set set, const struct dime_addr *a,
 		       const struct dime_addr *b);
-	/* Optional: an outbound packet of flow was dropped because its host's
+	/* Optional: an outbound packet of flow got DP_HELD because its host's
 	 * output is held (dime_hid_entry.out_held), buf[0..len) as the socket
 	 * sent it. The daemon uses it for fast TCP recovery. */
 	void (*held)(void *ctx, const struct dime_flow *flow, const uint8_t *buf, size_t len);

@@ -6,8 +6,11 @@
  * nfqio_handle_readable() when it is readable.
  *
  * Every packet message gets exactly one verdict, sent before
- * nfqio_handle_readable() returns; nothing is held across calls. The verdict
- * is the handler's, except where the module cannot carry it out:
+ * nfqio_handle_readable() returns, unless the handler holds the packet
+ * (NFQIO_HOLD): then the handler owes it one verdict through
+ * nfqio_verdict(), later (packets still held at unbind are dropped by the
+ * kernel). The verdict is the handler's, except where the module cannot
+ * carry it out:
  *   - a message whose attributes do not parse but whose packet id is known
  *     is accepted unchanged and counted (parse_errors): there is nothing the
  *     handler could be shown;
@@ -60,6 +63,10 @@ enum nfqio_verdict_kind {
 	NFQIO_ACCEPT,		/* the packet as it was queued */
 	NFQIO_ACCEPT_MODIFIED,	/* payload[0..len) replaces the packet */
 	NFQIO_DROP,
+	/* No verdict now: the kernel keeps the packet queued, and the handler,
+	 * having copied what it needs (the payload pointer dies with the
+	 * round), settles it later with nfqio_verdict(). */
+	NFQIO_HOLD,
 };
 
 /*
@@ -97,6 +104,7 @@ struct nfqio_stats {
 	uint64_t accepted;	/* unchanged ACCEPT verdicts */
 	uint64_t modified;	/* ACCEPT verdicts with a new payload */
 	uint64_t dropped;	/* DROP verdicts, refused ones included */
+	uint64_t held;		/* packets the handler held (NFQIO_HOLD) */
 	uint64_t refused;	/* handler verdicts turned into DROP (see the top) */
 	uint64_t truncated;	/* packets copied short (cap 0) */
 	uint64_t gso;		/* packets flagged NFQA_SKB_GSO */
@@ -134,6 +142,15 @@ int nfqio_open(struct nfqio **out, uint16_t queue_num, const struct nfqio_config
 	     nfqio_handler_fn fn, void *ctx);
 /* Hand packets to fn in batches from now on instead of one by one. */
 void nfqio_set_batch_handler(struct nfqio *q, nfqio_batch_fn fn);
+
+/*
+ * The verdict for a packet held earlier (NFQIO_HOLD), sent at once in a
+ * message of its own: NFQIO_ACCEPT, NFQIO_ACCEPT_MODIFIED with
+ * payload[0..len) (1..NFQIO_MANGLE_MAX bytes) replacing the packet, or
+ * NFQIO_DROP. 0 or -errno (-EINVAL for another kind or a bad length).
+ */
+int nfqio_verdict(struct nfqio *q, uint32_t id, enum nfqio_verdict_kind kind,
+		  const uint8_t *payload, uint32_t len);
 
 /* The descriptor to watch for readability. */
 int nfqio_fd(const struct nfqio *q);

@@ -573,7 +573,7 @@ START_TEST(held_output_is_dropped_until_released)
 	ck_assert(fake_has(DP_SET_IN_PAIR, CH, MH2));
 
 	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
-	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 2), DP_DROP);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 2), DP_HELD);
 	ck_assert_uint_eq(dp_stats(dp)->out_held, 1);
 	ck_assert_int_eq(nheld, 1);
 	len = build(buf, IPPROTO_TCP, CH, 80, MH2, 40000, 33);
