@@ -1094,6 +1094,72 @@ void dimed_stop(struct dimed *d)
 	free(d);
 }
 
+static bool timeouts_eq(const struct dime_flow_timeouts *a, const struct dime_flow_timeouts *b)
+{
+	return a->tcp_established == b->tcp_established && a->tcp_transitory == b->tcp_transitory &&
+	       a->udp == b->udp && a->icmp == b->icmp;
+}
+
+/* Settings only a restart changes: sockets, queues, rules and tables are
+ * built from them at start. */
+static int restart_only_changes(const struct dimed_config *o, const struct dimed_config *n)
+{
+	int changed = 0;
+
+#define RESTART_ONLY(cond, name)                                                        \
+	do {                                                                              \
+		if (cond) {                                                               \
+			log_warnx("reload: %s changed: takes effect when dimed restarts", name); \
+			changed++;                                                        \
+		}                                                                         \
+	} while (0)
+	RESTART_ONLY(strcmp(o->ctl_path, n->ctl_path) != 0, "control-socket");
+	RESTART_ONLY(o->queue_out != n->queue_out, "queue-out");
+	RESTART_ONLY(o->queue_in != n->queue_in, "queue-in");
+	RESTART_ONLY(o->ihmp_port != n->ihmp_port, "ihmp-port");
+	RESTART_ONLY(o->ihmp != n->ihmp, "ihmp");
+	RESTART_ONLY(o->mark != n->mark, "fwmark");
+	RESTART_ONLY(o->hid_capacity != n->hid_capacity, "max-hosts");
+	RESTART_ONLY(o->flow_capacity != n->flow_capacity, "max-flows");
+	RESTART_ONLY(o->nfq_maxlen != n->nfq_maxlen, "queue-length");
+	RESTART_ONLY(o->nfq_rcvbuf != n->nfq_rcvbuf, "queue-rcvbuf");
+	RESTART_ONLY(o->ipv6 != n->ipv6, "ipv6");
+	RESTART_ONLY(o->manage_sysctls != n->manage_sysctls, "manage-sysctls");
+#undef RESTART_ONLY
+	return changed;
+}
+
+int dimed_reload(struct dimed *d, const struct dimed_config *cfg)
+{
+	struct dimed_config *o = &d->cfg;
+	int changed = restart_only_changes(o, cfg);
+	bool timing = o->ihmp_rto_ms != cfg->ihmp_rto_ms || o->hello_tries != cfg->hello_tries ||
+		      o->handoff_tries != cfg->handoff_tries || o->hold_ms != cfg->hold_ms;
+
+	if (!timeouts_eq(&o->flow_timeouts, &cfg->flow_timeouts)) {
+		dime_flow_set_timeouts(d->flows, &cfg->flow_timeouts);
+		o->flow_timeouts = cfg->flow_timeouts;
+		log_info("reload: flow timeouts now %us (TCP established), %us (TCP other), %us (UDP), %us (ICMP)",
+			 cfg->flow_timeouts.tcp_established, cfg->flow_timeouts.tcp_transitory,
+			 cfg->flow_timeouts.udp, cfg->flow_timeouts.icmp);
+		changed++;
+	}
+	if (timing) {
+		if (d->ih)
+			ihmp_set_timing(d->ih, cfg->ihmp_rto_ms, cfg->hello_tries, cfg->handoff_tries,
+					cfg->hold_ms);
+		log_info("reload: IHMP now ihmp-rto %ums, hello-retries %u, handoff-retries %u, hold-time %us%s",
+			 cfg->ihmp_rto_ms, cfg->hello_tries, cfg->handoff_tries, cfg->hold_ms / 1000,
+			 d->ih ? "" : " (IHMP is off)");
+		o->ihmp_rto_ms = cfg->ihmp_rto_ms;
+		o->hello_tries = cfg->hello_tries;
+		o->handoff_tries = cfg->handoff_tries;
+		o->hold_ms = cfg->hold_ms;
+		changed++;
+	}
+	return changed;
+}
+
 int dimed_fd(const struct dimed *d, enum dimed_fd which)
 {
 	switch (which) {

@@ -43,6 +43,14 @@ enum tmo_class { TMO_TCP_EST, TMO_TCP_TRANS, TMO_UDP, TMO_ICMP };
 /* The memory budget (128 bytes per flow with both indexes) assumes this. */
 _Static_assert(sizeof(struct dime_flow) == 64, "flow entry must stay one cache line");
 
+void dime_flow_set_timeouts(struct dime_flow_table *t, const struct dime_flow_timeouts *to)
+{
+	t->tmo_ms[TMO_TCP_EST] = (uint64_t)to->tcp_established * 1000;
+	t->tmo_ms[TMO_TCP_TRANS] = (uint64_t)to->tcp_transitory * 1000;
+	t->tmo_ms[TMO_UDP] = (uint64_t)to->udp * 1000;
+	t->tmo_ms[TMO_ICMP] = (uint64_t)to->icmp * 1000;
+}
+
 void dime_flow_timeouts_default(struct dime_flow_timeouts *to)
 {
 	to->tcp_established = 7200;
@@ -67,10 +75,7 @@ int dime_flow_table_new(struct dime_flow_table **out, const struct dime_flow_con
 		return -ENOMEM;
 	t->hids = hids;
 	t->seed = cfg->seed;
-	t->tmo_ms[TMO_TCP_EST] = (uint64_t)cfg->timeouts.tcp_established * 1000;
-	t->tmo_ms[TMO_TCP_TRANS] = (uint64_t)cfg->timeouts.tcp_transitory * 1000;
-	t->tmo_ms[TMO_UDP] = (uint64_t)cfg->timeouts.udp * 1000;
-	t->tmo_ms[TMO_ICMP] = (uint64_t)cfg->timeouts.icmp * 1000;
+	dime_flow_set_timeouts(t, &cfg->timeouts);
 	t->on_expire = cfg->on_expire;
 	t->ctx = cfg->ctx;
 	t->capacity = cfg->capacity;

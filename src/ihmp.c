@@ -1397,3 +1397,16 @@ int ihmp_peer_info(const struct ihmp *ih, uint32_t hid, struct ihmp_peer_info *o
 	memcpy(out->nat_host, p->nat_host, sizeof(p->nat_host));
 	return 0;
 }
+
+void ihmp_set_timing(struct ihmp *ih, uint32_t rto_ms, uint8_t hello_tries, uint8_t handoff_tries,
+		     uint32_t hold_ms)
+{
+	if (rto_ms)
+		ih->cfg.rto_ms = rto_ms;
+	if (hello_tries)
+		ih->cfg.hello_tries = hello_tries;
+	if (handoff_tries)
+		ih->cfg.handoff_tries = handoff_tries;
+	if (hold_ms)
+		ih->cfg.hold_ms = hold_ms;
+}

@@ -41,6 +41,7 @@ struct loop {
 	ev_timer due;		/* the daemon's next timed work (IHMP, debounce) */
 	ev_signal sigterm, sigint, sighup;
 	int stop_signal;
+	void (*reload)(struct dimed *d);
 	struct client_watch *clients;	/* every connected control client */
 };
 
@@ -167,7 +168,10 @@ static void on_signal(struct ev_loop *ev, ev_signal *s, int revents)
 	struct loop *l = s->data;
 
 	if (s->signum == SIGHUP) {
-		log_notice("SIGHUP: reloading the configuration is not supported yet; restart dimed to apply a change");
+		if (l->reload)
+			l->reload(l->d);
+		else
+			log_notice("SIGHUP: this dimed does not reload its configuration");
 		return;
 	}
 	log_notice("signal %d: stopping", s->signum);
@@ -182,9 +186,9 @@ static void signal_init(struct loop *l, ev_signal *s, int signum)
 	ev_signal_start(l->ev, s);
 }
 
-int loop_run(struct dimed *d, void (*ready)(void))
+int loop_run(struct dimed *d, void (*ready)(void), void (*reload)(struct dimed *d))
 {
-	struct loop l = { .d = d };
+	struct loop l = { .d = d, .reload = reload };
 
 	l.ev = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
 	if (!l.ev) {

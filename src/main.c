@@ -162,7 +162,7 @@ static void notify_ready(void)
 /* The file, then the command line over it, into *conf. Nothing is kept
  * from a file with any error. Errors go to stderr as they are with -n
  * (for the person checking), through the log otherwise (for the journal). */
-static int load_config(const struct dimed_options *opt, struct dime_conf *conf)
+static int load_config(const struct dimed_options *opt, struct dime_conf *conf, const char *what)
 {
 	struct conf_errors errs;
 	int err;
@@ -182,8 +182,12 @@ static int load_config(const struct dimed_options *opt, struct dime_conf *conf)
 		log_errx("%s", errs.msg[i]);
 	if (errs.count > CONF_ERRORS_MAX)
 		log_errx("%u more configuration errors not shown", errs.count - CONF_ERRORS_MAX);
-	log_errx("%s: not starting: the configuration has %u error%s (check with dimed -n)",
-		 opt->conf_path, errs.count, errs.count == 1 ? "" : "s");
+	if (strcmp(what, "reload") == 0)
+		log_errx("%s: not reloaded, the running configuration stays: %u error%s (check with dimed -n)",
+			 opt->conf_path, errs.count, errs.count == 1 ? "" : "s");
+	else
+		log_errx("%s: not starting: the configuration has %u error%s (check with dimed -n)",
+			 opt->conf_path, errs.count, errs.count == 1 ? "" : "s");
 	return -EINVAL;
 }
 
@@ -199,6 +203,38 @@ static int check(const struct dime_conf *conf, bool verbose)
 	}
 	fprintf(stderr, "configuration OK\n");
 	return 0;
+}
+
+/* The options and file of this run, for a reload. */
+static const struct dimed_options *run_opt;
+
+/*
+ * SIGHUP: read the file again (with the command line over it, as at
+ * start). A file with any error changes nothing: its errors are logged
+ * with file:line and the running configuration stays. Otherwise the log
+ * level and what dimed_reload() can apply take effect at once.
+ */
+static void reload(struct dimed *d)
+{
+	struct dime_conf conf;
+	struct dimed_config cfg;
+	int level, changed;
+
+	sd_notify_state("RELOADING=1");
+	log_notice("SIGHUP: reloading %s", run_opt->conf_path);
+	if (load_config(run_opt, &conf, "reload") < 0) {
+		sd_notify_state("READY=1");
+		return;
+	}
+	conf_to_daemon(&conf, &cfg, &cfg.flow_timeouts, &level);
+	changed = dimed_reload(d, &cfg);
+	if (level != (int)log_get_level()) {
+		log_notice("reload: log-level now %s", log_level_name((enum log_level)level));
+		log_set_level((enum log_level)level);
+		changed++;
+	}
+	log_notice("reload: done, %d setting%s changed", changed, changed == 1 ? "" : "s");
+	sd_notify_state("READY=1");
 }
 
 static int run(const struct dime_conf *conf, const char *user)
@@ -224,7 +260,7 @@ static int run(const struct dime_conf *conf, const char *user)
 		return 1;
 	}
 	log_ratelimit_enable(true);
-	sig = loop_run(d, notify_ready);
+	sig = loop_run(d, notify_ready, reload);
 	log_ratelimit_enable(false);
 	sd_notify_state("STOPPING=1");
 	dimed_stop(d);
@@ -245,8 +281,9 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc == 2 ? 0 : 1;
 	log_init("dimed", (enum log_level)opt.log_level);
-	if (load_config(&opt, &conf) < 0)
+	if (load_config(&opt, &conf, "start") < 0)
 		return 1;
+	run_opt = &opt;
 	conf_to_daemon(&conf, NULL, NULL, &level);
 	log_set_level((enum log_level)level);
 

@@ -60,6 +60,14 @@ int dimed_start(struct dimed **out, const struct dimed_config *cfg);
 /* Remove rules, sets and pins, restore sysctls, close everything. */
 void dimed_stop(struct dimed *d);
 
+/*
+ * A reloaded configuration: what can change while running takes effect
+ * (IHMP timers and try counts, hold time, flow timeouts; the log level is
+ * main's); every other difference is logged as needing a restart and left
+ * as it was. Returns how many settings changed (applied or not).
+ */
+int dimed_reload(struct dimed *d, const struct dimed_config *cfg);
+
 int dimed_fd(const struct dimed *d, enum dimed_fd which);
 /* The descriptor is readable. Returns > 0 when work is left over (the
  * loop should call again soon), 0 when drained. */

@@ -107,6 +107,9 @@ struct dime_flow_stats {
 };
 
 void dime_flow_timeouts_default(struct dime_flow_timeouts *to);
+/* New idle timeouts (a configuration reload); every flow's expiry is
+ * judged by them from its next check on. */
+void dime_flow_set_timeouts(struct dime_flow_table *t, const struct dime_flow_timeouts *to);
 
 /* The HID table must outlive the flow table. */
 int dime_flow_table_new(struct dime_flow_table **out, const struct dime_flow_config *cfg,

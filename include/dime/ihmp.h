@@ -156,6 +156,11 @@ int ihmp_local_addr_up(struct ihmp *ih, const struct dime_addr *addr, uint64_t n
 int ihmp_local_addr_down(struct ihmp *ih, const struct dime_addr *addr, uint64_t now,
 			 struct ihmp_actions *acts);
 
+/* A configuration reload: new timers and try counts (0 keeps one) for
+ * requests started and holds begun from now on. */
+void ihmp_set_timing(struct ihmp *ih, uint32_t rto_ms, uint8_t hello_tries, uint8_t handoff_tries,
+		     uint32_t hold_ms);
+
 /* Retransmissions, failures, hold expiry: everything due at now. */
 int ihmp_timer(struct ihmp *ih, uint64_t now, struct ihmp_actions *acts);
 
