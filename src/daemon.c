@@ -335,10 +335,15 @@ static void held_settle(struct dimed *d, struct kick *k, bool send)
  * (backed-off) timeout. */
 static void kicks_release(struct dimed *d, uint32_t hid, bool send)
 {
+	const struct dime_hid_entry *h = dime_hid_get(d->hids, hid);
+
 	for (unsigned int i = 0; d->kicks && i < KICKS_MAX; i++) {
 		struct kick *k = &d->kicks[i];
 
 		if (k->hid != hid)
+			continue;
+		/* Each family is handed off on its own: its flows wait for it. */
+		if (send && h && h->out_held[dime_af_index(k->key.lid.family)])
 			continue;
 		if (k->held)
 			held_settle(d, k, send);
@@ -434,7 +439,6 @@ static void ihmp_act(struct dimed *d)
 
 	for (unsigned int i = 0; i < acts->n; i++) {
 		const struct ihmp_action *a = &acts->a[i];
-		const struct dime_hid_entry *h;
 
 		switch (a->type) {
 		case IHMP_ACT_SEND:
@@ -443,9 +447,7 @@ static void ihmp_act(struct dimed *d)
 			break;
 		case IHMP_ACT_LOCATORS_CHANGED:
 			dp_hid_sync(d->dp, a->hid);
-			h = dime_hid_get(d->hids, a->hid);
-			if (h && !h->out_held[DIME_AF4] && !h->out_held[DIME_AF6])
-				kicks_release(d, a->hid, true);
+			kicks_release(d, a->hid, true);
 			log_locators(d, a->hid);
 			break;
 		case IHMP_ACT_PEER_LOST:
