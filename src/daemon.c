@@ -52,6 +52,12 @@
 #define KICK_MIN_GAP_MS 20		/* per flow, between TCP-LD messages */
 
 #define HOLD_BYTES_MAX 9216		/* a held segment larger than this is dropped */
+/* After a locator change: how long the answers to our probes are awaited,
+ * and how many TCP-LD messages one answer is worth (each undoes one RTO
+ * doubling; 8 cover a timeout backed off from 200 ms to 51 s). */
+#define PROBE_WINDOW_MS 2000
+#define LD_BURST 8
+#define PROBED_HOSTS 64			/* hosts whose last probed epoch is kept */
 
 struct kick {
 	uint32_t hid;			/* DIME_HID_NONE: free */
@@ -97,6 +103,11 @@ struct dimed {
 	struct held_map held_map[BURST_MAX];	/* this burst's held packets */
 	unsigned int nheld_map;
 	uint64_t held_kept, held_released, held_replaced;
+	/* Sender wake-up after a move (sockkill_tcp_probe). */
+	struct { uint32_t hid, epoch; } probed[PROBED_HOSTS];
+	unsigned int probed_next;
+	uint64_t watch_until;		/* 0: no flow's ack_watch is set */
+	uint64_t acks_seen, probes_failed;
 	bool rules_installed;
 	bool rt_dump_done;
 	uint64_t ticks;
@@ -381,6 +392,90 @@ static bool hold_packet(struct dimed *d, const struct nfqio_packet *p)
 	return true;
 }
 
+/* Has hid's locator epoch been probed already? Records it if not. */
+static bool probed_before(struct dimed *d, const struct dime_hid_entry *h)
+{
+	for (unsigned int i = 0; i < PROBED_HOSTS; i++) {
+		if (d->probed[i].hid != h->hid)
+			continue;
+		if (d->probed[i].epoch == h->epoch)
+			return true;
+		d->probed[i].epoch = h->epoch;
+		return false;
+	}
+	d->probed[d->probed_next].hid = h->hid;
+	d->probed[d->probed_next].epoch = h->epoch;
+	d->probed_next = (d->probed_next + 1) % PROBED_HOSTS;
+	return false;
+}
+
+/*
+ * A host's locators changed and nothing of it is held any more: a TCP
+ * sender on either end may be sleeping out a backed-off timeout. Probe
+ * every established connection to it; the ACK each probe draws carries
+ * the sender's oldest unacknowledged byte (sockkill.h).
+ */
+static void probe_senders(struct dimed *d, uint32_t hid)
+{
+	const struct dime_hid_entry *h = dime_hid_get(d->hids, hid);
+	uint32_t cursor = 0;
+	struct dime_flow *f;
+	int err;
+
+	if (!d->sk || !h || !h->moved || h->out_held[DIME_AF4] || h->out_held[DIME_AF6] ||
+	    probed_before(d, h))
+		return;
+	while ((f = dime_flow_iter(d->flows, &cursor))) {
+		if (f->hid != hid || f->proto != IPPROTO_TCP || f->tcp_state != DIME_TCP_ESTABLISHED)
+			continue;
+		if ((err = sockkill_tcp_probe(d->sk, f)) < 0) {
+			char a[DIME_ADDR_STRLEN];
+
+			d->probes_failed++;
+			log_debug("flow to %s port %u: probe not sent: %s",
+				  dime_addr_fmt(&f->rid, a, sizeof(a)), f->rport, strerror(-err));
+			continue;
+		}
+		f->ack_watch = 1;
+		d->watch_until = now_ms() + PROBE_WINDOW_MS;
+	}
+}
+
+/* Data plane: a packet of a watched flow arrived. If it is our probe's
+ * answer, wake our socket with its acknowledgement number. */
+static void on_ack_seen(void *ctx, struct dime_flow *flow, const uint8_t *buf, size_t len)
+{
+	struct dimed *d = ctx;
+	size_t ipl;
+	uint32_t ack;
+
+	if (len < 20)
+		return;
+	ipl = (buf[0] >> 4) == 4 ? (size_t)(buf[0] & 0x0f) * 4 : 40;
+	if ((buf[0] >> 4) == 6 && buf[6] != IPPROTO_TCP)
+		return;
+	if (len < ipl + 20 || !(buf[ipl + 13] & 0x10))
+		return;
+	ack = (uint32_t)buf[ipl + 8] << 24 | (uint32_t)buf[ipl + 9] << 16 |
+	      (uint32_t)buf[ipl + 10] << 8 | buf[ipl + 11];
+	flow->ack_watch = 0;
+	d->acks_seen++;
+	sockkill_tcp_ld_seq(d->sk, flow, ack, LD_BURST);
+}
+
+/* The probes' window is over: stop watching. */
+static void watch_expire(struct dimed *d)
+{
+	uint32_t cursor = 0;
+	struct dime_flow *f;
+
+	if (!d->watch_until || now_ms() < d->watch_until)
+		return;
+	while ((f = dime_flow_iter(d->flows, &cursor)))
+		f->ack_watch = 0;
+	d->watch_until = 0;
+}
+
 static void on_peer_flow_lost(void *ctx, const struct dime_flow *flow)
 {
 	struct dimed *d = ctx;
@@ -448,6 +543,7 @@ static void ihmp_act(struct dimed *d)
 		case IHMP_ACT_LOCATORS_CHANGED:
 			dp_hid_sync(d->dp, a->hid);
 			kicks_release(d, a->hid, true);
+			probe_senders(d, a->hid);
 			log_locators(d, a->hid);
 			break;
 		case IHMP_ACT_PEER_LOST:
@@ -894,6 +990,9 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 		EMIT("held_kept", d->held_kept);
 		EMIT("held_released", d->held_released);
 		EMIT("held_replaced", d->held_replaced);
+		EMIT("sock_tcp_probes_sent", sk->probes_sent);
+		EMIT("sock_tcp_probe_answers", d->acks_seen);
+		EMIT("sock_tcp_probes_failed", d->probes_failed);
 		EMIT("addrwatch_full", d->aw.full);
 	}
 #undef EMIT
@@ -950,7 +1049,7 @@ static int tables_open(struct dimed *d)
 	struct dime_flow_config fc = { .capacity = d->cfg.flow_capacity,
 				       .on_expire = on_flow_expired, .ctx = d };
 	struct dp_kernel_ops ops = { .set_add = set_add, .set_del = set_del, .held = on_held,
-				     .ctx = d };
+				     .ack_seen = on_ack_seen, .ctx = d };
 	int err;
 
 	/* Keyed hashes: remote parties choose addresses and ports. */
@@ -1200,6 +1299,7 @@ void dimed_tick(struct dimed *d)
 		pin_gc(d);
 	if (d->ih && d->ticks % HID_GC_EVERY_TICKS == 0)
 		peer_gc(d);
+	watch_expire(d);
 }
 
 int64_t dimed_timeout_ms(struct dimed *d)

@@ -879,6 +879,8 @@ static inline enum dp_verdict inbound(struct dataplane *dp, uint8_t *buf, size_t
 		return DP_ACCEPT;
 	}
 	flow_touch(flow, now_ms, tcp_flags_of(buf, len, ip), DIME_DIR_IN);
+	if (__builtin_expect(flow->ack_watch, 0) && dp->ops.ack_seen)
+		dp->ops.ack_seen(dp->ops.ctx, flow, buf, len);
 	return rewrite(dp, buf, len, info, &flow->rid, &flow->lid, flags, true);
 }
 

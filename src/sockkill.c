@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 struct sockkill {
 	struct mnl_socket *diag;
 	int raw4, raw6;
+	int hdr4, hdr6;		/* IPPROTO_RAW: probes with our identifiers as source */
 	uint32_t seq;
 	bool destroy_unsupported_logged;
 	struct sockkill_stats st;
@@ -107,6 +109,36 @@ int sockkill_build_icmp(enum sockkill_icmp kind, const uint8_t *quote, size_t ql
 	return (int)n;
 }
 
+int sockkill_build_probe(const struct dime_flow *flow, uint32_t seq, uint32_t ack, uint8_t *out,
+			 size_t cap)
+{
+	bool v6 = flow->lid.family == AF_INET6;
+	size_t ipl = v6 ? 40 : 20, n = ipl + 20;
+	uint8_t *th = out + ipl;
+	uint64_t sum;
+	int err;
+
+	if (cap < n)
+		return -ENOSPC;
+	err = sockkill_build_quote(flow, seq, out, cap);
+	if (err < 0)
+		return err;
+	if (flow->proto != IPPROTO_TCP)
+		return -EINVAL;
+	/* From us to the peer: the quote's header is already that way. */
+	th[8] = (uint8_t)(ack >> 24);
+	th[9] = (uint8_t)(ack >> 16);
+	th[10] = (uint8_t)(ack >> 8);
+	th[11] = (uint8_t)ack;
+	th[13] = 0x10;		/* ACK */
+	th[14] = 0x10;		/* a window, as any segment has */
+	th[16] = th[17] = 0;
+	sum = csum_pseudo(v6 ? out + 8 : out + 12, v6 ? out + 24 : out + 16, v6 ? 16 : 4,
+			  IPPROTO_TCP, 20);
+	csum_store(th + 16, csum_finish(csum_add(sum, th, 20)));
+	return (int)n;
+}
+
 /* ---- sockets ------------------------------------------------------------- */
 
 static int raw_open(int family, uint32_t mark)
@@ -136,7 +168,7 @@ int sockkill_open(struct sockkill **out, uint32_t mark)
 	*out = NULL;
 	if (!sk)
 		return -ENOMEM;
-	sk->raw4 = sk->raw6 = -1;
+	sk->raw4 = sk->raw6 = sk->hdr4 = sk->hdr6 = -1;
 	sk->diag = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
 	if (!sk->diag || mnl_socket_bind(sk->diag, 0, MNL_SOCKET_AUTOPID) < 0) {
 		err = -errno;
@@ -151,6 +183,14 @@ int sockkill_open(struct sockkill **out, uint32_t mark)
 	/* IPv6 may be disabled on the host: UDP sockets there get no
 	 * unreachable then, which is logged once per use. */
 	sk->raw6 = raw_open(AF_INET6, mark);
+	/* Probes must take the normal output path, queue included, so these
+	 * carry no mark. Without them there are no probes, nothing else. */
+	sk->hdr4 = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
+	sk->hdr6 = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (sk->hdr4 >= 0)
+		shutdown(sk->hdr4, SHUT_RD);
+	if (sk->hdr6 >= 0)
+		shutdown(sk->hdr6, SHUT_RD);
 	sk->seq = (uint32_t)time(NULL);
 	*out = sk;
 	return 0;
@@ -169,6 +209,10 @@ void sockkill_close(struct sockkill *sk)
 		close(sk->raw4);
 	if (sk->raw6 >= 0)
 		close(sk->raw6);
+	if (sk->hdr4 >= 0)
+		close(sk->hdr4);
+	if (sk->hdr6 >= 0)
+		close(sk->hdr6);
 	free(sk);
 }
 
@@ -351,6 +395,59 @@ int sockkill_tcp_ld(struct sockkill *sk, const uint8_t *pkt, size_t len)
 		sk->st.ld_sent++;
 	else
 		sk->st.errors++;
+	return err;
+}
+
+int sockkill_tcp_probe(struct sockkill *sk, const struct dime_flow *flow)
+{
+	uint8_t pkt[60];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	uint32_t r[2];
+	int n, fd;
+
+	/* Far outside any window: the peer can only answer with an ACK. */
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r[0] = sk->seq * 2654435761u, r[1] = ~r[0];
+	n = sockkill_build_probe(flow, r[0], r[1], pkt, sizeof(pkt));
+	if (n < 0)
+		return n;
+	memset(&ss, 0, sizeof(ss));
+	if (flow->rid.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, flow->rid.a.u8, 4);
+		sl = sizeof(*sin);
+		fd = sk->hdr4;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, flow->rid.a.u8, 16);
+		sl = sizeof(*sin6);
+		fd = sk->hdr6;
+	}
+	if (fd < 0)
+		return -EAFNOSUPPORT;
+	if (sendto(fd, pkt, (size_t)n, 0, (struct sockaddr *)&ss, sl) < 0) {
+		sk->st.errors++;
+		return -errno;
+	}
+	sk->st.probes_sent++;
+	return 0;
+}
+
+int sockkill_tcp_ld_seq(struct sockkill *sk, const struct dime_flow *flow, uint32_t seq,
+			unsigned int count)
+{
+	uint8_t quote[SOCKKILL_QUOTE_MAX];
+	int n = sockkill_build_quote(flow, seq, quote, sizeof(quote)), err = 0;
+
+	if (n < 0)
+		return n;
+	for (unsigned int i = 0; i < count && err == 0; i++)
+		err = sockkill_tcp_ld(sk, quote, (size_t)n);
 	return err;
 }
 

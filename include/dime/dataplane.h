@@ -57,6 +57,11 @@ struct dp_kernel_ops {
 	 * output is held (dime_hid_entry.out_held), buf[0..len) as the socket
 	 * sent it. The daemon uses it for fast TCP recovery. */
 	void (*held)(void *ctx, const struct dime_flow *flow, const uint8_t *buf, size_t len);
+	/* Optional: an inbound packet of a flow whose ack_watch the caller
+	 * set, buf[0..len) as it arrived (in locators), before the rewrite.
+	 * The flow's entry is already in cache here, so the check costs
+	 * nothing for the other flows. */
+	void (*ack_seen)(void *ctx, struct dime_flow *flow, const uint8_t *buf, size_t len);
 	void *ctx;
 };
 

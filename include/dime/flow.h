@@ -81,7 +81,7 @@ struct dime_flow {
 	uint8_t proto;
 	uint8_t tcp_state;		/* enum dime_tcp_state */
 	uint8_t live;			/* internal: pool slot in use */
-	uint8_t pad;
+	uint8_t ack_watch;		/* the daemon waits for an inbound ACK (dataplane.h) */
 	uint32_t next_free;		/* internal */
 };
 

@@ -52,6 +52,7 @@ struct sockkill_stats {
 	uint64_t tcp_unsupported;	/* kernel without INET_DIAG_DESTROY */
 	uint64_t udp_notified;		/* port unreachable injected */
 	uint64_t ld_sent;		/* TCP-LD unreachables injected */
+	uint64_t probes_sent;		/* out-of-window probes to peers */
 	uint64_t errors;
 };
 
@@ -67,6 +68,25 @@ int sockkill_flow(struct sockkill *sk, const struct dime_flow *flow);
 /* Send a TCP-LD unreachable about pkt[0..len) (as the socket sent it) to
  * the socket. 0 or -errno. */
 int sockkill_tcp_ld(struct sockkill *sk, const uint8_t *pkt, size_t len);
+
+/*
+ * After a hand-off, a TCP sender on either host may sleep out a backed-off
+ * retransmission timeout. To wake it, dimed needs its oldest unacknowledged
+ * sequence number, which only the receiver knows: sockkill_tcp_probe()
+ * sends the peer's socket (through the normal output path, so the rewrite
+ * applies) an empty segment with an out-of-window sequence number; the
+ * peer's TCP answers with an ACK carrying its rcv_nxt (RFC 793; Linux
+ * allows one such answer per 500 ms and socket). When that ACK arrives,
+ * sockkill_tcp_ld_seq() tells our socket TCP-LD style about a segment with
+ * that sequence number, count times: each undoes one doubling of the
+ * timeout, and the one that brings it below the time already waited makes
+ * TCP retransmit at once.
+ */
+int sockkill_build_probe(const struct dime_flow *flow, uint32_t seq, uint32_t ack, uint8_t *out,
+			 size_t cap);
+int sockkill_tcp_probe(struct sockkill *sk, const struct dime_flow *flow);
+int sockkill_tcp_ld_seq(struct sockkill *sk, const struct dime_flow *flow, uint32_t seq,
+			unsigned int count);
 
 const struct sockkill_stats *sockkill_stats(const struct sockkill *sk);
 

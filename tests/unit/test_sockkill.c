@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "dime/sockkill.h"
@@ -114,6 +115,53 @@ START_TEST(icmp_v6_types_and_bounds)
 }
 END_TEST
 
+/* The probe: a TCP segment from the socket's identifiers to the peer's,
+ * ACK only, with a right checksum (computed here independently). */
+static uint16_t tcp_sum(const uint8_t *pkt, bool v6)
+{
+	uint8_t pseudo[40 + 20];
+	size_t ipl = v6 ? 40 : 20, alen = v6 ? 16 : 4, n = 0;
+
+	memcpy(pseudo, pkt + (v6 ? 8 : 12), 2 * alen);
+	n = 2 * alen;
+	pseudo[n++] = 0;
+	pseudo[n++] = IPPROTO_TCP;
+	pseudo[n++] = 0;
+	pseudo[n++] = 20;
+	(void)ipl;
+	{
+		uint32_t acc = 0;
+		uint8_t all[80];
+
+		memcpy(all, pseudo, n);
+		memcpy(all + n, pkt + ipl, 20);
+		for (size_t i = 0; i < n + 20; i += 2)
+			acc += (uint32_t)all[i] << 8 | all[i + 1];
+		while (acc >> 16)
+			acc = (acc & 0xffff) + (acc >> 16);
+		return (uint16_t)acc;
+	}
+}
+
+START_TEST(probe_is_a_valid_ack_segment)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct dime_flow f = v6 ? flow(IPPROTO_TCP, "2001:db8:c::130", 80, "2001:db8:2::10", 40000)
+					: flow(IPPROTO_TCP, "203.0.113.130", 80, "192.0.2.10", 40000);
+		uint8_t p[60];
+		int n = sockkill_build_probe(&f, 0xdeadbeef, 0x01020304, p, sizeof(p));
+		size_t ipl = v6 ? 40 : 20;
+
+		ck_assert_int_eq(n, (int)ipl + 20);
+		ck_assert_uint_eq(p[ipl + 13], 0x10);		/* ACK only */
+		ck_assert_uint_eq(p[ipl + 4], 0xde);
+		ck_assert_uint_eq(p[ipl + 11], 0x04);
+		ck_assert_uint_eq(tcp_sum(p, v6), 0xffff);
+		ck_assert_mem_eq(p + (v6 ? 8 : 12), f.lid.a.u8, v6 ? 16 : 4);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sockkill");
@@ -123,6 +171,7 @@ int main(void)
 	tcase_add_test(tc, tcp_quote_v6_carries_the_sequence_number);
 	tcase_add_test(tc, icmp_v4_port_unreachable_checksums);
 	tcase_add_test(tc, icmp_v6_types_and_bounds);
+	tcase_add_test(tc, probe_is_a_valid_ack_segment);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
