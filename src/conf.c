@@ -24,6 +24,7 @@
 #include "dime/daemon.h"
 #include "dime/flow.h"
 #include "dime/hid.h"
+#include "dime/ihmp_sign.h"
 #include "dime/ihmp_wire.h"
 #include "dime/log.h"
 #include "dime/nfq.h"
@@ -36,6 +37,7 @@ enum conf_type {
 	T_LOGLEVEL,	/* int: err, warning, notice, info, debug */
 	T_DURATION,	/* uint64_t ms: N[ms|s|m|h], bare N is seconds */
 	T_SIZE,		/* uint64_t bytes: N[K|M|G] */
+	T_WORD,		/* uint32_t: the index of one of the directive's words */
 };
 
 struct directive {
@@ -46,6 +48,7 @@ struct directive {
 	uint64_t def;		/* every type but T_PATH */
 	uint64_t step;		/* durations: the value must be a multiple (ms) */
 	const char *def_str;	/* T_PATH */
+	const char *const *words;	/* T_WORD: NULL-terminated */
 	const char *help;
 };
 
@@ -67,9 +70,18 @@ struct directive {
 #define D_HEX(f, lo, hi, d) .type = T_HEX, .off = OFF(f, uint32_t), .min = lo, .max = hi, .def = d
 #define D_BOOL(f, d) .type = T_BOOL, .off = OFF(f, bool), .def = d
 #define D_SIZE(f, lo, hi, d) .type = T_SIZE, .off = OFF(f, uint64_t), .min = lo, .max = hi, .def = d
+#define D_WORD(f, w, d)                                                                    \
+	.type = T_WORD, .off = OFF(f, uint32_t), .words = w, .max = sizeof(w) / sizeof(w[0]) - 2, \
+	.def = d
 #define D_TIMEOUT(f, d)                                                                    \
 	.type = T_DURATION, .off = OFF(f, uint64_t), .min = 1 * SEC, .max = 720 * HOUR,   \
 	.def = d, .step = SEC
+
+/* In enum ihmp_auth_mode order (conf.c parses them itself, so that the
+ * parser links nothing but itself and log.c). */
+static const char *const auth_words[] = { "off", "opportunistic", "required", NULL };
+_Static_assert(IHMP_AUTH_OFF == 0 && IHMP_AUTH_OPPORTUNISTIC == 1 && IHMP_AUTH_REQUIRED == 2,
+	       "auth_words follows enum ihmp_auth_mode");
 
 static const struct directive directives[CONF_KEY_COUNT] = {
 	[CONF_CONTROL_SOCKET] = {
@@ -102,6 +114,23 @@ static const struct directive directives[CONF_KEY_COUNT] = {
 	[CONF_HANDOFF_RETRIES] = {
 		"handoff-retries", D_UINT(handoff_retries, 1, 12, 6),
 		.help = "HANDOFF transmissions (each to every known address of the peer) before giving up" },
+	[CONF_IHMP_AUTH] = {
+		"ihmp-auth", D_WORD(ihmp_auth, auth_words, IHMP_AUTH_OPPORTUNISTIC),
+		.help = "What a received IHMP message must carry: off (nothing checked), opportunistic (a signature by the peer's key when we have one), required (always)" },
+	[CONF_IHMP_KEY] = {
+		"ihmp-key", .type = T_PATH, .off = OFF(ihmp_key, char[CONF_PATH_MAX]),
+		.def_str = "/etc/dime/ihmp.key",
+		.help = "Our Ed25519 private key (PEM, mode 0600); everything IHMP sends is signed with it. Missing: we send unsigned, unless ihmp-auth is required" },
+	[CONF_IHMP_PEER_KEYS] = {
+		"ihmp-peer-keys", .type = T_PATH, .off = OFF(ihmp_peer_keys, char[CONF_PATH_MAX]),
+		.def_str = "/etc/dime/peers",
+		.help = "Directory of peers' public keys, one per file named ADDRESS.pub or ADDRESS_PREFIXLEN.pub; missing: no peer keys" },
+	[CONF_IHMP_RATE_LIMIT] = {
+		"ihmp-rate-limit", D_UINT(ihmp_rate_limit, 0, 1000000, 50),
+		.help = "IHMP messages per second taken from one source (/32, or /64 for IPv6), in bursts of twice that; 0 turns every IHMP rate limit off" },
+	[CONF_IHMP_RATE_LIMIT_GLOBAL] = {
+		"ihmp-rate-limit-global", D_UINT(ihmp_rate_limit_global, 0, 1000000, 1000),
+		.help = "IHMP messages per second taken from all sources together, in bursts of twice that; 0: no global limit" },
 	[CONF_FWMARK] = {
 		"fwmark", D_HEX(fwmark, 1, UINT32_MAX, 0x4d000000),
 		.help = "Firewall mark bits of packets dimed sends itself; they are never queued" },
@@ -249,6 +278,9 @@ static void fmt_number(const struct directive *d, uint64_t v, char *buf, size_t 
 	case T_LOGLEVEL:
 		snprintf(buf, len, "%s", log_level_name((enum log_level)v));
 		break;
+	case T_WORD:
+		snprintf(buf, len, "%s", v <= d->max ? d->words[v] : "?");
+		break;
 	default:
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 		break;
@@ -272,6 +304,7 @@ static uint64_t get_number(const struct dime_conf *c, const struct directive *d)
 	switch (d->type) {
 	case T_UINT:
 	case T_HEX:
+	case T_WORD:
 		return *(const uint32_t *)f;
 	case T_BOOL:
 		return *(const bool *)f;
@@ -289,6 +322,7 @@ static void put_number(struct dime_conf *c, const struct directive *d, uint64_t 
 	switch (d->type) {
 	case T_UINT:
 	case T_HEX:
+	case T_WORD:
 		*(uint32_t *)f = (uint32_t)v;
 		break;
 	case T_BOOL:
@@ -311,6 +345,19 @@ static void fmt_value(const struct dime_conf *c, const struct directive *d, char
 		fmt_number(d, get_number(c, d), buf, len);
 }
 
+/* "a, b or c" */
+static void fmt_words(const struct directive *d, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (uint64_t i = 0; i <= d->max && o < len; i++) {
+		const char *sep = i == 0 ? "" : i == d->max ? " or " : ", ";
+
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", sep, d->words[i]);
+	}
+}
+
 /* What a directive accepts, for messages and the template. */
 static void fmt_range(const struct directive *d, char *buf, size_t len)
 {
@@ -325,6 +372,9 @@ static void fmt_range(const struct directive *d, char *buf, size_t len)
 		return;
 	case T_LOGLEVEL:
 		snprintf(buf, len, "err, warning, notice, info or debug");
+		return;
+	case T_WORD:
+		fmt_words(d, buf, len);
 		return;
 	default:
 		fmt_number(d, d->min, lo, sizeof(lo));
@@ -419,6 +469,11 @@ static enum verdict parse_number(const struct directive *d, const char *s, uint6
 			return V_MALFORMED;
 		*v = (uint64_t)log_level_parse(s);
 		return V_OK;
+	case T_WORD:
+		for (*v = 0; *v <= d->max; (*v)++)
+			if (strcmp(s, d->words[*v]) == 0)
+				return V_OK;
+		return V_MALFORMED;
 	default:
 		n = scan_u64(s, true, v, &overflow);
 		if (n == 0 || s[n])
@@ -855,6 +910,16 @@ static void to_daemon_config(const struct dime_conf *c, struct dimed_config *cfg
 	cfg->nfq_rcvbuf = (uint32_t)c->queue_rcvbuf;
 	cfg->ipv6 = c->ipv6;
 	cfg->manage_sysctls = c->manage_sysctls;
+	cfg->ihmp_auth = (uint8_t)c->ihmp_auth;
+	cfg->ihmp_rate = c->ihmp_rate_limit;
+	cfg->ihmp_rate_global = c->ihmp_rate_limit_global;
+}
+
+/* A path setting: into the caller's struct when set, else the table's
+ * default, never into conf_to_daemon's copy. */
+static const char *path_of(const struct dime_conf *c, enum conf_key key)
+{
+	return c->set[key] ? (const char *)cfield(c, &directives[key]) : directives[key].def_str;
 }
 
 void conf_to_daemon(const struct dime_conf *c, struct dimed_config *cfg,
@@ -865,9 +930,9 @@ void conf_to_daemon(const struct dime_conf *c, struct dimed_config *cfg,
 	conf_apply_defaults(&e);
 	if (cfg) {
 		to_daemon_config(&e, cfg);
-		/* Into the caller's struct (or the table), never our copy. */
-		cfg->ctl_path = c->set[CONF_CONTROL_SOCKET] ? c->control_socket
-							     : directives[CONF_CONTROL_SOCKET].def_str;
+		cfg->ctl_path = path_of(c, CONF_CONTROL_SOCKET);
+		cfg->ihmp_key_path = path_of(c, CONF_IHMP_KEY);
+		cfg->ihmp_peer_keys_dir = path_of(c, CONF_IHMP_PEER_KEYS);
 	}
 	if (timeouts) {
 		timeouts->tcp_established = ms_to_s(e.flow_timeout_tcp_established);

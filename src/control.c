@@ -12,6 +12,15 @@
  * command gets CTL_E_UNKNOWN_COMMAND and the connection stays open, so a
  * newer dimectl can probe an older dimed. Any socket error closes the
  * client quietly (debug log): it is the client's loss, not the daemon's.
+ *
+ * Monitor subscribers (MONITOR): each has a ring of CTL_MONITOR_BUF bytes.
+ * An event is encoded once and copied into every ring, and written when
+ * the socket is writable (see push_event). The last CTL_HDR_LEN bytes of
+ * a ring are kept free, so the frame that ends the stream (too-slow, or
+ * the daemon stopping) always fits. A subscriber whose ring cannot take the next
+ * event is dropped: it keeps the events it was given, gets "too-slow",
+ * and is closed once that is out. Nothing a subscriber sends is read as a
+ * request: any byte from it, or its end of stream, closes it.
  */
 #include <errno.h>
 #include <grp.h>
@@ -20,7 +29,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dime/control.h"
@@ -39,6 +50,12 @@ struct ctl_server {
 	bool bound;			/* the path is ours to remove */
 	bool refusing;			/* warned that the bound was reached */
 	bool accept_failing;		/* warned that accept fails */
+	bool monitor_refusing;		/* warned that CTL_MONITORS_MAX was reached */
+	bool bad_event_logged;
+	struct ctl_server_stats stats;
+	uint64_t seq;			/* of the last event sent to subscribers */
+	ctl_wake_fn wake;
+	void *wake_ctx;
 };
 
 struct ctl_client {
@@ -59,7 +76,20 @@ struct ctl_client {
 	uint8_t *frame;			/* CTL_FRAME_MAX bytes while a job runs */
 	const uint8_t *wptr;
 	size_t wlen, woff;
+	void *data;			/* the loop's */
+	enum ctl_wait waiting;		/* what the loop watches for */
+	/* A monitor subscriber: its ring of CTL_MONITOR_BUF bytes. */
+	bool monitor;
+	bool mon_dropped;		/* fell behind: the rest, then close */
+	bool mon_gone;			/* its socket failed: close at the next call */
+	uint8_t *ring;
+	size_t rhead, rlen;
 };
+
+/* Bytes of an encoded event frame, with room to spare (about 570 used). */
+#define EVENT_FRAME_MAX 1024
+
+static void end_subscription(struct ctl_client *c);
 
 /* ---- Socket setup ---- */
 
@@ -263,6 +293,17 @@ unsigned int ctl_server_clients(const struct ctl_server *srv)
 	return srv->nclients;
 }
 
+const struct ctl_server_stats *ctl_server_stats(const struct ctl_server *srv)
+{
+	return &srv->stats;
+}
+
+void ctl_server_set_wake(struct ctl_server *srv, ctl_wake_fn wake, void *loop_ctx)
+{
+	srv->wake = wake;
+	srv->wake_ctx = loop_ctx;
+}
+
 /* ---- Accepting ---- */
 
 /* The refusal fits any fresh socket buffer, so one non-blocking send
@@ -329,6 +370,7 @@ int ctl_server_accept(struct ctl_server *srv, struct ctl_client **client)
 	c->srv = srv;
 	c->fd = fd;
 	c->id = ++srv->next_id;
+	c->waiting = CTL_WAIT_READ;
 	peer_credentials(c);
 	for (unsigned int i = 0; i < CTL_CLIENTS_MAX; i++) {
 		if (!srv->clients[i]) {
@@ -350,13 +392,35 @@ int ctl_client_fd(const struct ctl_client *c)
 
 size_t ctl_client_pending(const struct ctl_client *c)
 {
-	return c->wlen - c->woff;
+	return c->wlen - c->woff + c->rlen;
+}
+
+void ctl_client_set_data(struct ctl_client *c, void *data)
+{
+	c->data = data;
+}
+
+void *ctl_client_data(const struct ctl_client *c)
+{
+	return c->data;
+}
+
+/* The client no longer counts as a subscriber (dropped or leaving). */
+static void unsubscribe(struct ctl_client *c)
+{
+	if (!c->monitor || c->mon_dropped)
+		return;
+	c->mon_dropped = true;
+	if (--c->srv->stats.monitors < CTL_MONITORS_MAX)
+		c->srv->monitor_refusing = false;
 }
 
 void ctl_client_close(struct ctl_client *c)
 {
 	struct ctl_server *srv = c->srv;
 
+	end_subscription(c);
+	unsubscribe(c);
 	for (unsigned int i = 0; i < CTL_CLIENTS_MAX; i++)
 		if (srv->clients[i] == c)
 			srv->clients[i] = NULL;
@@ -366,17 +430,24 @@ void ctl_client_close(struct ctl_client *c)
 	log_debug("control: client %u closed", c->id);
 	close(c->fd);
 	free(c->frame);
+	free(c->ring);
 	free(c);
+}
+
+/* A header-only reply; the connection stays open unless closing. */
+static void queue_hdr(struct ctl_client *c, uint16_t type, enum ctl_result r, bool closing)
+{
+	c->wlen = ctl_reply_hdr_only(c->err_frame, type, r);
+	c->wptr = c->err_frame;
+	c->woff = 0;
+	c->closing = closing;
 }
 
 static void queue_error(struct ctl_client *c, uint16_t type, enum ctl_result r)
 {
 	log_info("control: client %u (pid %d uid %d): %s; closing", c->id, (int)c->pid,
 		 (int)c->uid, ctl_result_str(r));
-	c->wlen = ctl_reply_hdr_only(c->err_frame, type, r);
-	c->wptr = c->err_frame;
-	c->woff = 0;
-	c->closing = true;
+	queue_hdr(c, type, r, true);
 }
 
 /* Write what is queued: 0 when all went, -EAGAIN, or another -errno. */
@@ -429,6 +500,270 @@ static int fill(struct ctl_client *c, size_t want)
 	return 0;
 }
 
+/* ---- Monitor subscribers ---- */
+
+static size_t ring_room(const struct ctl_client *c)
+{
+	return CTL_MONITOR_BUF - c->rlen;
+}
+
+/* The caller checked the room. */
+static void ring_put(struct ctl_client *c, const uint8_t *p, size_t n)
+{
+	size_t tail = (c->rhead + c->rlen) % CTL_MONITOR_BUF;
+	size_t first = n < CTL_MONITOR_BUF - tail ? n : CTL_MONITOR_BUF - tail;
+
+	memcpy(c->ring + tail, p, first);
+	memcpy(c->ring, p + first, n - first);
+	c->rlen += n;
+}
+
+/* Write what the ring holds: 0 when all went, -EAGAIN, or another -errno. */
+static int ring_flush(struct ctl_client *c)
+{
+	while (c->rlen) {
+		size_t first = c->rlen < CTL_MONITOR_BUF - c->rhead ? c->rlen :
+								    CTL_MONITOR_BUF - c->rhead;
+		struct iovec iov[2] = { { c->ring + c->rhead, first },
+					{ c->ring, c->rlen - first } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = c->rlen > first ? 2 : 1 };
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		}
+		c->rhead = (c->rhead + (size_t)n) % CTL_MONITOR_BUF;
+		c->rlen -= (size_t)n;
+	}
+	c->rhead = 0;
+	return 0;
+}
+
+/* The loop watches c for reading; it has bytes to write now. */
+static void want_write(struct ctl_client *c)
+{
+	if (c->waiting != CTL_WAIT_READ)
+		return;
+	if (c->srv->wake) {
+		c->srv->wake(c->srv->wake_ctx, c);
+		c->waiting = CTL_WAIT_WRITE;
+	} else if (c->mon_dropped || c->mon_gone) {
+		/* No wake function: ending our reading side makes the socket
+		 * readable at once, so the loop calls us and we can ask for
+		 * writing. Only for a client we are done reading from. */
+		shutdown(c->fd, SHUT_RD);
+	}
+}
+
+/* Queue a header-only frame that ends the stream: it always fits, as
+ * every event left CTL_HDR_LEN bytes free. */
+static void end_stream(struct ctl_client *c, enum ctl_result r)
+{
+	uint8_t frame[CTL_HDR_LEN];
+
+	ring_put(c, frame, ctl_reply_hdr_only(frame, CTL_T_MONITOR, r));
+}
+
+static void flush_now(struct ctl_client *c)
+{
+	int err = ring_flush(c);
+
+	if (err && err != -EAGAIN) {
+		log_debug("control: client %u: %s", c->id, strerror(-err));
+		c->mon_gone = true;
+	}
+	if (err)
+		want_write(c);
+}
+
+static void drop_slow(struct ctl_client *c)
+{
+	c->srv->stats.monitor_dropped++;
+	unsubscribe(c);
+	log_notice("control: client %u (pid %d uid %d) fell %zu bytes behind the event stream: "
+		   "dropped", c->id, (int)c->pid, (int)c->uid, c->rlen);
+	end_stream(c, CTL_E_TOO_SLOW);
+	flush_now(c);
+	/* Even when all went out: the loop must call us to close it. */
+	want_write(c);
+}
+
+/*
+ * With a wake function, events are batched: queued, and written when the
+ * loop finds the socket writable, in one call for all of them (a burst of
+ * hand-off events costs one write, not one each). Once a quarter of the
+ * ring is in use, or without a wake function, they are written at once.
+ */
+static void push_event(struct ctl_client *c, const uint8_t *frame, size_t len)
+{
+	if (!c || !c->monitor || c->mon_dropped || c->mon_gone)
+		return;
+	if (ring_room(c) < len + CTL_HDR_LEN)
+		flush_now(c);
+	if (c->mon_gone)
+		return;
+	if (ring_room(c) < len + CTL_HDR_LEN) {
+		drop_slow(c);
+		return;
+	}
+	ring_put(c, frame, len);
+	c->srv->stats.monitor_sent++;
+	if (c->srv->wake && c->rlen < CTL_MONITOR_BUF / 4)
+		want_write(c);
+	else
+		flush_now(c);
+}
+
+/* MONITOR: from now on this client only receives. The first frame says
+ * the subscription is in place (MORE, empty). */
+static enum ctl_wait subscribe(struct ctl_client *c)
+{
+	struct ctl_server *srv = c->srv;
+	struct ctl_hdr hdr = { .version = CTL_VERSION, .flags = CTL_F_REPLY | CTL_F_MORE,
+			       .type = CTL_T_MONITOR };
+	uint8_t ack[CTL_HDR_LEN];
+
+	if (srv->stats.monitors == CTL_MONITORS_MAX) {
+		srv->stats.monitor_refused++;
+		if (!srv->monitor_refusing)
+			log_warnx("control: %u clients monitor events; refusing more until one leaves",
+				  CTL_MONITORS_MAX);
+		srv->monitor_refusing = true;
+		queue_hdr(c, CTL_T_MONITOR, CTL_E_MONITOR_FULL, false);
+		return CTL_WAIT_WRITE;
+	}
+	c->ring = malloc(CTL_MONITOR_BUF);
+	if (!c->ring) {
+		log_warnx("control: client %u: out of memory for an event stream", c->id);
+		queue_hdr(c, CTL_T_MONITOR, CTL_E_INTERNAL, false);
+		return CTL_WAIT_WRITE;
+	}
+	c->monitor = true;
+	srv->stats.monitors++;
+	log_info("control: client %u (pid %d uid %d) monitors events", c->id, (int)c->pid,
+		 (int)c->uid);
+	ctl_hdr_put(ack, &hdr);
+	ring_put(c, ack, sizeof(ack));
+	return CTL_WAIT_WRITE;
+}
+
+/* A subscriber's turn: write; once all is out, watch for it leaving. */
+static enum ctl_wait monitor_io(struct ctl_client *c)
+{
+	uint8_t sink[256];
+	ssize_t n;
+	int err = c->mon_gone ? -EPIPE : ring_flush(c);
+
+	if (err == -EAGAIN)
+		return CTL_WAIT_WRITE;
+	if (err) {
+		log_debug("control: client %u: %s", c->id, strerror(-err));
+		c->mon_gone = true;
+		return CTL_WAIT_CLOSE;
+	}
+	if (c->mon_dropped)
+		return CTL_WAIT_CLOSE;
+	n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return CTL_WAIT_READ;
+	if (n > 0)
+		log_info("control: client %u sent a request while monitoring; closing", c->id);
+	c->mon_gone = true;	/* it ended the stream: no end frame */
+	return CTL_WAIT_CLOSE;
+}
+
+static void fill_event(struct ctl_event_rec *rec, const struct ctl_event *ev)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->hid = ev->hid;
+	rec->addr = ev->addr;
+	memcpy(rec->rloc, ev->rloc, sizeof(rec->rloc));
+	memcpy(rec->lloc, ev->lloc, sizeof(rec->lloc));
+	rec->has_value = ev->has_value;
+	rec->value = ev->has_value ? ev->value : 0;
+	if (ev->ifname && strlen(ev->ifname) <= CTL_NAME_MAX)
+		snprintf(rec->ifname, sizeof(rec->ifname), "%s", ev->ifname);
+	if (ev->text)
+		snprintf(rec->text, sizeof(rec->text), "%s", ev->text);
+}
+
+static uint64_t wall_ms(const struct ctl_server *srv)
+{
+	struct timespec ts;
+
+	if (srv->be->wall_ms)
+		return srv->be->wall_ms(srv->ctx);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The whole frame of one event into buf (EVENT_FRAME_MAX bytes): its
+ * length, or 0 when the event cannot be encoded (logged once). */
+static size_t encode_event(struct ctl_server *srv, const struct ctl_event *ev, uint8_t *buf)
+{
+	struct ctl_event_rec rec;
+	const char *kind = ctl_event_kind_name(ev->kind);
+	struct ctl_hdr hdr = { .version = CTL_VERSION, .flags = CTL_F_REPLY | CTL_F_MORE,
+			       .type = CTL_T_MONITOR };
+	struct ctl_writer w;
+	int err = -EINVAL;
+
+	fill_event(&rec, ev);
+	rec.seq = srv->seq + 1;
+	rec.time_ms = wall_ms(srv);
+	rec.mono_ms = srv->be->now_ms(srv->ctx);
+	ctl_writer_init(&w, buf + CTL_HDR_LEN, EVENT_FRAME_MAX - CTL_HDR_LEN);
+	if (kind) {
+		snprintf(rec.kind, sizeof(rec.kind), "%s", kind);
+		err = ctl_put_event_rec(&w, &rec);
+	}
+	if (err) {
+		srv->stats.monitor_bad_events++;
+		if (!srv->bad_event_logged)
+			log_warn_e(err, "control: event of kind %d cannot be sent to monitors",
+				   (int)ev->kind);
+		srv->bad_event_logged = true;
+		return 0;
+	}
+	hdr.len = (uint32_t)w.len;
+	ctl_hdr_put(buf, &hdr);
+	srv->seq++;
+	return CTL_HDR_LEN + w.len;
+}
+
+bool ctl_server_monitored(const struct ctl_server *srv)
+{
+	return srv && srv->stats.monitors > 0;
+}
+
+void ctl_server_event(struct ctl_server *srv, const struct ctl_event *ev)
+{
+	uint8_t frame[EVENT_FRAME_MAX];
+	size_t len;
+
+	if (!srv)
+		return;
+	srv->stats.monitor_events++;
+	if (!srv->stats.monitors)
+		return;
+	len = encode_event(srv, ev, frame);
+	for (unsigned int i = 0; len && i < CTL_CLIENTS_MAX; i++)
+		push_event(srv->clients[i], frame, len);
+}
+
+/* A subscriber closed by the daemon (it stops) is told, as far as its
+ * socket takes it right now, that the stream ends here. One that left
+ * or failed gets nothing: the send would fail anyway. */
+static void end_subscription(struct ctl_client *c)
+{
+	if (!c->monitor || c->mon_dropped || c->mon_gone)
+		return;
+	end_stream(c, CTL_OK);
+	ring_flush(c);
+}
+
 static int start_job(struct ctl_client *c, const struct ctl_request *req)
 {
 	c->frame = malloc(CTL_FRAME_MAX);
@@ -439,6 +774,7 @@ static int start_job(struct ctl_client *c, const struct ctl_request *req)
 	memset(&c->job, 0, sizeof(c->job));
 	c->job.req = *req;
 	c->job.may_change = c->may_change;
+	c->job.server = &c->srv->stats;
 	c->job_active = true;
 	return 0;
 }
@@ -478,6 +814,8 @@ static enum ctl_wait read_request(struct ctl_client *c)
 	r = ctl_request_decode(&c->hdr, c->in + CTL_HDR_LEN, c->hdr.len, &req);
 	c->in_len = 0;
 	c->have_hdr = false;
+	if (r == CTL_OK && req.type == CTL_T_MONITOR)
+		return subscribe(c);
 	if (r == CTL_OK || r == CTL_E_UNKNOWN_COMMAND) {
 		/* Unknown commands go through the handlers too, which answer
 		 * CTL_E_UNKNOWN_COMMAND and keep the connection. */
@@ -487,7 +825,7 @@ static enum ctl_wait read_request(struct ctl_client *c)
 	return CTL_WAIT_WRITE;
 }
 
-enum ctl_wait ctl_client_io(struct ctl_client *c, bool readable, bool writable)
+static enum ctl_wait client_io(struct ctl_client *c)
 {
 	unsigned int frames = 0;
 	enum ctl_wait next;
@@ -507,6 +845,8 @@ enum ctl_wait ctl_client_io(struct ctl_client *c, bool readable, bool writable)
 			drain(c);
 			return CTL_WAIT_CLOSE;
 		}
+		if (c->monitor)
+			return monitor_io(c);
 		if (c->job_active && c->job.done) {
 			end_job(c);
 			continue;
@@ -524,4 +864,10 @@ enum ctl_wait ctl_client_io(struct ctl_client *c, bool readable, bool writable)
 		if (next != CTL_WAIT_WRITE)
 			return next;
 	}
+}
+
+enum ctl_wait ctl_client_io(struct ctl_client *c, bool readable, bool writable)
+{
+	c->waiting = client_io(c);
+	return c->waiting;
 }

@@ -9,6 +9,7 @@
  * or removed meanwhile may or may not appear, but none appears twice.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dime/control.h"
@@ -153,6 +154,20 @@ static int emit_stat(void *emit_ctx, const char *name, uint64_t value)
 	return err;
 }
 
+/* The control server's own counters, after the daemon's. */
+static int server_stats(const struct ctl_server_stats *st, struct stat_emit *e)
+{
+	if (!st)
+		return 0;
+	emit_stat(e, "ctl_monitors", st->monitors);
+	emit_stat(e, "ctl_monitor_events", st->monitor_events);
+	emit_stat(e, "ctl_monitor_sent", st->monitor_sent);
+	emit_stat(e, "ctl_monitor_dropped", st->monitor_dropped);
+	emit_stat(e, "ctl_monitor_refused", st->monitor_refused);
+	emit_stat(e, "ctl_monitor_bad_events", st->monitor_bad_events);
+	return e->err;
+}
+
 static size_t frame_stats(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
 			  uint8_t *buf)
 {
@@ -161,11 +176,11 @@ static size_t frame_stats(struct ctl_job *job, const struct ctl_backend *be, voi
 	int err;
 
 	ctl_writer_init(&w, buf + CTL_HDR_LEN, CTL_REPLY_BODY_MAX);
-	if (!be->stats)
-		return finish(buf, job, CTL_OK, 0, false);
-	err = be->stats(ctx, emit_stat, &e);
+	err = be->stats ? be->stats(ctx, emit_stat, &e) : 0;
 	if (!err)
 		err = e.err;
+	if (!err)
+		err = server_stats(job->server, &e);
 	if (err) {
 		log_warn_e(err, "control: stats: counters cannot be sent");
 		return finish(buf, job, CTL_E_INTERNAL, 0, false);
@@ -180,6 +195,122 @@ static size_t frame_version(struct ctl_job *job, uint8_t *buf)
 	ctl_writer_init(&w, buf + CTL_HDR_LEN, CTL_REPLY_BODY_MAX);
 	if (ctl_put_version(&w, DIME_VERSION))
 		return finish(buf, job, CTL_E_INTERNAL, 0, false);
+	return finish(buf, job, CTL_OK, w.len, false);
+}
+
+/* ---- SHOW_ADDRS ---- */
+
+struct addr_collect {
+	struct ctl_addr_rec *recs;	/* CTL_ADDRS_MAX */
+	uint32_t n;
+};
+
+static int collect_addr(void *emit_ctx, const struct ctl_addr_rec *rec)
+{
+	struct addr_collect *ac = emit_ctx;
+
+	if (!dime_addr_is_set(&rec->addr) || !memchr(rec->ifname, 0, sizeof(rec->ifname)))
+		return -EINVAL;
+	if (ac->n == CTL_ADDRS_MAX)
+		return -ENOSPC;
+	ac->recs[ac->n] = *rec;
+	ac->recs[ac->n].flows = 0;
+	ac->n++;
+	return 0;
+}
+
+static int addr_cmp(const struct dime_addr *a, const struct dime_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->a.u8, b->a.u8, sizeof(a->a.u8));
+}
+
+/* By address (IPv4 first), then real before pinned, then interface. */
+static int addr_rec_cmp(const void *x, const void *y)
+{
+	const struct ctl_addr_rec *a = x, *b = y;
+	int c = addr_cmp(&a->addr, &b->addr);
+
+	if (c)
+		return c;
+	if (a->pinned != b->pinned)
+		return a->pinned ? 1 : -1;
+	return a->ifindex < b->ifindex ? -1 : a->ifindex > b->ifindex;
+}
+
+/* The first record of the sorted array with this address, or -1. */
+static long find_addr(const struct ctl_addr_rec *recs, uint32_t n, const struct dime_addr *a)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (addr_cmp(&recs[mid].addr, a) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && addr_cmp(&recs[lo].addr, a) == 0 ? (long)lo : -1;
+}
+
+/* One pass over the flow table; each record of an address gets the count
+ * of flows whose local identifier it is. */
+static void count_flows(struct ctl_addr_rec *recs, uint32_t n, struct dime_flow_table *t)
+{
+	const struct dime_flow *f;
+	uint32_t cursor = 0;
+
+	if (!t || !n)
+		return;
+	while ((f = dime_flow_iter(t, &cursor)) != NULL) {
+		long i = find_addr(recs, n, &f->lid);
+
+		if (i >= 0)
+			recs[i].flows++;
+	}
+	for (uint32_t i = 1; i < n; i++)
+		if (dime_addr_eq(&recs[i].addr, &recs[i - 1].addr))
+			recs[i].flows = recs[i - 1].flows;
+}
+
+/* At most CTL_ADDRS_MAX records: always one frame. */
+static size_t frame_addrs(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
+			  uint8_t *buf)
+{
+	struct addr_collect ac = { .recs = calloc(CTL_ADDRS_MAX, sizeof(*ac.recs)) };
+	struct ctl_writer w;
+	int err;
+
+	if (!be->addrs) {
+		free(ac.recs);
+		return finish(buf, job, CTL_E_UNKNOWN_COMMAND, 0, false);
+	}
+	if (!ac.recs)
+		return finish(buf, job, CTL_E_INTERNAL, 0, false);
+	err = be->addrs(ctx, collect_addr, &ac);
+	if (err == -ENOSPC)
+		log_warnx("control: show-addrs: more than %d addresses; listing the first",
+			  CTL_ADDRS_MAX);
+	else if (err)
+		log_warn_e(err, "control: show-addrs: the address list cannot be sent");
+	if (err && err != -ENOSPC) {
+		free(ac.recs);
+		return finish(buf, job, CTL_E_INTERNAL, 0, false);
+	}
+	if (ac.n)
+		qsort(ac.recs, ac.n, sizeof(*ac.recs), addr_rec_cmp);
+	count_flows(ac.recs, ac.n, be->flows ? be->flows(ctx) : NULL);
+	ctl_writer_init(&w, buf + CTL_HDR_LEN, CTL_REPLY_BODY_MAX);
+	err = 0;
+	for (uint32_t i = 0; i < ac.n && !err; i++)
+		err = ctl_put_addr_rec(&w, &ac.recs[i]);
+	free(ac.recs);
+	if (err) {
+		log_warn_e(err, "control: show-addrs: an address cannot be encoded");
+		return finish(buf, job, CTL_E_INTERNAL, 0, false);
+	}
 	return finish(buf, job, CTL_OK, w.len, false);
 }
 
@@ -221,6 +352,8 @@ size_t ctl_job_next_frame(struct ctl_job *job, const struct ctl_backend *be, voi
 		return frame_hids(job, be, ctx, buf);
 	case CTL_T_SHOW_FLOWS:
 		return frame_flows(job, be, ctx, buf);
+	case CTL_T_SHOW_ADDRS:
+		return frame_addrs(job, be, ctx, buf);
 	case CTL_T_SET_LOCATOR:
 		return frame_set_locator(job, be, ctx, buf);
 	default:

@@ -30,6 +30,8 @@ static const struct {
 	[CTL_E_OVERRUN] = { "overrun", "control message attribute overruns its parent" },
 	[CTL_E_UNSUPPORTED] = { "unsupported", "control message needs an attribute this version lacks" },
 	[CTL_E_BUSY] = { "busy", "too many control clients, try again" },
+	[CTL_E_MONITOR_FULL] = { "monitor-full", "too many monitor clients, try again" },
+	[CTL_E_TOO_SLOW] = { "too-slow", "fell behind the event stream and was dropped" },
 };
 
 const char *ctl_result_str(unsigned int code)
@@ -74,11 +76,33 @@ const char *ctl_type_name(unsigned int type)
 		return "show-hids";
 	case CTL_T_SHOW_FLOWS:
 		return "show-flows";
+	case CTL_T_SHOW_ADDRS:
+		return "show-addrs";
+	case CTL_T_MONITOR:
+		return "monitor";
 	case CTL_T_SET_LOCATOR:
 		return "set-locator";
 	default:
 		return NULL;
 	}
+}
+
+const char *ctl_event_kind_name(unsigned int kind)
+{
+	static const char *const names[CTL_EV_KIND_COUNT] = {
+		[CTL_EV_ADDR_UP] = "addr-up",
+		[CTL_EV_ADDR_DOWN] = "addr-down",
+		[CTL_EV_HANDOFF_SENT] = "handoff-sent",
+		[CTL_EV_HANDOFF_ACKED] = "handoff-acked",
+		[CTL_EV_LOCATORS] = "locators",
+		[CTL_EV_PEER_LOST] = "peer-lost",
+		[CTL_EV_PIN_ADDED] = "pin-added",
+		[CTL_EV_PIN_REMOVED] = "pin-removed",
+		[CTL_EV_RELOAD] = "reload",
+		[CTL_EV_RELOAD_FAILED] = "reload-failed",
+	};
+
+	return kind < CTL_EV_KIND_COUNT ? names[kind] : NULL;
 }
 
 /* ---- Byte order ---- */
@@ -330,14 +354,19 @@ static enum ctl_result get_addr(const struct ctl_tlv *tlv, struct dime_addr *add
 	return CTL_OK;
 }
 
-/* A string field: 1..CTL_NAME_MAX bytes, no NUL inside. */
-static enum ctl_result get_str(const struct ctl_tlv *tlv, char *out)
+/* A string field: 1..max bytes, no NUL inside; out holds max + 1. */
+static enum ctl_result get_text(const struct ctl_tlv *tlv, char *out, size_t max)
 {
-	if (tlv->len == 0 || tlv->len > CTL_NAME_MAX || memchr(tlv->val, 0, tlv->len))
+	if (tlv->len == 0 || tlv->len > max || memchr(tlv->val, 0, tlv->len))
 		return CTL_E_MALFORMED;
 	memcpy(out, tlv->val, tlv->len);
 	out[tlv->len] = '\0';
 	return CTL_OK;
+}
+
+static enum ctl_result get_str(const struct ctl_tlv *tlv, char *out)
+{
+	return get_text(tlv, out, CTL_NAME_MAX);
 }
 
 static enum ctl_result get_bool(const struct ctl_tlv *tlv, bool *out)
@@ -443,6 +472,8 @@ int ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t cap, 
 	case CTL_T_STATS:
 	case CTL_T_SHOW_HIDS:
 	case CTL_T_SHOW_FLOWS:
+	case CTL_T_SHOW_ADDRS:
+	case CTL_T_MONITOR:
 		break;
 	case CTL_T_SET_LOCATOR:
 		err = put_set_locator(&w, req);
@@ -514,6 +545,8 @@ enum ctl_result ctl_request_decode(const struct ctl_hdr *hdr, const uint8_t *bod
 	case CTL_T_STATS:
 	case CTL_T_SHOW_HIDS:
 	case CTL_T_SHOW_FLOWS:
+	case CTL_T_SHOW_ADDRS:
+	case CTL_T_MONITOR:
 		return decode_no_args(body, len);
 	case CTL_T_SET_LOCATOR:
 		return decode_set_locator(body, len, req);
@@ -657,6 +690,76 @@ static int put_flow_fields(struct ctl_writer *w, const void *arg)
 int ctl_put_flow_rec(struct ctl_writer *w, const struct ctl_flow_rec *rec)
 {
 	return put_record(w, CTL_A_FLOW, put_flow_fields, rec);
+}
+
+/* An optional string: left out when empty. */
+static int put_opt_str(struct ctl_writer *w, uint16_t type, const char *s, size_t max)
+{
+	size_t len = strnlen(s, max + 1);
+
+	if (len == 0)
+		return 0;
+	if (len > max)
+		return -EINVAL;
+	return ctl_put(w, type, s, len);
+}
+
+static int put_addr_fields(struct ctl_writer *w, const void *arg)
+{
+	const struct ctl_addr_rec *rec = arg;
+	int err;
+
+	err = ctl_put_addr(w, CTL_A_ADDR_ADDR, &rec->addr);
+	if (!err)
+		err = ctl_put_u32(w, CTL_A_ADDR_IFINDEX, rec->ifindex);
+	if (!err)
+		err = put_opt_str(w, CTL_A_ADDR_IFNAME, rec->ifname, CTL_NAME_MAX);
+	if (!err)
+		err = ctl_put_u8(w, CTL_A_ADDR_ADVERTISED, rec->advertised);
+	if (!err)
+		err = ctl_put_u8(w, CTL_A_ADDR_PINNED, rec->pinned);
+	if (!err)
+		err = ctl_put_u32(w, CTL_A_ADDR_FLOWS, rec->flows);
+	return err;
+}
+
+int ctl_put_addr_rec(struct ctl_writer *w, const struct ctl_addr_rec *rec)
+{
+	return put_record(w, CTL_A_ADDR, put_addr_fields, rec);
+}
+
+static int put_event_fields(struct ctl_writer *w, const void *arg)
+{
+	const struct ctl_event_rec *rec = arg;
+	int err;
+
+	err = ctl_put_u64(w, CTL_A_EV_SEQ, rec->seq);
+	if (!err)
+		err = ctl_put_u64(w, CTL_A_EV_TIME, rec->time_ms);
+	if (!err)
+		err = ctl_put_u64(w, CTL_A_EV_MONO, rec->mono_ms);
+	if (!err)
+		err = ctl_put_str(w, CTL_A_EV_KIND, rec->kind);
+	if (!err && rec->hid)
+		err = ctl_put_u32(w, CTL_A_EV_HID, rec->hid);
+	if (!err && dime_addr_is_set(&rec->addr))
+		err = ctl_put_addr(w, CTL_A_EV_ADDR, &rec->addr);
+	if (!err)
+		err = put_locators(w, CTL_A_EV_RLOC, rec->rloc);
+	if (!err)
+		err = put_locators(w, CTL_A_EV_LLOC, rec->lloc);
+	if (!err && rec->has_value)
+		err = ctl_put_u64(w, CTL_A_EV_VALUE, rec->value);
+	if (!err)
+		err = put_opt_str(w, CTL_A_EV_IFNAME, rec->ifname, CTL_NAME_MAX);
+	if (!err)
+		err = put_opt_str(w, CTL_A_EV_TEXT, rec->text, CTL_TEXT_MAX);
+	return err;
+}
+
+int ctl_put_event_rec(struct ctl_writer *w, const struct ctl_event_rec *rec)
+{
+	return put_record(w, CTL_A_EVENT, put_event_fields, rec);
 }
 
 /* ---- Reply records: decode ---- */
@@ -833,6 +936,104 @@ enum ctl_result ctl_flow_rec_decode(const struct ctl_tlv *tlv, struct ctl_flow_r
 	return r;
 }
 
+static enum ctl_result addr_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
+{
+	struct ctl_addr_rec *rec = out;
+	enum ctl_result r;
+	uint64_t v = 0;
+
+	if (a->type < CTL_A_ADDR_ADDR || a->type > CTL_A_ADDR_FLOWS)
+		return unknown_attr(a);
+	r = seen_once(seen, a->type, CTL_A_ADDR_ADDR);
+	if (r != CTL_OK)
+		return r;
+	switch (a->type) {
+	case CTL_A_ADDR_ADDR:
+		return get_addr(a, &rec->addr);
+	case CTL_A_ADDR_IFINDEX:
+	case CTL_A_ADDR_FLOWS:
+		r = get_uint(a, 4, &v);
+		*(a->type == CTL_A_ADDR_IFINDEX ? &rec->ifindex : &rec->flows) = (uint32_t)v;
+		return r;
+	case CTL_A_ADDR_IFNAME:
+		return get_str(a, rec->ifname);
+	case CTL_A_ADDR_ADVERTISED:
+		return get_bool(a, &rec->advertised);
+	default:
+		return get_bool(a, &rec->pinned);
+	}
+}
+
+enum ctl_result ctl_addr_rec_decode(const struct ctl_tlv *tlv, struct ctl_addr_rec *rec)
+{
+	/* Every attribute but the interface name is required. */
+	const uint32_t required = (ATTR_BIT(CTL_A_ADDR_FLOWS + 1, CTL_A_ADDR_ADDR) - 1) &
+				  ~ATTR_BIT(CTL_A_ADDR_IFNAME, CTL_A_ADDR_ADDR);
+	uint32_t seen;
+
+	memset(rec, 0, sizeof(*rec));
+	return walk_attrs(tlv->val, tlv->len, addr_attr, rec, required, &seen);
+}
+
+/* The attributes of an event that may repeat (one locator per family). */
+static bool event_attr_repeats(uint16_t type)
+{
+	return type == CTL_A_EV_RLOC || type == CTL_A_EV_LLOC;
+}
+
+static enum ctl_result event_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
+{
+	struct ctl_event_rec *rec = out;
+	enum ctl_result r = CTL_OK;
+	uint64_t v = 0;
+
+	if (a->type < CTL_A_EV_SEQ || a->type > CTL_A_EV_TEXT)
+		return unknown_attr(a);
+	if (!event_attr_repeats(a->type))
+		r = seen_once(seen, a->type, CTL_A_EV_SEQ);
+	if (r != CTL_OK)
+		return r;
+	switch (a->type) {
+	case CTL_A_EV_SEQ:
+		return get_uint(a, 8, &rec->seq);
+	case CTL_A_EV_TIME:
+		return get_uint(a, 8, &rec->time_ms);
+	case CTL_A_EV_MONO:
+		return get_uint(a, 8, &rec->mono_ms);
+	case CTL_A_EV_KIND:
+		return get_str(a, rec->kind);
+	case CTL_A_EV_HID:
+		r = get_uint(a, 4, &v);
+		rec->hid = (uint32_t)v;
+		/* 0 means "none": sent, it would not come back the same. */
+		return r == CTL_OK && v == 0 ? CTL_E_MALFORMED : r;
+	case CTL_A_EV_ADDR:
+		return get_addr(a, &rec->addr);
+	case CTL_A_EV_RLOC:
+		return set_locator_field(a, rec->rloc);
+	case CTL_A_EV_LLOC:
+		return set_locator_field(a, rec->lloc);
+	case CTL_A_EV_VALUE:
+		rec->has_value = true;
+		return get_uint(a, 8, &rec->value);
+	case CTL_A_EV_IFNAME:
+		return get_str(a, rec->ifname);
+	default:
+		return get_text(a, rec->text, CTL_TEXT_MAX);
+	}
+}
+
+enum ctl_result ctl_event_rec_decode(const struct ctl_tlv *tlv, struct ctl_event_rec *rec)
+{
+	const uint32_t required =
+		ATTR_BIT(CTL_A_EV_SEQ, CTL_A_EV_SEQ) | ATTR_BIT(CTL_A_EV_TIME, CTL_A_EV_SEQ) |
+		ATTR_BIT(CTL_A_EV_MONO, CTL_A_EV_SEQ) | ATTR_BIT(CTL_A_EV_KIND, CTL_A_EV_SEQ);
+	uint32_t seen;
+
+	memset(rec, 0, sizeof(*rec));
+	return walk_attrs(tlv->val, tlv->len, event_attr, rec, required, &seen);
+}
+
 /* The one record type each reply may carry. */
 static uint16_t reply_record_type(uint16_t type)
 {
@@ -845,6 +1046,10 @@ static uint16_t reply_record_type(uint16_t type)
 		return CTL_A_HID;
 	case CTL_T_SHOW_FLOWS:
 		return CTL_A_FLOW;
+	case CTL_T_SHOW_ADDRS:
+		return CTL_A_ADDR;
+	case CTL_T_MONITOR:
+		return CTL_A_EVENT;
 	default:
 		return 0;
 	}
@@ -857,6 +1062,8 @@ static enum ctl_result reply_record(const struct ctl_tlv *tlv, const struct ctl_
 		struct ctl_stat_rec stat;
 		struct ctl_hid_rec hid;
 		struct ctl_flow_rec flow;
+		struct ctl_addr_rec addr;
+		struct ctl_event_rec event;
 	} u;
 	enum ctl_result r;
 
@@ -876,17 +1083,28 @@ static enum ctl_result reply_record(const struct ctl_tlv *tlv, const struct ctl_
 		if (r == CTL_OK && sink->hid)
 			sink->hid(sink->ctx, &u.hid);
 		return r;
-	default:
+	case CTL_A_FLOW:
 		r = ctl_flow_rec_decode(tlv, &u.flow);
 		if (r == CTL_OK && sink->flow)
 			sink->flow(sink->ctx, &u.flow);
+		return r;
+	case CTL_A_ADDR:
+		r = ctl_addr_rec_decode(tlv, &u.addr);
+		if (r == CTL_OK && sink->addr)
+			sink->addr(sink->ctx, &u.addr);
+		return r;
+	default:
+		r = ctl_event_rec_decode(tlv, &u.event);
+		if (r == CTL_OK && sink->event)
+			sink->event(sink->ctx, &u.event);
 		return r;
 	}
 }
 
 static bool is_record_type(uint16_t type)
 {
-	return type == CTL_A_VERSION || type == CTL_A_STAT || type == CTL_A_HID || type == CTL_A_FLOW;
+	return type == CTL_A_VERSION || type == CTL_A_STAT || type == CTL_A_HID ||
+	       type == CTL_A_FLOW || type == CTL_A_ADDR || type == CTL_A_EVENT;
 }
 
 struct reply_walk {
@@ -898,7 +1116,7 @@ static enum ctl_result reply_attr(const struct ctl_tlv *a, void *out, uint32_t *
 {
 	const struct reply_walk *rw = out;
 
-	if (a->type == rw->want)
+	if (rw->want && a->type == rw->want)
 		return reply_record(a, rw->sink);
 	if (is_record_type(a->type))
 		return CTL_E_MALFORMED;

@@ -28,6 +28,7 @@
 #include "dime/dataplane.h"
 #include "dime/ihmp.h"
 #include "dime/ihmpio.h"
+#include "dime/ihmpkeys.h"
 #include "dime/localaddr.h"
 #include "dime/log.h"
 #include "dime/nfq.h"
@@ -94,6 +95,7 @@ struct dimed {
 	struct ctl_server *ctl;
 	struct localaddrs local;
 	struct ihmp *ih;
+	struct ihmpkeys *keys;
 	struct ihmpio *io;
 	struct ihmp_actions *acts;
 	struct addrwatch aw;
@@ -210,6 +212,19 @@ static bool signalable(const struct dime_addr *a)
 	return a->family == AF_INET6 && a->a.u8[0] != 0xff && !(a->a.u8[0] == 0xfe && (a->a.u8[1] & 0xc0) == 0x80) &&
 	       !IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a->a.u8) &&
 	       !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)a->a.u8);
+}
+
+/* The host's locators now, to `dimectl monitor`. */
+static void event_locators(struct dimed *d, uint32_t hid)
+{
+	const struct dime_hid_entry *h;
+	struct ctl_event ev = { .kind = CTL_EV_LOCATORS, .hid = hid };
+
+	if (!ctl_server_monitored(d->ctl) || !(h = dime_hid_get(d->hids, hid)))
+		return;
+	memcpy(ev.rloc, h->rloc, sizeof(ev.rloc));
+	memcpy(ev.lloc, h->lloc, sizeof(ev.lloc));
+	ctl_server_event(d->ctl, &ev);
 }
 
 static void log_locators(struct dimed *d, uint32_t hid)
@@ -497,6 +512,9 @@ static void peer_lost(struct dimed *d, uint32_t hid)
 	log_notice("host %s (hid %#x): no address of ours reached it for %u s: its %u connections get an error",
 		   dime_addr_fmt(h->active.n ? &h->active.addr[0] : &h->rloc[DIME_AF4], a, sizeof(a)),
 		   hid, d->cfg.hold_ms / 1000, h->refs);
+	ctl_server_event(d->ctl, &(struct ctl_event){ .kind = CTL_EV_PEER_LOST, .hid = hid,
+		.addr = h->active.n ? h->active.addr[0] : h->rloc[DIME_AF4],
+		.text = "no address of ours reached it within the hold time" });
 	kicks_release(d, hid, false);
 	dp_hid_drop(d->dp, hid, on_peer_flow_lost, d);
 }
@@ -545,6 +563,7 @@ static void ihmp_act(struct dimed *d)
 			kicks_release(d, a->hid, true);
 			probe_senders(d, a->hid);
 			log_locators(d, a->hid);
+			event_locators(d, a->hid);
 			break;
 		case IHMP_ACT_PEER_LOST:
 			peer_lost(d, a->hid);
@@ -571,6 +590,8 @@ static void on_addr_change(void *ctx, enum addrwatch_change change, const struct
 	int err;
 
 	dime_addr_fmt(addr, a, sizeof(a));
+	ctl_server_event(d->ctl, &(struct ctl_event){
+		.kind = change == ADDRWATCH_UP ? CTL_EV_ADDR_UP : CTL_EV_ADDR_DOWN, .addr = *addr });
 	if (change == ADDRWATCH_UP) {
 		log_info("address %s is up: telling peers", a);
 		err = ihmp_local_addr_up(d->ih, addr, now_ms(), d->acts);
@@ -639,6 +660,8 @@ static int control_plane_open(struct dimed *d)
 	ic.hold_ms = d->cfg.hold_ms;
 	ic.hello_tries = d->cfg.hello_tries;
 	ic.handoff_tries = d->cfg.handoff_tries;
+	if ((err = ihmpkeys_setup(&d->cfg, &ic, &d->keys)) < 0)
+		return err;
 	d->acts = calloc(1, sizeof(*d->acts));
 	d->kicks = calloc(KICKS_MAX, sizeof(*d->kicks));
 	if (!d->acts || !d->kicks)
@@ -663,6 +686,8 @@ static void control_plane_close(struct dimed *d)
 	sockkill_close(d->sk);
 	if (d->ih)
 		ihmp_free(d->ih);
+	ihmpkeys_free(d->keys);	/* after ihmp, which points at the keys */
+	d->keys = NULL;
 	free(d->acts);
 	free(d->kicks);
 	d->io = NULL;
@@ -801,6 +826,7 @@ static void pin(struct dimed *d, const struct dime_addr *addr)
 	}
 	d->pins_added++;
 	log_info("%s: address gone, kept on lo as an identifier for its flows", a);
+	ctl_server_event(d->ctl, &(struct ctl_event){ .kind = CTL_EV_PIN_ADDED, .addr = *addr });
 }
 
 static void unpin(struct dimed *d, const struct dime_addr *addr, const char *why)
@@ -816,6 +842,8 @@ static void unpin(struct dimed *d, const struct dime_addr *addr, const char *why
 	}
 	d->pins_removed++;
 	log_info("%s: pinned identifier removed (%s)", a, why);
+	ctl_server_event(d->ctl, &(struct ctl_event){ .kind = CTL_EV_PIN_REMOVED, .addr = *addr,
+		.text = why });
 }
 
 static void on_address(struct dimed *d, const struct rtnl_addr *ra)
@@ -1024,7 +1052,31 @@ static int ctl_set_locator(void *ctx, const struct dime_addr *peer, const struct
 	log_info("host %s: locators set by hand: remote %s, local %s", p,
 		 rloc ? dime_addr_fmt(rloc, r, sizeof(r)) : "unchanged",
 		 lloc ? dime_addr_fmt(lloc, l, sizeof(l)) : "unchanged");
+	event_locators(d, dime_hid_lookup(d->hids, peer));
 	return 0;
+}
+
+/* SHOW_ADDRS: every address rtnetlink told us of, pins included. */
+static int ctl_addrs(void *ctx, ctl_addr_fn emit, void *emit_ctx)
+{
+	struct dimed *d = ctx;
+	int err = 0;
+
+	for (uint32_t i = 0; i < d->local.n && !err; i++) {
+		const struct localaddr *la = &d->local.e[i];
+		struct ctl_addr_rec rec = {
+			.addr = la->addr,
+			.ifindex = la->ifindex > 0 ? (uint32_t)la->ifindex : 0,
+			.pinned = la->pin,
+			.advertised = d->ih && !la->pin && addrwatch_is_up(&d->aw, &la->addr),
+		};
+		char name[IF_NAMESIZE];
+
+		if (la->ifindex > 0 && if_indextoname((unsigned int)la->ifindex, name))
+			snprintf(rec.ifname, sizeof(rec.ifname), "%s", name);
+		err = emit(emit_ctx, &rec);
+	}
+	return err;
 }
 
 static uint64_t ctl_now(void *ctx)
@@ -1038,6 +1090,7 @@ static const struct ctl_backend ctl_backend = {
 	.flows = ctl_flows,
 	.set_locator = ctl_set_locator,
 	.now_ms = ctl_now,
+	.addrs = ctl_addrs,
 };
 
 /* ---- start and stop ------------------------------------------------------------ */

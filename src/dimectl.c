@@ -6,7 +6,9 @@
  * the output looks like.
  *
  * Exit status: 0 success, 1 dimed unreachable or it answered with an
- * error (printed with ctl_result_str), 2 usage error.
+ * error (printed with ctl_result_str), 2 usage error. `monitor` runs until
+ * dimed ends the stream (0 when it stops cleanly, 1 when it drops us or
+ * the connection breaks) or a signal ends dimectl.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -227,6 +229,8 @@ struct collect {
 	size_t nflows, cap_flows;
 	struct ctl_stat_rec *stats;
 	size_t nstats, cap_stats;
+	struct ctl_addr_rec *addrs;
+	size_t naddrs, cap_addrs;
 	struct summary summary;
 	struct render_list list;	/* streamed forms */
 	bool list_begun;
@@ -275,6 +279,13 @@ static void collect_stat(void *ctx, const struct ctl_stat_rec *rec)
 	push(c, (void **)&c->stats, &c->nstats, &c->cap_stats, rec, sizeof(*rec));
 }
 
+static void collect_addr(void *ctx, const struct ctl_addr_rec *rec)
+{
+	struct collect *c = ctx;
+
+	push(c, (void **)&c->addrs, &c->naddrs, &c->cap_addrs, rec, sizeof(*rec));
+}
+
 static void collect_version(void *ctx, const struct ctl_version_rec *rec)
 {
 	struct collect *c = ctx;
@@ -318,8 +329,14 @@ static void stream_flow(void *ctx, const struct ctl_flow_rec *rec)
 	render_flow(stream_list(ctx, render_flows_begin), rec);
 }
 
+static void stream_addr(void *ctx, const struct ctl_addr_rec *rec)
+{
+	render_addr(stream_list(ctx, render_addrs_begin), rec);
+}
+
 static void collect_free(struct collect *c)
 {
+	free(c->addrs);
 	free(c->hids);
 	free(c->flows);
 	free(c->stats);
@@ -372,6 +389,20 @@ static int list_flows(const struct dimectl_options *opt, const char *cmd, enum r
 		render_flows_text(stdout, c.flows, c.nflows, opt->color);
 	if (!rc && form != RENDER_TEXT)
 		stream_end(&c, render_flows_begin, render_flows_end);
+	return finish(&c, rc);
+}
+
+static int list_addrs(const struct dimectl_options *opt, const char *cmd, enum render_form form)
+{
+	struct collect c = { .form = form };
+	struct ctl_reply_sink sink = { .addr = form == RENDER_TEXT ? collect_addr : stream_addr,
+				       .ctx = &c };
+	int rc = call(opt, cmd, CTL_T_SHOW_ADDRS, &sink);
+
+	if (!rc && form == RENDER_TEXT)
+		render_addrs_text(stdout, c.addrs, c.naddrs, opt->color);
+	if (!rc && form != RENDER_TEXT)
+		stream_end(&c, render_addrs_begin, render_addrs_end);
 	return finish(&c, rc);
 }
 
@@ -430,7 +461,10 @@ static int run_show(const struct dimectl_options *opt, int argc, char **argv)
 		return list_hids(opt, "show hids", form_of(opt));
 	if (argc == 2 && strcmp(argv[1], "flows") == 0)
 		return list_flows(opt, "show flows", form_of(opt));
-	return usage_error("show: unknown or extra argument \"%s\": hids or flows", argv[1]);
+	if (argc == 2 && strcmp(argv[1], "addrs") == 0)
+		return list_addrs(opt, "show addrs", form_of(opt));
+	return usage_error("show: unknown or extra argument \"%s\": hids, flows or addrs",
+			   argv[1]);
 }
 
 static int run_stats(const struct dimectl_options *opt, int argc, char **argv)
@@ -445,14 +479,116 @@ static int run_dump(const struct dimectl_options *opt, int argc, char **argv)
 	if (opt->json)
 		return usage_error("dump: is its own format, -j does not apply");
 	if (argc != 2)
-		return usage_error("dump: give one of hids, flows, stats");
+		return usage_error("dump: give one of hids, flows, addrs, stats");
 	if (strcmp(argv[1], "hids") == 0)
 		return list_hids(opt, "dump hids", RENDER_DUMP);
 	if (strcmp(argv[1], "flows") == 0)
 		return list_flows(opt, "dump flows", RENDER_DUMP);
+	if (strcmp(argv[1], "addrs") == 0)
+		return list_addrs(opt, "dump addrs", RENDER_DUMP);
 	if (strcmp(argv[1], "stats") == 0)
 		return list_stats(opt, "dump stats", RENDER_DUMP);
-	return usage_error("dump: unknown table \"%s\": hids, flows or stats", argv[1]);
+	return usage_error("dump: unknown table \"%s\": hids, flows, addrs or stats", argv[1]);
+}
+
+/* ---- monitor ---- */
+
+struct monitor {
+	enum render_form form;
+};
+
+static void print_event(void *ctx, const struct ctl_event_rec *ev)
+{
+	struct monitor *m = ctx;
+
+	render_event(stdout, ev, m->form);
+}
+
+/* The first frame says the subscription is in place. 0, or 1 reported. */
+static int monitor_start(int fd, uint8_t *body)
+{
+	struct ctl_request req = { .type = CTL_T_MONITOR };
+	uint8_t out[CTL_REQUEST_MAX];
+	struct timeval forever = { 0 };
+	struct ctl_hdr hdr;
+	size_t len;
+	int rc;
+
+	if (ctl_request_encode(&req, out, sizeof(out), &len)) {
+		fprintf(stderr, "dimectl: monitor: cannot encode the request\n");
+		return 1;
+	}
+	rc = write_all(fd, out, len);
+	if (rc)
+		return io_error("monitor", rc);
+	rc = read_frame(fd, "monitor", CTL_T_MONITOR, &hdr, body);
+	if (rc)
+		return rc;
+	if (hdr.result != CTL_OK) {
+		fprintf(stderr, "dimectl: monitor: %s\n", ctl_result_str(hdr.result));
+		return 1;
+	}
+	if (!(hdr.flags & CTL_F_MORE))
+		return bad_reply("monitor", CTL_E_MALFORMED, &hdr);
+	/* Events come when they come: no read timeout from here on. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
+	return 0;
+}
+
+/* Each frame's events, printed as soon as it arrives, until dimed ends the
+ * stream or the connection. */
+static int monitor_stream(int fd, uint8_t *body, struct monitor *m)
+{
+	const struct ctl_reply_sink sink = { .event = print_event, .ctx = m };
+	struct ctl_hdr hdr;
+	enum ctl_result r;
+
+	for (;;) {
+		int rc = read_frame(fd, "monitor", CTL_T_MONITOR, &hdr, body);
+
+		if (rc)
+			return rc;
+		if (hdr.result != CTL_OK) {
+			fprintf(stderr, "dimectl: monitor: %s\n", ctl_result_str(hdr.result));
+			return 1;
+		}
+		r = ctl_reply_decode(CTL_T_MONITOR, body, hdr.len, &sink);
+		if (fflush(stdout) != 0) {
+			fprintf(stderr, "dimectl: writing the output: %s\n", strerror(errno));
+			return 1;
+		}
+		if (r != CTL_OK)
+			return bad_reply("monitor", r, &hdr);
+		if (!(hdr.flags & CTL_F_MORE)) {
+			fprintf(stderr, "dimectl: monitor: dimed is stopping\n");
+			return 0;
+		}
+	}
+}
+
+static int run_monitor(const struct dimectl_options *opt, int argc, char **argv)
+{
+	struct monitor m = { .form = form_of(opt) };
+	uint8_t *body;
+	int fd, rc;
+
+	if (argc > 1)
+		return usage_error("monitor: unexpected argument \"%s\"", argv[1]);
+	fd = connect_daemon(opt->socket_path);
+	if (fd < 0)
+		return 1;
+	body = malloc(CTL_REPLY_BODY_MAX);
+	if (!body) {
+		fprintf(stderr, "dimectl: out of memory\n");
+		close(fd);
+		return 1;
+	}
+	rc = monitor_start(fd, body);
+	if (!rc)
+		rc = monitor_stream(fd, body, &m);
+	free(body);
+	close(fd);
+	return rc;
 }
 
 static int parse_addr_arg(struct dime_addr *addr, const char *what, const char *text)
@@ -518,10 +654,11 @@ static int run_help(const struct dimectl_options *opt, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{ "show", "[hids|flows]", "hosts: locators, identifiers, flows (default); or a table",
+	{ "show", "[hids|flows|addrs]", "hosts: locators, identifiers, flows (default); or a table",
 	  run_show },
 	{ "stats", "", "every counter of the data and control plane", run_stats },
-	{ "dump", "hids|flows|stats", "tab-separated lines for scripts", run_dump },
+	{ "dump", "hids|flows|addrs|stats", "tab-separated lines for scripts", run_dump },
+	{ "monitor", "", "print events as they happen, until interrupted", run_monitor },
 	{ "set-locator", "PEER [remote ADDR] [local ADDR]",
 	  "choose the locators dimed writes for PEER's host", run_set_locator },
 	{ "version", "", "dimectl's and dimed's versions", run_version },
@@ -532,7 +669,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "Usage: dimectl [-s SOCKET] [-j] [COMMAND [ARGS]]\n\n"
 		     "  -s, --socket PATH  control socket (default " DIMECTL_DEFAULT_SOCKET ")\n"
-		     "  -j, --json         JSON output (show, stats, version)\n"
+		     "  -j, --json         JSON output (show, stats, monitor, version)\n"
 		     "  -h, --help         show this help\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		char synopsis[64];

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dime/flow.h"
 #include "dimectl_render.h"
@@ -69,6 +70,17 @@ static const char *printable(const char *s, char *buf, size_t size)
 
 	for (i = 0; s[i] && i + 1 < size; i++)
 		buf[i] = s[i] > ' ' && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* The same for free text: spaces stay, other controls become '?'. */
+static const char *printable_text(const char *s, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < size; i++)
+		buf[i] = s[i] >= ' ' && s[i] < 0x7f ? s[i] : '?';
 	buf[i] = '\0';
 	return buf;
 }
@@ -442,6 +454,202 @@ void render_flow(struct render_list *l, const struct ctl_flow_rec *rec)
 void render_flows_end(struct render_list *l)
 {
 	list_end(l);
+}
+
+/* ---- Addresses ---- */
+
+static const char *const addr_head[] = {
+	"ADDRESS", "DEVICE", "ADVERTISED", "PINNED", "FLOWS",
+};
+
+static const char *ifname_or_dash(const struct ctl_addr_rec *a, char *buf, size_t size)
+{
+	if (!a->ifname[0] && a->ifindex)
+		snprintf(buf, size, "if%u", a->ifindex);
+	else
+		printable(a->ifname[0] ? a->ifname : "-", buf, size);
+	return buf;
+}
+
+static void addr_cell(const void *rec, size_t col, char *buf, size_t size)
+{
+	const struct ctl_addr_rec *a = rec;
+
+	switch (col) {
+	case 0:
+		dime_addr_fmt(&a->addr, buf, size);
+		break;
+	case 1:
+		ifname_or_dash(a, buf, size);
+		break;
+	case 2:
+		snprintf(buf, size, "%s", a->advertised ? "yes" : "no");
+		break;
+	case 3:
+		snprintf(buf, size, "%s", a->pinned ? "yes" : "no");
+		break;
+	default:
+		snprintf(buf, size, "%u", a->flows);
+		break;
+	}
+}
+
+void render_addrs_text(FILE *out, const struct ctl_addr_rec *recs, size_t n, bool color)
+{
+	print_table(out, addr_head, sizeof(addr_head) / sizeof(addr_head[0]), recs, n,
+		    sizeof(*recs), addr_cell, color);
+}
+
+void render_addrs_begin(struct render_list *l, FILE *out, enum render_form form)
+{
+	list_begin(l, out, form, "addrs");
+}
+
+static void addr_json(FILE *out, const struct ctl_addr_rec *a)
+{
+	fputs("{\"address\":", out);
+	json_addr(out, &a->addr);
+	fprintf(out, ",\"ifindex\":%u,\"ifname\":", a->ifindex);
+	if (a->ifname[0])
+		json_str(out, a->ifname);
+	else
+		fputs("null", out);
+	fprintf(out, ",\"advertised\":%s,\"pinned\":%s,\"flows\":%u}",
+		a->advertised ? "true" : "false", a->pinned ? "true" : "false", a->flows);
+}
+
+static void addr_dump(FILE *out, const struct ctl_addr_rec *a)
+{
+	char addr[DIME_ADDR_STRLEN], name[CTL_NAME_MAX + 1];
+
+	fprintf(out, "%s\t%u\t%s\t%d\t%d\t%u\n", dime_addr_fmt(&a->addr, addr, sizeof(addr)),
+		a->ifindex, printable(a->ifname[0] ? a->ifname : "-", name, sizeof(name)),
+		a->advertised, a->pinned, a->flows);
+}
+
+void render_addr(struct render_list *l, const struct ctl_addr_rec *rec)
+{
+	list_item(l);
+	if (l->form == RENDER_JSON)
+		addr_json(l->out, rec);
+	else
+		addr_dump(l->out, rec);
+}
+
+void render_addrs_end(struct render_list *l)
+{
+	list_end(l);
+}
+
+/* ---- Events ---- */
+
+/* What an event's number means, by kind: its word in text (with a unit)
+ * and its JSON key. */
+struct value_label {
+	const char *kind, *word, *unit, *key;
+};
+
+static const struct value_label value_labels[] = {
+	{ "handoff-sent", "try", "", "try" },
+	{ "handoff-acked", "after", "ms", "after_ms" },
+	{ "pin-added", "flows", "", "flows" },
+};
+
+static const struct value_label *value_label(const char *kind)
+{
+	static const struct value_label other = { "", "value", "", "value" };
+
+	for (size_t i = 0; i < sizeof(value_labels) / sizeof(value_labels[0]); i++)
+		if (strcmp(kind, value_labels[i].kind) == 0)
+			return &value_labels[i];
+	return &other;
+}
+
+static bool any_addr(const struct dime_addr *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (dime_addr_is_set(&a[i]))
+			return true;
+	return false;
+}
+
+/* "10:15:03.123" in local time. */
+static const char *time_of_day(uint64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm)) {
+		snprintf(buf, size, "%" PRIu64, ms);
+		return buf;
+	}
+	snprintf(buf, size, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned int)(ms % 1000));
+	return buf;
+}
+
+static void event_text(FILE *out, const struct ctl_event_rec *ev)
+{
+	const struct value_label *vl = value_label(ev->kind);
+	char t[32], kind[CTL_NAME_MAX + 1], buf[CTL_TEXT_MAX + 1];
+
+	fprintf(out, "%s %s", time_of_day(ev->time_ms, t, sizeof(t)),
+		printable(ev->kind, kind, sizeof(kind)));
+	if (ev->hid)
+		fprintf(out, " hid %u", ev->hid);
+	if (dime_addr_is_set(&ev->addr))
+		fprintf(out, " %s", dime_addr_fmt(&ev->addr, buf, sizeof(buf)));
+	if (ev->ifname[0])
+		fprintf(out, " dev %s", printable(ev->ifname, buf, sizeof(buf)));
+	if (any_addr(ev->rloc, 2))
+		fprintf(out, " remote %s", addr_list(ev->rloc, 2, ",", buf, sizeof(buf)));
+	if (any_addr(ev->lloc, 2))
+		fprintf(out, " local %s", addr_list(ev->lloc, 2, ",", buf, sizeof(buf)));
+	if (ev->has_value)
+		fprintf(out, " %s %" PRIu64 "%s", vl->word, ev->value, vl->unit);
+	if (ev->text[0])
+		fprintf(out, ": %s", printable_text(ev->text, buf, sizeof(buf)));
+	fputc('\n', out);
+}
+
+static void event_json(FILE *out, const struct ctl_event_rec *ev)
+{
+	fprintf(out, "{\"seq\":%" PRIu64 ",\"time_ms\":%" PRIu64 ",\"mono_ms\":%" PRIu64
+		",\"event\":", ev->seq, ev->time_ms, ev->mono_ms);
+	json_str(out, ev->kind);
+	if (ev->hid)
+		fprintf(out, ",\"hid\":%u", ev->hid);
+	if (dime_addr_is_set(&ev->addr)) {
+		fputs(",\"address\":", out);
+		json_addr(out, &ev->addr);
+	}
+	if (ev->ifname[0]) {
+		fputs(",\"ifname\":", out);
+		json_str(out, ev->ifname);
+	}
+	if (any_addr(ev->rloc, 2)) {
+		fputs(",\"remote_locators\":", out);
+		json_addrs(out, ev->rloc, 2);
+	}
+	if (any_addr(ev->lloc, 2)) {
+		fputs(",\"local_locators\":", out);
+		json_addrs(out, ev->lloc, 2);
+	}
+	if (ev->has_value)
+		fprintf(out, ",\"%s\":%" PRIu64, value_label(ev->kind)->key, ev->value);
+	if (ev->text[0]) {
+		fputs(",\"text\":", out);
+		json_str(out, ev->text);
+	}
+	fputs("}\n", out);
+}
+
+void render_event(FILE *out, const struct ctl_event_rec *ev, enum render_form form)
+{
+	if (form == RENDER_JSON)
+		event_json(out, ev);
+	else
+		event_text(out, ev);
 }
 
 /* ---- Counters and versions ---- */

@@ -44,6 +44,19 @@ void render_flows_end(struct render_list *l);
 void render_hids_text(FILE *out, const struct ctl_hid_rec *recs, size_t n, bool color);
 void render_flows_text(FILE *out, const struct ctl_flow_rec *recs, size_t n, bool color);
 
+/* The host's own addresses, in the order given (dimed sorts them). */
+void render_addrs_text(FILE *out, const struct ctl_addr_rec *recs, size_t n, bool color);
+void render_addrs_begin(struct render_list *l, FILE *out, enum render_form form);
+void render_addr(struct render_list *l, const struct ctl_addr_rec *rec);
+void render_addrs_end(struct render_list *l);
+
+/*
+ * One event of `dimectl monitor` on one line: in text the local time of
+ * day with milliseconds, the kind and its fields; in JSON one object per
+ * line (JSON Lines), only the fields the event carries.
+ */
+void render_event(FILE *out, const struct ctl_event_rec *ev, enum render_form form);
+
 /* Counters in any form, in the order given. */
 void render_stats(FILE *out, const struct ctl_stat_rec *recs, size_t n, enum render_form form);
 

@@ -7,14 +7,19 @@
  * address events (paper III-B). Pure: inputs carry the time, outputs are
  * actions in a caller-provided list (include/dime/ihmp.h).
  *
- * Requests are encoded once and kept as bytes, so a retransmission resends
- * exactly the same message (same sequence number and nonce, which the
- * receiver's idempotent rules and a future replay window rely on). A
+ * Requests are encoded (and signed) once and kept as bytes, so a
+ * retransmission resends exactly the same message: same sequence number,
+ * nonce and COUNTER, which the receiver's idempotent rules and its replay
+ * window rely on (a retransmission is ACKed again, not applied twice). A
  * request has one or more (source, destination) paths: "one" (probes,
  * HELLO), "all at once" (HANDOFF: every known address of the peer, so two
  * hosts moving at the same time meet on whatever address survived) or
  * "rotate" (messages that only need some working path: each transmission
  * takes the next one, so a dead path costs one timeout, not the request).
+ *
+ * Authentication (docs/ihmp.md 9 step 4, docs/security.md) happens once the
+ * peer is found and before anything changes: replay window first (cheap),
+ * then the signature policy; only a verified message moves the window.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,8 +31,9 @@
 
 #define REQ_MAX 8		/* outstanding requests per peer */
 #define REQ_PATHS 8		/* (source, destination) pairs per request */
-/* Our largest request: HELLO with 16 IPv6 addresses and a nonce is 360. */
-#define REQ_BYTES 400
+/* Our largest request: HELLO with 16 IPv6 addresses and a nonce is 360
+ * bytes, 449 with a COUNTER and a SIGNATURE (test_ihmp checks it fits). */
+#define REQ_BYTES 456
 #define NAT_MAX 4
 
 enum path_mode { PATHS_ROTATE, PATHS_ALL };
@@ -63,6 +69,10 @@ struct peer {
 	uint64_t hold_until;
 	unsigned int nat_n;
 	struct dime_addr nat_addr[NAT_MAX], nat_host[NAT_MAX];
+	/* The peer's key (a priori, bound at creation or by the first message
+	 * it verified); NULL: none. Owned by the caller. */
+	const struct ihmp_key *key;
+	struct replay_window win;	/* the peer's verified counters */
 	struct req req[REQ_MAX];
 };
 
@@ -75,6 +85,8 @@ struct ihmp {
 	struct dime_addr local[IHMP_LOCAL_MAX];
 	struct dime_addr last_up;	/* for up-then-down hand-offs */
 	uint64_t last_up_at;
+	struct ratelimit *rl;	/* NULL: no limits */
+	uint64_t sign_ctr;	/* the last COUNTER we signed */
 	struct ihmp_stats st;
 };
 
@@ -349,7 +361,24 @@ static uint64_t rnd64(const struct ihmp *ih)
 	return v;
 }
 
-static struct peer *peer_new(struct ihmp *ih, struct dime_hid_entry *e)
+/* The wall clock in microseconds at monotonic time now (ms). */
+static uint64_t wall_us(const struct ihmp *ih, uint64_t now)
+{
+	uint64_t ms = now > ih->cfg.clock_ms ? now - ih->cfg.clock_ms : 0;
+
+	return ih->cfg.clock_us + ms * 1000;
+}
+
+/* Counters below it are stale for a peer we have no window for yet. */
+static uint64_t replay_floor(const struct ihmp *ih, uint64_t now)
+{
+	uint64_t w = wall_us(ih, now);
+
+	return ih->cfg.replay_skew_us && w > ih->cfg.replay_skew_us ? w - ih->cfg.replay_skew_us
+								     : 0;
+}
+
+static struct peer *peer_new(struct ihmp *ih, struct dime_hid_entry *e, uint64_t now)
 {
 	struct peer *p = calloc(1, sizeof(*p));
 
@@ -357,6 +386,7 @@ static struct peer *peer_new(struct ihmp *ih, struct dime_hid_entry *e)
 		return NULL;
 	p->hid = e->hid;
 	p->seq = (uint16_t)rnd64(ih);
+	replay_init(&p->win, replay_floor(ih, now));
 	p->next = ih->peers;
 	if (ih->peers)
 		ih->peers->prev = p;
@@ -439,6 +469,53 @@ static unsigned int usable_locals(const struct ihmp *ih, const struct dime_hid_e
 	for (unsigned int i = 0; i < e->local.n; i++)
 		n += local_up(ih, &e->local.addr[i]);
 	return n;
+}
+
+/* ---- authentication ------------------------------------------------------ */
+
+/*
+ * m into buf, signed when we have a key (docs/security.md 3.3: whatever our
+ * receive mode). Each signed message takes the next COUNTER, which follows
+ * the wall clock. A message we cannot sign is not sent unsigned instead: a
+ * peer that knows our key would drop it anyway.
+ */
+static int encode_out(struct ihmp *ih, struct ihmp_msg *m, uint64_t now, uint8_t *buf,
+		      size_t cap)
+{
+	uint64_t counter;
+	int len;
+
+	if (!ih->cfg.local_key)
+		len = ihmp_encode(m, buf, cap);
+	else if (replay_counter_next(&ih->sign_ctr, wall_us(ih, now), &counter) < 0)
+		len = -EOVERFLOW;
+	else
+		len = ihmp_sign_encode(ih->cfg.local_key, m, counter, buf, cap);
+	if (len < 0)
+		ih->st.encode_failed++;
+	return len;
+}
+
+/* p's key, or the one configured for the addresses a message comes with
+ * when p (possibly NULL: a new peer) has none yet. */
+static const struct ihmp_key *key_for(const struct ihmp *ih, const struct peer *p,
+				      const struct dime_addr *src, const struct dime_addr *host_id)
+{
+	if (p && p->key)
+		return p->key;
+	if (ih->cfg.auth == IHMP_AUTH_OFF || !ih->cfg.peer_key)
+		return NULL;
+	return ih->cfg.peer_key(ih->cfg.peer_key_ctx, src, host_id);
+}
+
+static void count_auth_drop(struct ihmp_stats *st, int err)
+{
+	switch (err) {
+	case -ENODATA: st->drop_unsigned_msg++; break;
+	case -EKEYREJECTED: st->drop_wrong_key++; break;
+	case -ENOKEY: st->drop_no_key++; break;
+	default: st->drop_bad_signature++; break;	/* -EBADMSG, or OpenSSL failed */
+	}
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -574,7 +651,7 @@ static int req_start(struct ihmp *ih, struct peer *p, struct ihmp_msg *m, const 
 	m->nonce = rnd64(ih);
 	m->has |= IHMP_HAS_NONCE;
 	r = req_slot(p, m->type, proto);
-	len = ihmp_encode(m, r->buf, sizeof(r->buf));
+	len = encode_out(ih, m, now, r->buf, sizeof(r->buf));
 	if (len < 0) {
 		r->used = false;
 		return len;
@@ -751,11 +828,62 @@ static void start_handoff(struct ihmp *ih, struct peer *p, struct dime_hid_entry
 
 struct rx {
 	const struct ihmp_msg *m;
+	const uint8_t *buf;		/* the datagram m was decoded from */
+	size_t len;
 	const struct dime_addr *src, *dst;
 	uint16_t sport;
 	uint64_t now;
 	struct ihmp_actions *acts;
 };
+
+enum auth { AUTH_DROP, AUTH_APPLY, AUTH_REACK };
+
+/*
+ * docs/ihmp.md 9 step 4 for rx's message from a peer with key (NULL: none)
+ * and replay window win. Changes nothing but counters: the caller applies
+ * the message (AUTH_APPLY), only ACKs it again (AUTH_REACK: the exact
+ * retransmission of a request it applied), or drops it. *verified: the
+ * signature verified, so the counter may go into the window.
+ */
+static enum auth authenticate(struct ihmp *ih, const struct rx *rx, const struct ihmp_key *key,
+			      const struct replay_window *win, bool *verified)
+{
+	const struct ihmp_msg *m = rx->m;
+	enum replay_verdict v = REPLAY_FRESH;
+	int err;
+
+	*verified = false;
+	/* The window first: a replay costs a lookup, not a verification.
+	 * An unverified counter only decides a drop here, never moves it. */
+	if (ih->cfg.auth != IHMP_AUTH_OFF && key && (m->has & IHMP_HAS_SIG)) {
+		v = replay_check(win, m->counter, m->type, m->seq);
+		if (v == REPLAY_STALE || v == REPLAY_DUPLICATE) {
+			ih->st.drop_replay++;
+			return AUTH_DROP;
+		}
+	}
+	err = ihmp_auth_check(ih->cfg.auth, key, rx->buf, rx->len, m, verified);
+	if (err) {
+		count_auth_drop(&ih->st, err);
+		return AUTH_DROP;
+	}
+	if (*verified)
+		ih->st.verified++;
+	else
+		ih->st.unverified++;
+	return *verified && v == REPLAY_RETRANSMIT ? AUTH_REACK : AUTH_APPLY;
+}
+
+/* After AUTH_APPLY: bind the key that vouched for p's message, and record
+ * the verified counter. */
+static void auth_accepted(struct peer *p, const struct rx *rx, const struct ihmp_key *key,
+			  bool verified)
+{
+	if (!p->key)
+		p->key = key;
+	if (verified)
+		replay_accept(&p->win, rx->m->counter, rx->m->type, rx->m->seq);
+}
 
 /* ACK from the packet destination to the packet source and port. */
 static void send_ack(struct ihmp *ih, const struct rx *rx, uint32_t hid, uint16_t flags,
@@ -779,11 +907,14 @@ static void send_ack(struct ihmp *ih, const struct rx *rx, uint32_t hid, uint16_
 	}
 	if (with_adv)
 		adv_locals(ih, &a, rx->dst);
-	len = ihmp_encode(&a, buf, sizeof(buf));
-	if (len < 0 || act_room(rx->acts) == 0) {
+	/* No room: not even worth a signature. The peer retransmits. */
+	if (act_room(rx->acts) == 0) {
 		ih->st.drop_no_room++;
 		return;
 	}
+	len = encode_out(ih, &a, rx->now, buf, sizeof(buf));
+	if (len < 0)
+		return;
 	act_send(rx->acts, hid, rx->dst, rx->src, rx->sport, buf, (size_t)len);
 	ih->st.sent[IHMP_ACK]++;
 }
@@ -796,27 +927,56 @@ static bool adv_has(const struct ihmp_msg *m, const struct dime_addr *a)
 	return false;
 }
 
-/* docs/ihmp.md 10.1 (passive host) and 11 (NAT forced). */
+/* The flags of the ACK of a HELLO: they depend on the message alone, so a
+ * retransmission gets the same answer. */
+static uint16_t hello_ack_flags(const struct rx *rx)
+{
+	bool detected = !adv_has(rx->m, rx->src);
+	bool forced = detected || (rx->m->flags & IHMP_F_NF);
+
+	return (forced ? IHMP_F_NF : 0) | (detected ? IHMP_F_ND : 0);
+}
+
+/* docs/ihmp.md 10.1 (passive host) and 11 (NAT forced). Authenticated
+ * before a HID is created or a set replaced: a new peer's key is the one
+ * configured for its addresses, checked against an empty window. */
 static void rx_hello(struct ihmp *ih, const struct rx *rx)
 {
 	const struct ihmp_msg *m = rx->m;
-	bool detected = !adv_has(m, rx->src);
-	bool forced = detected || (m->flags & IHMP_F_NF);
+	uint16_t flags = hello_ack_flags(rx);
+	bool detected = flags & IHMP_F_ND, forced = flags & IHMP_F_NF, verified;
 	uint32_t hid = dime_hid_lookup(ih->hids, rx->src);
+	const struct ihmp_key *key;
+	struct replay_window empty;
 	struct dime_hid_entry *e;
 	struct peer *p;
 
 	if (hid == DIME_HID_NONE)
 		hid = dime_hid_lookup(ih->hids, &m->host_id);
+	p = peer_of(ih, hid, &e);
+	key = key_for(ih, p, rx->src, &m->host_id);
+	if (!p)
+		replay_init(&empty, replay_floor(ih, rx->now));
+	switch (authenticate(ih, rx, key, p ? &p->win : &empty, &verified)) {
+	case AUTH_DROP:
+		return;
+	case AUTH_REACK:
+		ih->st.reacked++;
+		send_ack(ih, rx, hid, flags, true);
+		return;
+	case AUTH_APPLY:
+		break;
+	}
 	if (hid == DIME_HID_NONE && dime_hid_create(ih->hids, rx->now, &hid)) {
 		ih->st.drop_table_full++;
 		return;
 	}
 	p = peer_of(ih, hid, &e);
-	if (!p && !(p = peer_new(ih, e))) {
+	if (!p && !(p = peer_new(ih, e, rx->now))) {
 		ih->st.drop_table_full++;
 		return;
 	}
+	auth_accepted(p, rx, key, verified);
 	/* New peer or resynchronisation: its sets are replaced. */
 	for (unsigned int i = 0; i < REQ_MAX; i++)
 		if (p->req[i].type != IHMP_HELLO)
@@ -836,7 +996,7 @@ static void rx_hello(struct ihmp *ih, const struct rx *rx)
 	for (unsigned int i = 0; !forced && i < m->adv.n; i++)
 		if (!dime_addr_eq(&m->adv.addr[i], rx->src))
 			set_unreach(ih, hid, &m->adv.addr[i]);
-	send_ack(ih, rx, hid, (forced ? IHMP_F_NF : 0) | (detected ? IHMP_F_ND : 0), true);
+	send_ack(ih, rx, hid, flags, true);
 	mark_changed(ih, p, rx->acts);
 	if (!forced)
 		probe_unreachable(ih, p, e, rx->now, rx->acts);
@@ -855,6 +1015,32 @@ static bool rx_from(struct ihmp *ih, const struct rx *rx, struct peer *p,
 	set_active(ih, p->hid, addr);
 	set_local(ih, p->hid, rx->dst);
 	return true;
+}
+
+/* The address a request says it was sent from (docs/ihmp.md 11), or NULL
+ * for those sent over any path. */
+static const struct dime_addr *sent_from(const struct ihmp_msg *m)
+{
+	switch (m->type) {
+	case IHMP_PATH_PROBE:
+		return &m->source;
+	case IHMP_ADDR_UP:
+	case IHMP_HANDOFF:
+		return &m->new_addr;
+	default:
+		return NULL;
+	}
+}
+
+/* A retransmission of a request we applied (our ACK was lost): the same
+ * ACK as the first time, nothing applied again. */
+static void reack_request(struct ihmp *ih, const struct rx *rx, struct peer *p)
+{
+	const struct dime_addr *from = sent_from(rx->m);
+	bool nat = from && !dime_addr_eq(from, rx->src);
+
+	ih->st.reacked++;
+	send_ack(ih, rx, p->hid, nat ? IHMP_F_ND : 0, false);
 }
 
 static void rx_request(struct ihmp *ih, const struct rx *rx, struct peer *p)
@@ -990,17 +1176,26 @@ static void ack_apply(struct ihmp *ih, const struct rx *rx, struct peer *p,
 	}
 }
 
+/* Matched first (cheap, and an off-path attacker cannot match our nonce),
+ * authenticated before the request completes. */
 static void rx_ack(struct ihmp *ih, const struct rx *rx)
 {
 	struct dime_hid_entry *e;
 	struct peer *p = peer_of(ih, dime_hid_lookup(ih->hids, &rx->m->host_id), &e);
 	struct req *r = p ? ack_match(p, rx) : NULL;
+	const struct ihmp_key *key;
 	struct req done;
+	bool verified;
 
 	if (!r) {
 		ih->st.drop_unmatched_ack++;
 		return;
 	}
+	key = key_for(ih, p, rx->src, &rx->m->host_id);
+	/* An ACK is never retransmitted, so never AUTH_REACK. */
+	if (authenticate(ih, rx, key, &p->win, &verified) != AUTH_APPLY)
+		return;
+	auth_accepted(p, rx, key, verified);
 	done = *r;
 	r->used = false;
 	ack_apply(ih, rx, p, e, &done);
@@ -1026,17 +1221,43 @@ static bool usable_remote(const struct dime_addr *a)
 	return (a->family == AF_INET || a->family == AF_INET6);
 }
 
+/* A request from a known, established peer: authenticated, then applied. */
+static void rx_request_auth(struct ihmp *ih, const struct rx *rx, struct peer *p)
+{
+	const struct ihmp_key *key = key_for(ih, p, rx->src, &rx->m->host_id);
+	bool verified;
+
+	switch (authenticate(ih, rx, key, &p->win, &verified)) {
+	case AUTH_DROP:
+		return;
+	case AUTH_REACK:
+		reack_request(ih, rx, p);
+		return;
+	case AUTH_APPLY:
+		auth_accepted(p, rx, key, verified);
+		rx_request(ih, rx, p);
+		return;
+	}
+}
+
 int ihmp_input(struct ihmp *ih, const uint8_t *buf, size_t len, const struct dime_addr *src,
 	       uint16_t sport, const struct dime_addr *dst, uint64_t now,
 	       struct ihmp_actions *acts)
 {
 	struct ihmp_msg m;
-	struct rx rx = { .m = &m, .src = src, .dst = dst, .sport = sport, .now = now, .acts = acts };
+	struct rx rx = { .m = &m, .buf = buf, .len = len, .src = src, .dst = dst, .sport = sport,
+			 .now = now, .acts = acts };
 	struct peer *p;
 	int err;
 
 	if (!ih || !src || !dst || !acts || (!buf && len))
 		return -EINVAL;
+	/* Before decoding: a flood costs a hash lookup per datagram. A
+	 * source of no usable family is counted below (bad_addr). */
+	if (ih->rl && usable_remote(src) && ratelimit_check(ih->rl, src, now) != RATELIMIT_PASS) {
+		ih->st.drop_rate_limited++;
+		return 0;
+	}
 	err = ihmp_decode(buf, len, &m);
 	if (err) {
 		count_decode_drop(&ih->st, err);
@@ -1068,7 +1289,7 @@ int ihmp_input(struct ihmp *ih, const uint8_t *buf, size_t len, const struct dim
 	else if (p->legacy || !p->established)
 		ih->st.drop_unexpected++;
 	else
-		rx_request(ih, &rx, p);
+		rx_request_auth(ih, &rx, p);
 	return 0;
 }
 
@@ -1286,21 +1507,42 @@ uint64_t ihmp_next_deadline(const struct ihmp *ih)
 
 /* ---- life cycle --------------------------------------------------------- */
 
+/* The input limiter, with a seed nobody can aim hash sets with. */
+static int rate_limit_new(struct ihmp *ih)
+{
+	struct ratelimit_config rc = ih->cfg.rl;
+
+	if (!rc.slots)
+		return 0;
+	while (!rc.seed)
+		rc.seed = (uint32_t)rnd64(ih);
+	return ratelimit_new(&ih->rl, &rc);
+}
+
 int ihmp_new(struct ihmp **out, struct dime_hid_table *hids, const struct ihmp_config *cfg)
 {
 	static const struct ihmp_config defaults = IHMP_CONFIG_DEFAULTS;
 	struct ihmp *ih;
+	int err;
 
 	if (!cfg)
 		cfg = &defaults;
 	if (!hids || !cfg->port || !cfg->rto_ms || !cfg->backoff || !cfg->tries ||
 	    !cfg->hello_tries || !cfg->handoff_tries || !cfg->hold_ms)
 		return -EINVAL;
+	if ((unsigned int)cfg->auth > IHMP_AUTH_REQUIRED ||
+	    (cfg->local_key && !ihmp_key_is_private(cfg->local_key)))
+		return -EINVAL;
 	ih = calloc(1, sizeof(*ih));
 	if (!ih)
 		return -ENOMEM;
 	ih->cfg = *cfg;
 	ih->hids = hids;
+	err = rate_limit_new(ih);
+	if (err) {
+		free(ih);
+		return err;
+	}
 	*out = ih;
 	return 0;
 }
@@ -1311,6 +1553,7 @@ void ihmp_free(struct ihmp *ih)
 		return;
 	while (ih->peers)
 		peer_free(ih, ih->peers);
+	ratelimit_free(ih->rl);
 	free(ih);
 }
 
@@ -1330,9 +1573,10 @@ int ihmp_hid_created(struct ihmp *ih, uint32_t hid, uint64_t now, struct ihmp_ac
 	r = e->active.n ? &e->active.addr[0] : NULL;
 	if (!l || !r || l->family != r->family)
 		return -EINVAL;
-	p = peer_new(ih, e);
+	p = peer_new(ih, e, now);
 	if (!p)
 		return -ENOMEM;
+	p->key = key_for(ih, NULL, r, r);
 	ihmp_msg_init(&m, IHMP_HELLO, 0);
 	m.host_id = *l;
 	adv_locals(ih, &m, l);
@@ -1372,6 +1616,12 @@ void ihmp_stats_foreach(const struct ihmp *ih,
 	emit(ctx, "peers_lost", st->peers_lost);
 	emit(ctx, "nat_detected", st->nat_detected);
 	emit(ctx, "conflicts", st->conflicts);
+	emit(ctx, "verified", st->verified);
+	emit(ctx, "unverified", st->unverified);
+	emit(ctx, "reacked", st->reacked);
+	emit(ctx, "encode_failed", st->encode_failed);
+	emit(ctx, "ratelimit_entries", ih->rl ? ratelimit_used(ih->rl) : 0);
+	emit(ctx, "ratelimit_evicted", ih->rl ? ratelimit_stats(ih->rl)->evicted : 0);
 #define IHMP_DROP_EMIT(n) emit(ctx, "drop_" #n, st->drop_##n);
 	IHMP_DROPS(IHMP_DROP_EMIT)
 #undef IHMP_DROP_EMIT
@@ -1390,6 +1640,7 @@ int ihmp_peer_info(const struct ihmp *ih, uint32_t hid, struct ihmp_peer_info *o
 	out->nat_forced = p->nat_forced;
 	out->hold = p->hold;
 	out->hold_until = p->hold_until;
+	out->key_bound = p->key != NULL;
 	for (unsigned int i = 0; i < REQ_MAX; i++)
 		out->pending += p->req[i].used;
 	out->nat_n = p->nat_n;

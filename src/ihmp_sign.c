@@ -269,6 +269,26 @@ static int check_private_mode(const struct stat *st, const char *path, char *why
 	return 0;
 }
 
+/* A public key is no secret, but whoever can replace the file can make us
+ * trust their key: refuse what others than root or us could write. */
+static int check_public_mode(const struct stat *st, const char *path, char *why, size_t size)
+{
+	char text[IHMP_KEY_ERR_MAX];
+
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		reason(why, size, path, "owned by another user than root: run chown root on it");
+		return -EPERM;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(text, sizeof(text),
+			 "mode %04o lets group or others replace it: run chmod go-w on it",
+			 (unsigned int)(st->st_mode & 07777));
+		reason(why, size, path, text);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Read a whole key file (at most IHMP_KEY_FILE_MAX bytes) into buf. */
 static int read_key_file(const char *path, bool secret, uint8_t *buf, size_t *len, char *why,
 			 size_t size)
@@ -295,7 +315,9 @@ static int read_key_file(const char *path, bool secret, uint8_t *buf, size_t *le
 		reason(why, size, path, "not a regular file");
 		goto out;
 	}
-	if (secret && (err = check_private_mode(&st, path, why, size)))
+	err = secret ? check_private_mode(&st, path, why, size)
+		     : check_public_mode(&st, path, why, size);
+	if (err)
 		goto out;
 	for (;;) {
 		ssize_t r = read(fd, buf + n, IHMP_KEY_FILE_MAX + 1 - n);
@@ -351,6 +373,29 @@ static int parse_pem(const uint8_t *buf, size_t len, bool secret, const char *pa
 	return key_wrap(pkey, secret, out);
 }
 
+/* A public key file holding the text form: the key, then at most blanks
+ * and line ends (what `echo KEY > file` or an editor leaves). */
+static int parse_public_text(const uint8_t *buf, size_t len, const char *path,
+			     struct ihmp_key **out, char *why, size_t size)
+{
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+		       buf[len - 1] == '\t'))
+		len--;
+	if (ihmp_key_from_public_text((const char *)buf, len, out) == 0)
+		return 0;
+	reason(why, size, path,
+	       "not a public key: expected a PEM public key (BEGIN PUBLIC KEY), 44 base64 "
+	       "characters or 64 hex digits");
+	return -EINVAL;
+}
+
+static bool is_pem(const uint8_t *buf, size_t len)
+{
+	static const char begin[] = "-----BEGIN ";
+
+	return len >= sizeof(begin) - 1 && memcmp(buf, begin, sizeof(begin) - 1) == 0;
+}
+
 static int load_key(const char *path, bool secret, struct ihmp_key **out, char *why, size_t size)
 {
 	uint8_t buf[IHMP_KEY_FILE_MAX + 1];
@@ -360,8 +405,10 @@ static int load_key(const char *path, bool secret, struct ihmp_key **out, char *
 	if (!path || !out)
 		return -EINVAL;
 	err = read_key_file(path, secret, buf, &len, why, size);
-	if (!err)
+	if (!err && (secret || is_pem(buf, len)))
 		err = parse_pem(buf, len, secret, path, out, why, size);
+	else if (!err)
+		err = parse_public_text(buf, len, path, out, why, size);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return err;
 }

@@ -101,6 +101,16 @@ static void client_rearm(struct client_watch *cw, enum ctl_wait wait)
 	ev_io_start(cw->l->ev, &cw->io);
 }
 
+/* A monitoring client has events to write (control.h): watch it for
+ * writing. Only re-arms; the client is served when it is writable. */
+static void on_ctl_wake(void *loop_ctx, struct ctl_client *client)
+{
+	struct client_watch *cw = ctl_client_data(client);
+
+	if (cw)
+		client_rearm(cw, CTL_WAIT_WRITE);
+}
+
 static void on_client(struct ev_loop *ev, ev_io *io, int revents)
 {
 	struct client_watch *cw = (struct client_watch *)io;
@@ -124,6 +134,7 @@ static void on_ctl_listen(struct ev_loop *ev, ev_io *io, int revents)
 	}
 	cw->l = w->l;
 	cw->client = client;
+	ctl_client_set_data(client, cw);
 	cw->next = w->l->clients;
 	if (cw->next)
 		cw->next->prev = cw;
@@ -209,6 +220,8 @@ int loop_run(struct dimed *d, void (*ready)(void), void (*reload)(struct dimed *
 	ev_idle_init(&l.again, on_again);
 	ev_timer_init(&l.tick, on_tick, DIMED_TICK_MS / 1000.0, DIMED_TICK_MS / 1000.0);
 	ev_timer_start(l.ev, &l.tick);
+	if (dimed_ctl_server(d))
+		ctl_server_set_wake(dimed_ctl_server(d), on_ctl_wake, &l);
 	signal_init(&l, &l.sigterm, SIGTERM);
 	signal_init(&l, &l.sigint, SIGINT);
 	signal_init(&l, &l.sighup, SIGHUP);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The IHMP replay window: a REPLAY_WINDOW-bit bitmap anchored at the highest
- * accepted counter (RFC 4303 appendix A's scheme, written here for a 64-bit
- * counter that never wraps), and a small ring of answered requests. All
- * arithmetic is on unsigned 64-bit distances from the top, so counters near
- * 0 or near UINT64_MAX need no special case.
+ * The IHMP replay window (include/dime/replay.h): a time span below the
+ * highest accepted counter, the accepted counters kept within it, a floor
+ * that only rises, and a small ring of answered requests. All arithmetic is
+ * on unsigned 64-bit distances from the top, so counters near 0 or near
+ * UINT64_MAX need no special case.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,40 +18,6 @@ void replay_init(struct replay_window *w, uint64_t floor)
 	w->floor = floor;
 }
 
-static bool bit_get(const struct replay_window *w, uint64_t d)
-{
-	return (w->bits[d / 64] >> (d % 64)) & 1u;
-}
-
-static void bit_set(struct replay_window *w, uint64_t d)
-{
-	w->bits[d / 64] |= UINT64_C(1) << (d % 64);
-}
-
-/* Age every bit by d (the top moved up by d): bit i becomes bit i + d. */
-static void shift(struct replay_window *w, uint64_t d)
-{
-	unsigned int words, bits;
-
-	if (d >= REPLAY_WINDOW) {
-		memset(w->bits, 0, sizeof(w->bits));
-		return;
-	}
-	words = (unsigned int)(d / 64);
-	bits = (unsigned int)(d % 64);
-	for (int i = REPLAY_WORDS - 1; i >= 0; i--) {
-		int src = i - (int)words;
-		uint64_t v = 0;
-
-		if (src >= 0) {
-			v = w->bits[src] << bits;
-			if (bits && src > 0)
-				v |= w->bits[src - 1] >> (64 - bits);
-		}
-		w->bits[i] = v;
-	}
-}
-
 static bool answered(const struct replay_window *w, uint64_t counter, uint8_t type, uint16_t seq)
 {
 	for (unsigned int i = 0; i < REPLAY_ANSWERED; i++) {
@@ -63,23 +29,34 @@ static bool answered(const struct replay_window *w, uint64_t counter, uint8_t ty
 	return false;
 }
 
+static bool seen(const struct replay_window *w, uint64_t counter)
+{
+	for (unsigned int i = 0; i < w->nseen; i++)
+		if (w->seen[i] == counter)
+			return true;
+	return false;
+}
+
+/* Too far below the top (counter <= top is the caller's to know). */
+static bool out_of_span(const struct replay_window *w, uint64_t counter)
+{
+	return w->top - counter >= REPLAY_SPAN;
+}
+
 enum replay_verdict replay_check(const struct replay_window *w, uint64_t counter, uint8_t type,
 				 uint16_t seq)
 {
-	uint64_t d;
-
-	/* A request we answered is recognised even if the window has moved
-	 * past it since: its retransmissions span up to 31 s. */
+	/* A request we answered is recognised even if the span has moved
+	 * past it since. */
 	if (type != IHMP_ACK && answered(w, counter, type, seq))
 		return REPLAY_RETRANSMIT;
 	if (counter < w->floor)
 		return REPLAY_STALE;
 	if (!w->started || counter > w->top)
 		return REPLAY_FRESH;
-	d = w->top - counter;
-	if (d >= REPLAY_WINDOW)
+	if (out_of_span(w, counter))
 		return REPLAY_STALE;
-	return bit_get(w, d) ? REPLAY_DUPLICATE : REPLAY_FRESH;
+	return seen(w, counter) ? REPLAY_DUPLICATE : REPLAY_FRESH;
 }
 
 static void remember(struct replay_window *w, uint64_t counter, uint8_t type, uint16_t seq)
@@ -92,19 +69,52 @@ static void remember(struct replay_window *w, uint64_t counter, uint8_t type, ui
 	w->next = (uint8_t)((w->next + 1) % REPLAY_ANSWERED);
 }
 
+/* Counters that left the span need no slot: the span refuses them. */
+static void prune(struct replay_window *w)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < w->nseen; i++)
+		if (!out_of_span(w, w->seen[i]))
+			w->seen[k++] = w->seen[i];
+	w->nseen = (uint8_t)k;
+}
+
+/* Keep counter; with no slot left, the lowest of the kept ones and counter
+ * goes, and the floor rises past it so it stays refused. */
+static void keep(struct replay_window *w, uint64_t counter)
+{
+	unsigned int low = 0;
+	uint64_t gone;
+
+	if (w->nseen < REPLAY_SEEN) {
+		w->seen[w->nseen++] = counter;
+		return;
+	}
+	for (unsigned int i = 1; i < REPLAY_SEEN; i++)
+		if (w->seen[i] < w->seen[low])
+			low = i;
+	if (counter < w->seen[low]) {
+		gone = counter;
+	} else {
+		gone = w->seen[low];
+		w->seen[low] = counter;
+	}
+	/* gone is below some kept counter, so gone + 1 does not wrap. */
+	if (gone + 1 > w->floor)
+		w->floor = gone + 1;
+}
+
 void replay_accept(struct replay_window *w, uint64_t counter, uint8_t type, uint16_t seq)
 {
 	if (replay_check(w, counter, type, seq) != REPLAY_FRESH)
 		return;
-	if (!w->started) {
+	if (!w->started || counter > w->top) {
 		w->started = true;
 		w->top = counter;
-		memset(w->bits, 0, sizeof(w->bits));
-	} else if (counter > w->top) {
-		shift(w, counter - w->top);
-		w->top = counter;
+		prune(w);
 	}
-	bit_set(w, w->top - counter);
+	keep(w, counter);
 	if (type && type != IHMP_ACK)
 		remember(w, counter, type, seq);
 }

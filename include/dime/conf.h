@@ -43,6 +43,11 @@ enum conf_key {
 	CONF_IHMP_RTO,
 	CONF_HELLO_RETRIES,
 	CONF_HANDOFF_RETRIES,
+	CONF_IHMP_AUTH,
+	CONF_IHMP_KEY,
+	CONF_IHMP_PEER_KEYS,
+	CONF_IHMP_RATE_LIMIT,
+	CONF_IHMP_RATE_LIMIT_GLOBAL,
 	CONF_FWMARK,
 	CONF_MAX_HOSTS,
 	CONF_MAX_FLOWS,
@@ -70,6 +75,11 @@ struct dime_conf {
 	uint64_t ihmp_rto;
 	uint32_t hello_retries;
 	uint32_t handoff_retries;
+	uint32_t ihmp_auth;		/* enum ihmp_auth_mode */
+	char ihmp_key[CONF_PATH_MAX];
+	char ihmp_peer_keys[CONF_PATH_MAX];
+	uint32_t ihmp_rate_limit;	/* messages per second; 0: no limits */
+	uint32_t ihmp_rate_limit_global;
 	uint32_t fwmark;
 	uint32_t max_hosts;
 	uint32_t max_flows;
@@ -123,8 +133,8 @@ const char *conf_key_name(enum conf_key key);
 
 /*
  * Fill every field of *cfg, *timeouts and *log_level (each may be NULL)
- * from c, defaults for what c leaves unset. cfg->ctl_path points into c,
- * which must outlive cfg.
+ * from c, defaults for what c leaves unset. cfg's paths (ctl_path,
+ * ihmp_key_path, ihmp_peer_keys_dir) point into c, which must outlive cfg.
  */
 void conf_to_daemon(const struct dime_conf *c, struct dimed_config *cfg,
 		    struct dime_flow_timeouts *timeouts, int *log_level);

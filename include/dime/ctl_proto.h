@@ -10,7 +10,9 @@
  * length) and a body of TLVs (u16 type, u16 length, value), nested for
  * records. Requests are at most CTL_REQUEST_BODY_MAX bytes of body, reply
  * frames at most CTL_REPLY_BODY_MAX; a table longer than that goes out as
- * several frames with CTL_F_MORE on all but the last.
+ * several frames with CTL_F_MORE on all but the last. The reply to
+ * MONITOR is a stream: an empty first frame, then one frame per event,
+ * all with CTL_F_MORE, until a last frame without it ends the stream.
  *
  * Decoders check every length exactly and say what was wrong with a
  * distinct enum ctl_result, which is also the result code carried on the
@@ -44,7 +46,9 @@
 #define CTL_A_MANDATORY 0x8000u
 
 #define CTL_NAME_MAX 63		/* counter names and version strings, bytes */
+#define CTL_TEXT_MAX 255	/* an event's free text, bytes */
 #define CTL_ADDR_LIST_MAX 16	/* addresses per set in a HID record */
+#define CTL_ADDRS_MAX 256	/* records in a SHOW_ADDRS reply */
 
 /* Message types. Bit 0x0100 marks requests that change state: only root
  * (or dimed's own user) may send them, group "dime" may read. */
@@ -54,8 +58,8 @@ enum ctl_type {
 	CTL_T_STATS = 0x0002,
 	CTL_T_SHOW_HIDS = 0x0003,
 	CTL_T_SHOW_FLOWS = 0x0004,
-	CTL_T_SHOW_ADDRS = 0x0005,	/* reserved, not in version 1 */
-	CTL_T_MONITOR = 0x0006,		/* reserved, not in version 1 */
+	CTL_T_SHOW_ADDRS = 0x0005,
+	CTL_T_MONITOR = 0x0006,		/* turns the connection into an event stream */
 	CTL_T_SET_LOCATOR = 0x0101,
 	CTL_T_RELOAD = 0x0102,		/* reserved, not in version 1 */
 	CTL_T_SET_LOCAL_KEY = 0x0103,	/* reserved, not in version 1 */
@@ -72,6 +76,8 @@ enum ctl_attr {
 	CTL_A_STAT = 0x0011,		/* nested STAT_* */
 	CTL_A_HID = 0x0012,		/* nested HID_* */
 	CTL_A_FLOW = 0x0013,		/* nested FLOW_* */
+	CTL_A_ADDR = 0x0014,		/* nested ADDR_* */
+	CTL_A_EVENT = 0x0015,		/* nested EV_* */
 	/* Inside CTL_A_STAT. */
 	CTL_A_STAT_NAME = 0x0020,	/* string, 1..CTL_NAME_MAX bytes */
 	CTL_A_STAT_VALUE = 0x0021,	/* u64 */
@@ -97,6 +103,25 @@ enum ctl_attr {
 	CTL_A_FLOW_HID = 0x0046,	/* u32 */
 	CTL_A_FLOW_TCP_STATE = 0x0047,	/* u8, enum dime_tcp_state */
 	CTL_A_FLOW_IDLE = 0x0048,	/* u64 ms */
+	/* Inside CTL_A_ADDR. */
+	CTL_A_ADDR_ADDR = 0x0050,	/* address */
+	CTL_A_ADDR_IFINDEX = 0x0051,	/* u32, 0 when unknown */
+	CTL_A_ADDR_IFNAME = 0x0052,	/* string, optional */
+	CTL_A_ADDR_ADVERTISED = 0x0053,	/* u8, 0 or 1: IHMP advertises it */
+	CTL_A_ADDR_PINNED = 0x0054,	/* u8, 0 or 1: dimed keeps it on lo */
+	CTL_A_ADDR_FLOWS = 0x0055,	/* u32: flows whose local identifier it is */
+	/* Inside CTL_A_EVENT. */
+	CTL_A_EV_SEQ = 0x0060,		/* u64, numbers the events sent, from 1 */
+	CTL_A_EV_TIME = 0x0061,		/* u64 ms since the Unix epoch (CLOCK_REALTIME) */
+	CTL_A_EV_MONO = 0x0062,		/* u64 ms on dimed's monotonic clock */
+	CTL_A_EV_KIND = 0x0063,		/* string: "addr-up", ... */
+	CTL_A_EV_HID = 0x0064,		/* u32, optional */
+	CTL_A_EV_ADDR = 0x0065,		/* address, optional */
+	CTL_A_EV_RLOC = 0x0066,		/* address, at most one per family */
+	CTL_A_EV_LLOC = 0x0067,		/* address, at most one per family */
+	CTL_A_EV_VALUE = 0x0068,	/* u64, optional, meaning by kind */
+	CTL_A_EV_IFNAME = 0x0069,	/* string, optional */
+	CTL_A_EV_TEXT = 0x006a,		/* text, 1..CTL_TEXT_MAX bytes, optional */
 };
 
 /* Result codes: the wire value of a reply header, and what every decoder
@@ -117,6 +142,8 @@ enum ctl_result {
 	CTL_E_OVERRUN = 12,		/* a TLV runs past its parent */
 	CTL_E_UNSUPPORTED = 13,		/* an unknown mandatory attribute */
 	CTL_E_BUSY = 14,		/* too many control clients */
+	CTL_E_MONITOR_FULL = 15,	/* too many monitor clients */
+	CTL_E_TOO_SLOW = 16,		/* a monitor fell behind its event stream */
 	CTL_RESULT_COUNT
 };
 
@@ -255,6 +282,56 @@ struct ctl_hid_rec {
 	uint64_t created_age_ms, used_age_ms;
 };
 
+/* One of the host's own addresses (SHOW_ADDRS). An address on several
+ * interfaces, or on one and pinned on lo, is one record per place. */
+struct ctl_addr_rec {
+	struct dime_addr addr;
+	uint32_t ifindex;		/* 0 when unknown */
+	char ifname[CTL_NAME_MAX + 1];	/* "" when unknown */
+	bool advertised;		/* IHMP advertises it to peers (up) */
+	bool pinned;			/* dimed keeps it on lo for flows that outlived it */
+	uint32_t flows;			/* flows whose local identifier it is */
+};
+
+/*
+ * The kinds of event MONITOR streams. On the wire an event carries its
+ * kind's name, so a client prints kinds it does not know by name too.
+ * Which optional fields each kind carries: docs/control-protocol.md.
+ */
+enum ctl_event_kind {
+	CTL_EV_ADDR_UP,			/* addr, ifname: IHMP advertises it now */
+	CTL_EV_ADDR_DOWN,		/* addr, ifname: no longer advertised */
+	CTL_EV_HANDOFF_SENT,		/* hid, addr (peer), lloc, value = try */
+	CTL_EV_HANDOFF_ACKED,		/* hid, addr (peer), value = ms since the first try */
+	CTL_EV_LOCATORS,		/* hid, rloc, lloc: the locators now in use */
+	CTL_EV_PEER_LOST,		/* hid, addr, text */
+	CTL_EV_PIN_ADDED,		/* addr, value = flows using it */
+	CTL_EV_PIN_REMOVED,		/* addr, text */
+	CTL_EV_RELOAD,			/* text: the configuration was applied */
+	CTL_EV_RELOAD_FAILED,		/* text: why; the old configuration stays */
+	CTL_EV_KIND_COUNT
+};
+
+/* "addr-up", ...; NULL for a value outside the enum. */
+const char *ctl_event_kind_name(unsigned int kind);
+
+/* One event as it travels: what the daemon reported plus the server's
+ * sequence number and clocks. Empty strings and family 0 mean absent. */
+struct ctl_event_rec {
+	uint64_t seq;
+	uint64_t time_ms;		/* CLOCK_REALTIME, ms since the epoch */
+	uint64_t mono_ms;		/* dimed's monotonic clock */
+	char kind[CTL_NAME_MAX + 1];
+	uint32_t hid;			/* 0: none */
+	struct dime_addr addr;
+	struct dime_addr rloc[2];	/* CTL_AF4, CTL_AF6 */
+	struct dime_addr lloc[2];
+	bool has_value;
+	uint64_t value;
+	char ifname[CTL_NAME_MAX + 1];
+	char text[CTL_TEXT_MAX + 1];
+};
+
 struct ctl_flow_rec {
 	uint8_t proto;
 	uint8_t family;			/* AF_INET or AF_INET6 */
@@ -271,6 +348,10 @@ int ctl_put_version(struct ctl_writer *w, const char *version);
 int ctl_put_stat(struct ctl_writer *w, const char *name, uint64_t value);
 int ctl_put_hid_rec(struct ctl_writer *w, const struct ctl_hid_rec *rec);
 int ctl_put_flow_rec(struct ctl_writer *w, const struct ctl_flow_rec *rec);
+int ctl_put_addr_rec(struct ctl_writer *w, const struct ctl_addr_rec *rec);
+/* kind and text are required to be 1..CTL_NAME_MAX and at most
+ * CTL_TEXT_MAX bytes; empty optional strings are left out. */
+int ctl_put_event_rec(struct ctl_writer *w, const struct ctl_event_rec *rec);
 
 /* Decode the value of one record TLV. Unknown optional attributes are
  * skipped; missing required ones, repeats, bad lengths and bad values are
@@ -279,6 +360,8 @@ enum ctl_result ctl_version_rec_decode(const struct ctl_tlv *tlv, struct ctl_ver
 enum ctl_result ctl_stat_rec_decode(const struct ctl_tlv *tlv, struct ctl_stat_rec *rec);
 enum ctl_result ctl_hid_rec_decode(const struct ctl_tlv *tlv, struct ctl_hid_rec *rec);
 enum ctl_result ctl_flow_rec_decode(const struct ctl_tlv *tlv, struct ctl_flow_rec *rec);
+enum ctl_result ctl_addr_rec_decode(const struct ctl_tlv *tlv, struct ctl_addr_rec *rec);
+enum ctl_result ctl_event_rec_decode(const struct ctl_tlv *tlv, struct ctl_event_rec *rec);
 
 /* Where a decoded reply body's records go; callbacks may be NULL. */
 struct ctl_reply_sink {
@@ -286,6 +369,8 @@ struct ctl_reply_sink {
 	void (*stat)(void *ctx, const struct ctl_stat_rec *rec);
 	void (*hid)(void *ctx, const struct ctl_hid_rec *rec);
 	void (*flow)(void *ctx, const struct ctl_flow_rec *rec);
+	void (*addr)(void *ctx, const struct ctl_addr_rec *rec);
+	void (*event)(void *ctx, const struct ctl_event_rec *rec);
 	void *ctx;
 };
 

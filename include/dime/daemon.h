@@ -33,6 +33,12 @@ struct dimed_config {
 	bool ipv6;
 	bool manage_sysctls;		/* rp_filter / arp_ignore / arp_announce */
 	struct dime_flow_timeouts flow_timeouts;
+	/* IHMP security (docs/security.md), applied by ihmpkeys_setup(). */
+	uint8_t ihmp_auth;		/* enum ihmp_auth_mode (ihmp_sign.h) */
+	const char *ihmp_key_path;	/* our private key; missing: we send unsigned */
+	const char *ihmp_peer_keys_dir;	/* peers' public keys, one file each */
+	uint32_t ihmp_rate;		/* messages/s per source; 0: no limits at all */
+	uint32_t ihmp_rate_global;	/* messages/s from all sources; 0: none */
 };
 
 

@@ -12,6 +12,13 @@
  * writes the HID table's address sets and locators itself (it holds the
  * table); every change is reported as IHMP_ACT_LOCATORS_CHANGED so the
  * daemon resyncs the data plane (dp_hid_sync) and nothing else.
+ *
+ * Security (docs/security.md) sits in the same pure path: every datagram
+ * meets the rate limiter before it is decoded, every decoded message the
+ * signature policy and the peer's replay window before it changes
+ * anything, and everything sent is signed when a local key is configured.
+ * Keys come from the caller (ihmpkeys.c loads them from files); ihmp only
+ * holds pointers to them.
  */
 #ifndef DIME_IHMP_H
 #define DIME_IHMP_H
@@ -22,7 +29,10 @@
 
 #include "dime/addr.h"
 #include "dime/hid.h"
+#include "dime/ihmp_sign.h"
 #include "dime/ihmp_wire.h"
+#include "dime/ratelimit.h"
+#include "dime/replay.h"
 
 #define IHMP_LOCAL_MAX 16	/* local addresses tracked (= ADVERTISED max) */
 #define IHMP_ACTIONS_MAX 64	/* actions per call; more are deferred, see below */
@@ -40,12 +50,44 @@ struct ihmp_config {
 	 * Tests pass a deterministic one. */
 	uint64_t (*random)(void *ctx);
 	void *random_ctx;
+
+	/* ---- security (docs/security.md) ---- */
+	enum ihmp_auth_mode auth;	/* what a received message must carry */
+	/* Signs everything we send; NULL: we send unsigned. Must be a
+	 * private key and outlive ihmp. */
+	const struct ihmp_key *local_key;
+	/*
+	 * The key configured a priori for a peer (docs/security.md 5): asked
+	 * with the peer's HOST_ID and the packet source (host_id may be the
+	 * same address) when a peer's IHMP state is created, and whenever a
+	 * message arrives for a peer that has no key yet. NULL (or a NULL
+	 * callback): no key. A key that verified a message stays bound to the
+	 * peer for the peer's lifetime. Keys must outlive ihmp.
+	 */
+	const struct ihmp_key *(*peer_key)(void *ctx, const struct dime_addr *src,
+					   const struct dime_addr *host_id);
+	void *peer_key_ctx;
+	/* The wall clock (CLOCK_REALTIME, microseconds) at monotonic time
+	 * clock_ms (the time ihmp's other inputs carry). Our COUNTER follows
+	 * it, so it keeps increasing across restarts (docs/ihmp.md 7). */
+	uint64_t clock_us, clock_ms;
+	/* A peer's first message must carry a counter above our wall clock
+	 * minus this, so a message recorded before we (re)started cannot be
+	 * replayed to a window we no longer have. 0: no such floor (for
+	 * hosts without synchronised clocks). */
+	uint64_t replay_skew_us;
+	/* Limits on received datagrams, checked before decoding. slots 0:
+	 * none. seed 0: ihmp picks a random one. */
+	struct ratelimit_config rl;
 };
 
-/* docs/ihmp.md section 8 defaults: 1 s, 2 s, 4 s, failed after the third. */
+/* docs/ihmp.md section 8 defaults: 1 s, 2 s, 4 s, failed after the third.
+ * Opportunistic authentication (a no-op until keys are given) and the
+ * rate limits of docs/security.md 3.5. */
 #define IHMP_CONFIG_DEFAULTS {                                             \
 	.port = IHMP_PORT_DEFAULT, .rto_ms = 1000, .backoff = 2, .tries = 3,  \
-	.hello_tries = 3, .handoff_tries = 6, .hold_ms = 30000, .pair_ms = 2000 }
+	.hello_tries = 3, .handoff_tries = 6, .hold_ms = 30000, .pair_ms = 2000, \
+	.auth = IHMP_AUTH_OPPORTUNISTIC, .rl = RATELIMIT_CONFIG_DEFAULTS }
 
 enum ihmp_action_type {
 	/* Send buf[0..len) from src (port cfg.port) to dst:dport. */
@@ -90,7 +132,13 @@ struct ihmp_actions {
 	X(unexpected)	 /* decodes, but not in this state (legacy, no NAT HID) */ \
 	X(table_full)	 /* HELLO from a new peer, HID table full */            \
 	X(bad_addr)	 /* source or destination unusable (family 0, ...) */   \
-	X(no_room)	 /* ACK that did not fit in the action list */
+	X(no_room)	 /* ACK that did not fit in the action list */          \
+	X(rate_limited)	 /* over the per-source or global rate, not decoded */  \
+	X(unsigned_msg)	 /* the peer has a key, the message no SIGNATURE */     \
+	X(wrong_key)	 /* signed with another key than the peer's */          \
+	X(bad_signature) /* the signature does not verify */                    \
+	X(no_key)	 /* auth required, no key for the peer */               \
+	X(replay)	 /* a signed counter already seen, or below the window */
 
 struct ihmp_stats {
 	uint64_t sent[IHMP_TYPE_MAX + 1];	/* first transmissions, by type */
@@ -102,6 +150,10 @@ struct ihmp_stats {
 	uint64_t peers_lost;			/* hold expired */
 	uint64_t nat_detected;			/* requests we ACKed with ND */
 	uint64_t conflicts;			/* address owned by another HID */
+	uint64_t verified;			/* accepted with a verified signature */
+	uint64_t unverified;			/* accepted without (off, or no key) */
+	uint64_t reacked;			/* retransmissions ACKed again, not applied */
+	uint64_t encode_failed;			/* messages we could not encode or sign */
 #define IHMP_DROP_FIELD(name) uint64_t drop_##name;
 	IHMP_DROPS(IHMP_DROP_FIELD)
 #undef IHMP_DROP_FIELD
@@ -113,6 +165,7 @@ struct ihmp_peer_info {
 	bool legacy;		/* HELLO never answered: no IHMP for it */
 	bool nat_forced;	/* one-to-one: no IHMP for it */
 	bool hold;		/* no local address left; hold_until is set */
+	bool key_bound;		/* its messages must be signed by its key */
 	uint64_t hold_until;
 	unsigned int pending;	/* requests awaiting an ACK */
 	unsigned int nat_n;	/* nat_addr:host_addr tuples stored */
@@ -122,7 +175,8 @@ struct ihmp_peer_info {
 struct ihmp;
 
 /* cfg NULL means IHMP_CONFIG_DEFAULTS. The table must outlive ihmp.
- * 0, -ENOMEM, -EINVAL (a zero timer or try count). */
+ * 0, -ENOMEM, -EINVAL (a zero timer or try count, an unknown auth mode, a
+ * public-only local key, a rate limit ratelimit_new refuses). */
 int ihmp_new(struct ihmp **out, struct dime_hid_table *hids, const struct ihmp_config *cfg);
 /* Releases every HID's IHMP state (not the HIDs). */
 void ihmp_free(struct ihmp *ih);
@@ -140,8 +194,12 @@ void ihmp_hid_forget(struct ihmp *ih, uint32_t hid);
 
 /*
  * One received datagram buf[0..len), its packet source src:sport and the
- * local address it arrived at (IP_PKTINFO). Malformed or unexpected
- * messages are dropped and counted, never answered: the return value is 0
+ * local address it arrived at (IP_PKTINFO), now in milliseconds. In order
+ * (docs/ihmp.md 9): rate limit, decode, find the peer, authenticate
+ * (signature policy, replay window), apply. Malformed, unexpected,
+ * unauthenticated or replayed messages are dropped and counted, never
+ * answered; the exact retransmission of a signed request we already
+ * applied is ACKed again without being applied twice. The return value is 0
  * for anything handled (dropped included), -errno only for the caller's
  * mistakes (NULL pointers).
  */
@@ -168,7 +226,8 @@ int ihmp_timer(struct ihmp *ih, uint64_t now, struct ihmp_actions *acts);
 uint64_t ihmp_next_deadline(const struct ihmp *ih);
 
 const struct ihmp_stats *ihmp_stats(const struct ihmp *ih);
-/* Calls emit(name, value) for every counter ("sent_HELLO", "drop_length"...). */
+/* Calls emit(name, value) for every counter ("sent_HELLO", "drop_length",
+ * "drop_bad_signature", ..., "ratelimit_entries", "ratelimit_evicted"). */
 void ihmp_stats_foreach(const struct ihmp *ih,
 			void (*emit)(void *ctx, const char *name, uint64_t value), void *ctx);
 

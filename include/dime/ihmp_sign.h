@@ -8,9 +8,10 @@
  * Key files: a private key is a PEM PKCS#8 file ("BEGIN PRIVATE KEY") that
  * must be a regular file owned by the daemon's user with no group or other
  * permission bits (0600 or stricter); anything else is refused before a
- * byte is read. A peer's public key is given in dime.conf as text: the raw
- * 32 bytes as 64 hex digits or as 44 characters of standard base64 (the
- * form ihmp_key_public_text prints), or in a PEM file ("BEGIN PUBLIC KEY").
+ * byte is read. A peer's public key is a file (ihmpkeys.c reads them from
+ * the ihmp-peer-keys directory) holding the raw 32 bytes as 64 hex digits or
+ * as 44 characters of standard base64 (the form ihmp_key_public_text
+ * prints), or a PEM public key ("BEGIN PUBLIC KEY").
  *
  * Everything here except the file functions is pure: no logs, no clock, no
  * global state. Functions return 0 (or a length) or -errno; the file
@@ -58,8 +59,15 @@ int ihmp_key_load_private(const char *path, struct ihmp_key **out, char *why, si
 int ihmp_key_store_private(const struct ihmp_key *key, const char *path, char *why,
 			   size_t why_size);
 
-/* Load a peer's public key from a PEM ("BEGIN PUBLIC KEY") file, which may
- * be world-readable. Errors as for ihmp_key_load_private, without -EPERM. */
+/*
+ * Load a peer's public key from a file, which may be world-readable but
+ * must not be writable by group or others, and must belong to root or to
+ * us (-EPERM otherwise: whoever can replace it decides whom we trust). The
+ * file holds a PEM public key ("BEGIN PUBLIC KEY", as `openssl pkey
+ * -pubout` writes it), or the text form (64 hex digits or 44 base64
+ * characters) followed by nothing but blanks and line ends. Other errors
+ * as for ihmp_key_load_private.
+ */
 int ihmp_key_load_public(const char *path, struct ihmp_key **out, char *why, size_t why_size);
 
 /* A peer's public key from text[0..len): 64 hex digits or 44 base64

@@ -96,6 +96,26 @@ static int put_flow(struct ctl_writer *w, const void *r)
 	return ctl_put_flow_rec(w, r);
 }
 
+static int put_addr(struct ctl_writer *w, const void *r)
+{
+	return ctl_put_addr_rec(w, r);
+}
+
+static int put_event(struct ctl_writer *w, const void *r)
+{
+	return ctl_put_event_rec(w, r);
+}
+
+static enum ctl_result dec_addr(const struct ctl_tlv *t, void *r)
+{
+	return ctl_addr_rec_decode(t, r);
+}
+
+static enum ctl_result dec_event(const struct ctl_tlv *t, void *r)
+{
+	return ctl_event_rec_decode(t, r);
+}
+
 static enum ctl_result dec_stat(const struct ctl_tlv *t, void *r)
 {
 	return ctl_stat_rec_decode(t, r);
@@ -137,11 +157,28 @@ static void on_flow(void *ctx, const struct ctl_flow_rec *rec)
 	roundtrip(put_flow, rec, &copy, sizeof(copy), dec_flow);
 }
 
+static void on_addr(void *ctx, const struct ctl_addr_rec *rec)
+{
+	struct ctl_addr_rec copy;
+
+	roundtrip(put_addr, rec, &copy, sizeof(copy), dec_addr);
+}
+
+static void on_event(void *ctx, const struct ctl_event_rec *rec)
+{
+	struct ctl_event_rec copy;
+
+	roundtrip(put_event, rec, &copy, sizeof(copy), dec_event);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint16_t types[] = { CTL_T_VERSION, CTL_T_STATS, CTL_T_SHOW_HIDS,
-					  CTL_T_SHOW_FLOWS, CTL_T_SET_LOCATOR };
-	const struct ctl_reply_sink sink = { on_version, on_stat, on_hid, on_flow, NULL };
+					  CTL_T_SHOW_FLOWS, CTL_T_SHOW_ADDRS, CTL_T_MONITOR,
+					  CTL_T_SET_LOCATOR };
+	const struct ctl_reply_sink sink = { .version = on_version, .stat = on_stat,
+					     .hid = on_hid, .flow = on_flow, .addr = on_addr,
+					     .event = on_event };
 	uint8_t *copy;
 
 	/* Exactly size bytes on the heap, so a read past the end is caught. */

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * libFuzzer harness for IHMP input as dimed receives it (docs/security.md):
- * rate limit, decode, signature policy, replay window, then the state
- * machine (ihmp.c) with its HID table, over a sequence of datagrams and
- * local address events so that state built by one message is there for
- * the next. Each input starts from fresh state, so a crash replays exactly.
+ * ihmp_input() with its rate limit, decoder, signature policy, replay
+ * windows and state machine (ihmp.c) over its HID table, over a sequence
+ * of datagrams and local address events so that state built by one message
+ * is there for the next. Each input starts from fresh state, so a crash
+ * replays exactly.
  *
- * Input: one byte of mode (auth mode, whether we start a HELLO ourselves),
- * then records [ctl][len, 2 bytes big-endian][len bytes]:
+ * Input: one byte of mode (bits 0-1 auth mode, bit 2 we start a HELLO
+ * ourselves, bit 3 we sign what we send), then records
+ * [ctl][len, 2 bytes big-endian][len bytes]:
  *   ctl & 0x07  packet source: one of eight documentation addresses
  *   ctl & 0x08  packet destination: our second local address
  *   ctl & 0x10  advance the clock 1.5 s and run ihmp_timer first
@@ -18,10 +20,14 @@
  *   ctl & 0x80  not a datagram: a local address event, byte 0 choosing
  *               up or down and which address
  *
+ * The peer key is configured for the IPv4 sources only, so both "peer has
+ * a key" and "no key" paths are reached.
+ *
  * Beyond "no crash" it checks:
- *   - everything the state machine asks to send decodes, within 1232 bytes;
- *   - a message the harness signed passes the signature policy in every
- *     mode, and a verified counter is never fresh twice.
+ *   - everything the state machine asks to send decodes, within 1232
+ *     bytes, and verifies with our key when we sign;
+ *   - a message the harness signed is never dropped by the signature
+ *     policy (unsigned, wrong key, bad signature) in any mode.
  * A violated invariant aborts, which libFuzzer reports as a crash.
  *
  * Build: see tests/fuzz/CMakeLists.txt (target fuzz_ihmp_rx); scripts/fuzz.
@@ -35,8 +41,6 @@
 #include "dime/ihmp.h"
 #include "dime/ihmp_sign.h"
 #include "dime/ihmp_wire.h"
-#include "dime/ratelimit.h"
-#include "dime/replay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,15 +59,13 @@ static const char *const locals[4] = { "192.0.2.1", "192.0.2.2", "2001:db8::1", 
 struct rx_state {
 	struct dime_hid_table *hids;
 	struct ihmp *ih;
-	struct ratelimit *rl;
 	struct ihmp_actions *acts;
-	struct replay_window win;
-	enum ihmp_auth_mode mode;
+	bool sign;
 	uint64_t now, counter;
 	uint64_t rnd;
 };
 
-static struct ihmp_key *peer_key;
+static struct ihmp_key *peer_key, *our_key;
 
 static struct dime_addr addr(const char *text)
 {
@@ -81,7 +83,16 @@ static uint64_t fake_random(void *ctx)
 	return s->rnd;
 }
 
-/* What a daemon would send: it must all be valid IHMP. */
+/* The key configured for a peer: only IPv4 peers have one. */
+static const struct ihmp_key *key_of(void *ctx, const struct dime_addr *src,
+				     const struct dime_addr *host_id)
+{
+	(void)ctx;
+	return src->family == AF_INET || host_id->family == AF_INET ? peer_key : NULL;
+}
+
+/* What a daemon would send: it must all be valid IHMP, signed by us when
+ * we sign. */
 static void drain_actions(struct rx_state *s)
 {
 	static struct ihmp_msg m;
@@ -93,6 +104,7 @@ static void drain_actions(struct rx_state *s)
 			continue;
 		require(a->len <= IHMP_MSG_MAX);
 		require(ihmp_decode(a->buf, a->len, &m) == 0);
+		require(!s->sign || ihmp_verify(our_key, a->buf, a->len, &m) == 0);
 	}
 	s->acts->n = 0;
 }
@@ -127,35 +139,21 @@ static bool sign_copy(struct rx_state *s, uint8_t *buf, size_t *len, bool again)
 	return true;
 }
 
-/* The receive path of docs/security.md, in order, on exactly len bytes on
- * the heap so that ASan sees any read past the datagram. */
+static uint64_t auth_drops(const struct ihmp_stats *st)
+{
+	return st->drop_unsigned_msg + st->drop_wrong_key + st->drop_bad_signature;
+}
+
+/* The whole receive path on exactly len bytes on the heap, so that ASan
+ * sees any read past the datagram. */
 static void receive(struct rx_state *s, const struct dime_addr *src, const struct dime_addr *dst,
 		    const uint8_t *buf, size_t len, bool signed_here)
 {
-	static struct ihmp_msg m;
-	bool verified = false;
-	enum replay_verdict v = REPLAY_FRESH;
+	const struct ihmp_stats *st = ihmp_stats(s->ih);
+	uint64_t before = auth_drops(st);
 
-	if (ratelimit_check(s->rl, src, s->now) != RATELIMIT_PASS)
-		return;
-	if (ihmp_decode(buf, len, &m) == 0) {
-		int err = ihmp_auth_check(s->mode, peer_key, buf, len, &m, &verified);
-
-		require(!signed_here || err == 0);
-		if (err)
-			return;
-		if (verified) {
-			v = replay_check(&s->win, m.counter, m.type, m.seq);
-			if (v == REPLAY_STALE || v == REPLAY_DUPLICATE)
-				return;
-		}
-	}
-	/* Malformed input goes in too: the state machine counts it. */
-	ihmp_input(s->ih, buf, len, src, 5150, dst, s->now, s->acts);
-	if (verified && v == REPLAY_FRESH) {
-		replay_accept(&s->win, m.counter, m.type, m.seq);
-		require(replay_check(&s->win, m.counter, m.type, m.seq) != REPLAY_FRESH);
-	}
+	require(ihmp_input(s->ih, buf, len, src, 5150, dst, s->now, s->acts) == 0);
+	require(!signed_here || auth_drops(st) == before);
 }
 
 static void datagram(struct rx_state *s, uint8_t ctl, uint8_t *buf, size_t len)
@@ -179,22 +177,23 @@ static bool setup(struct rx_state *s, uint8_t mode)
 {
 	struct dime_hid_config hc = { .capacity = 16, .max_addrs = 256, .seed = { 1, 2 } };
 	struct ihmp_config ic = IHMP_CONFIG_DEFAULTS;
-	struct ratelimit_config rc = RATELIMIT_CONFIG_DEFAULTS;
 
 	memset(s, 0, sizeof(*s));
-	s->mode = (enum ihmp_auth_mode)(mode % 3);
 	s->now = 1000000;
 	s->rnd = 42;
+	/* Counters the state machine's window takes as fresh at first. */
 	s->counter = 1000;
+	s->sign = mode & 8;
 	ic.random = fake_random;
 	ic.random_ctx = s;
-	rc.slots = 64;
-	rc.rate = 20;
-	rc.burst = 40;
-	replay_init(&s->win, 0);
+	ic.auth = (enum ihmp_auth_mode)((mode & 3) % 3);
+	ic.local_key = s->sign ? our_key : NULL;
+	ic.peer_key = key_of;
+	ic.rl.slots = 64;
+	ic.rl.rate = 20;
+	ic.rl.burst = 40;
 	s->acts = calloc(1, sizeof(*s->acts));
-	if (!s->acts || dime_hid_table_new(&s->hids, &hc) || ihmp_new(&s->ih, s->hids, &ic) ||
-	    ratelimit_new(&s->rl, &rc))
+	if (!s->acts || dime_hid_table_new(&s->hids, &hc) || ihmp_new(&s->ih, s->hids, &ic))
 		return false;
 	for (unsigned int i = 0; i < 4; i++) {
 		struct dime_addr a = addr(locals[i]);
@@ -222,7 +221,6 @@ static void start_peer(struct rx_state *s)
 
 static void teardown(struct rx_state *s)
 {
-	ratelimit_free(s->rl);
 	if (s->ih)
 		ihmp_free(s->ih);
 	if (s->hids)
@@ -237,7 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = 1;
 
 	if (!peer_key)
-		require(ihmp_key_generate(&peer_key) == 0);
+		require(ihmp_key_generate(&peer_key) == 0 && ihmp_key_generate(&our_key) == 0);
 	if (size < 1)
 		return 0;
 	if (setup(&s, data[0])) {

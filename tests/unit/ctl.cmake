@@ -35,6 +35,13 @@ if(DIME_PYTHON3)
     add_test(NAME json_${stem} COMMAND ${DIME_PYTHON3} -m json.tool ${json})
     set_tests_properties(json_${stem} PROPERTIES LABELS unit)
   endforeach()
+  # JSON Lines (dimectl -j monitor): every line one object.
+  file(GLOB DIME_CTL_JSONL_GOLDENS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/golden/dimectl_*.jsonl)
+  foreach(jsonl ${DIME_CTL_JSONL_GOLDENS})
+    get_filename_component(stem ${jsonl} NAME_WE)
+    add_test(NAME jsonl_${stem} COMMAND ${DIME_PYTHON3} -m json.tool --json-lines ${jsonl})
+    set_tests_properties(jsonl_${stem} PROPERTIES LABELS unit)
+  endforeach()
 endif()
 
 # dimectl itself, run against a server in the test process.

@@ -24,6 +24,21 @@ static nfds_t fill_pollfds(const struct ctl_pump *p, struct pollfd *pfd, int *id
 	return n;
 }
 
+/* What dimed's loop does on wake: watch the client for writing. */
+static void pump_wake(void *loop_ctx, struct ctl_client *c)
+{
+	struct ctl_pump *p = loop_ctx;
+
+	for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
+		if (p->c[i] == c) {
+			p->w[i] = CTL_WAIT_WRITE;
+			p->wakes++;
+			return;
+		}
+	}
+	HOT_ASSERT(!"wake for a client the loop does not know");
+}
+
 static void accept_client(struct ctl_pump *p)
 {
 	struct ctl_client *c;
@@ -58,6 +73,10 @@ void ctl_pump_once(struct ctl_pump *p, int timeout_ms)
 	if (!p->srv) {
 		poll(NULL, 0, timeout_ms);
 		return;
+	}
+	if (p->woken_by != p->srv) {
+		ctl_server_set_wake(p->srv, p->no_wake ? NULL : pump_wake, p);
+		p->woken_by = p->srv;
 	}
 	n = fill_pollfds(p, pfd, idx);
 	if (poll(pfd, n, timeout_ms) <= 0)

@@ -8,6 +8,7 @@
 #ifndef DIME_CTLTEST_H
 #define DIME_CTLTEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,12 @@ struct ctl_pump {
 	struct ctl_client *c[CTL_CLIENTS_MAX];
 	enum ctl_wait w[CTL_CLIENTS_MAX];
 	size_t max_pending;		/* largest ctl_client_pending seen */
+	/* Like dimed's loop, the pump gives the server a wake function that
+	 * re-arms a client for writing; no_wake leaves it out, to test the
+	 * server's fallback. */
+	bool no_wake;
+	struct ctl_server *woken_by;	/* the server the wake function was given to */
+	unsigned int wakes;
 };
 
 /* One round: wait up to timeout_ms for the server or a client, then

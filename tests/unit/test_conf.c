@@ -28,6 +28,7 @@
 #include "dime/control.h"
 #include "dime/daemon.h"
 #include "dime/flow.h"
+#include "dime/ihmp_sign.h"
 #include "dime/log.h"
 
 #if !defined(DIME_GOLDEN_DIR) || !defined(DIME_SOURCE_DIR) || !defined(DIMED_PATH)
@@ -356,6 +357,11 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.nfq_rcvbuf, 16u << 20);
 	ck_assert(cfg.ipv6);
 	ck_assert(cfg.manage_sysctls);
+	ck_assert_uint_eq(cfg.ihmp_auth, IHMP_AUTH_OPPORTUNISTIC);
+	ck_assert_str_eq(cfg.ihmp_key_path, "/etc/dime/ihmp.key");
+	ck_assert_str_eq(cfg.ihmp_peer_keys_dir, "/etc/dime/peers");
+	ck_assert_uint_eq(cfg.ihmp_rate, 50);
+	ck_assert_uint_eq(cfg.ihmp_rate_global, 1000);
 	ck_assert_int_eq(level, LOG_LEVEL_INFO);
 	dime_flow_timeouts_default(&flow_defaults);
 	ck_assert_mem_eq(&to, &flow_defaults, sizeof(to));
@@ -384,6 +390,13 @@ START_TEST(test_to_daemon)
 	ck_assert_uint_eq(cfg.nfq_rcvbuf, 1u << 30);
 	ck_assert(!cfg.ipv6);
 	ck_assert(!cfg.manage_sysctls);
+	ck_assert_uint_eq(cfg.ihmp_auth, IHMP_AUTH_REQUIRED);
+	ck_assert_str_eq(cfg.ihmp_key_path, "/etc/dime-test/host.key");
+	ck_assert_ptr_eq(cfg.ihmp_key_path, c.ihmp_key);
+	ck_assert_str_eq(cfg.ihmp_peer_keys_dir, "/etc/dime-test/peers");
+	ck_assert_ptr_eq(cfg.ihmp_peer_keys_dir, c.ihmp_peer_keys);
+	ck_assert_uint_eq(cfg.ihmp_rate, 0);
+	ck_assert_uint_eq(cfg.ihmp_rate_global, 1000000);
 	ck_assert_int_eq(level, LOG_LEVEL_DEBUG);
 	ck_assert_uint_eq(to.tcp_established, 720 * 3600);
 	ck_assert_uint_eq(to.tcp_transitory, 90);

@@ -6,7 +6,9 @@
  * it, pumping the server while dimectl runs. Outputs of the dump and JSON
  * forms are compared with goldens (tests/unit/golden/dimectl_e2e_*), exit
  * codes and messages with what dimectl(8) promises: 0 ok, 1 daemon error,
- * 2 usage.
+ * 2 usage. `dimectl monitor` runs while this process reports events and
+ * then closes the server; its lines are compared with goldens too (TZ is
+ * UTC for dimectl, so event times read the same anywhere).
  *
  * DIME_GOLDEN_UPDATE=1 rewrites the goldens, as in test_ctl_render.
  */
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +41,7 @@
 #endif
 
 #define NOW 9000000ull
+#define WALL 1764238503123ull	/* 2025-11-27 10:15:03.123 UTC */
 
 static const struct dime_sipkey seed = { 0x0123456789abcdefull, 0xfedcba9876543210ull };
 
@@ -90,11 +94,49 @@ static uint64_t fake_now(void *ctx)
 	return NOW;
 }
 
+static uint64_t fake_wall(void *ctx)
+{
+	return WALL;
+}
+
+static int fake_addrs(void *ctx, ctl_addr_fn emit, void *emit_ctx)
+{
+	static const struct {
+		const char *addr, *ifname;
+		uint32_t ifindex;
+		bool advertised, pinned;
+	} t[] = {
+		{ "2001:db8:2::1", "wlan0", 3, true, false },
+		{ "198.51.100.1", "wlan0", 3, true, false },
+		{ "192.0.2.1", "lo", 1, false, true },
+		{ "fe80::1", "wlan0", 3, false, false },
+	};
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]) && !err; i++) {
+		struct ctl_addr_rec rec = { .addr = A(t[i].addr), .ifindex = t[i].ifindex,
+					    .advertised = t[i].advertised, .pinned = t[i].pinned };
+
+		snprintf(rec.ifname, sizeof(rec.ifname), "%s", t[i].ifname);
+		err = emit(emit_ctx, &rec);
+	}
+	return err;
+}
+
 static const struct ctl_backend backend = {
 	.stats = fake_stats,
 	.hids = fake_hids,
 	.flows = fake_flows,
 	.set_locator = fake_set_locator,
+	.now_ms = fake_now,
+	.addrs = fake_addrs,
+	.wall_ms = fake_wall,
+};
+
+/* An older dimed: no address list. */
+static const struct ctl_backend backend_no_addrs = {
+	.hids = fake_hids,
+	.flows = fake_flows,
 	.now_ms = fake_now,
 };
 
@@ -173,57 +215,95 @@ static void drain_pipe(int fd, char **buf, size_t *len, bool *open)
 		*open = false;
 }
 
-/* Run dimectl with the socket option first and the given words after. */
-static struct run dimectl(const char *first, ...)
+/* A dimectl running while this process serves it. */
+struct child {
+	pid_t pid;
+	int out, err;
+	bool out_open, err_open;
+	struct run r;
+};
+
+/* Start dimectl with the socket option first and the given words after. */
+static void child_start(struct child *c, const char *const *words)
 {
 	char *argv[16];
-	int out[2], err[2], argc = 0, status;
-	bool out_open = true, err_open = true;
-	struct run r = { .status = -1 };
-	const char *word;
-	va_list ap;
-	pid_t pid;
+	int out[2], err[2], argc = 0;
 
 	argv[argc++] = "dimectl";
 	argv[argc++] = "-s";
 	argv[argc++] = F.path;
-	va_start(ap, first);
-	for (word = first; word && argc < 15; word = va_arg(ap, const char *))
-		argv[argc++] = (char *)word;
-	va_end(ap);
+	for (; *words && argc < 15; words++)
+		argv[argc++] = (char *)*words;
 	argv[argc] = NULL;
 
+	memset(c, 0, sizeof(*c));
+	c->r.status = -1;
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
+	c->pid = fork();
+	ck_assert_int_ge(c->pid, 0);
+	if (c->pid == 0) {
 		dup2(out[1], STDOUT_FILENO);
 		dup2(err[1], STDERR_FILENO);
+		setenv("TZ", "UTC", 1);
 		execv(DIMECTL_PATH, argv);
 		_exit(127);
 	}
 	close(out[1]);
 	close(err[1]);
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	r.out = calloc(1, 1);
-	r.err = calloc(1, 1);
-	/* Bounded: 20000 rounds of at most 1 ms of waiting. */
-	for (int i = 0; i < 20000 && (out_open || err_open); i++) {
-		pump_once(1);
-		drain_pipe(out[0], &r.out, &r.out_len, &out_open);
-		drain_pipe(err[0], &r.err, &r.err_len, &err_open);
-	}
-	close(out[0]);
-	close(err[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	c->out = out[0];
+	c->err = err[0];
+	fcntl(c->out, F_SETFL, O_NONBLOCK);
+	fcntl(c->err, F_SETFL, O_NONBLOCK);
+	c->out_open = c->err_open = true;
+	c->r.out = calloc(1, 1);
+	c->r.err = calloc(1, 1);
+}
+
+/* One round: serve, then take what dimectl printed. */
+static void child_step(struct child *c)
+{
+	pump_once(1);
+	drain_pipe(c->out, &c->r.out, &c->r.out_len, &c->out_open);
+	drain_pipe(c->err, &c->r.err, &c->r.err_len, &c->err_open);
+}
+
+/* Serve until dimectl is done (bounded: 20000 rounds of at most 1 ms of
+ * waiting), then reap it. */
+static struct run child_wait(struct child *c)
+{
+	int status;
+
+	for (int i = 0; i < 20000 && (c->out_open || c->err_open); i++)
+		child_step(c);
+	close(c->out);
+	close(c->err);
+	ck_assert_int_eq(waitpid(c->pid, &status, 0), c->pid);
 	if (WIFEXITED(status))
-		r.status = WEXITSTATUS(status);
+		c->r.status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		c->r.status = 128 + WTERMSIG(status);
 	/* Let the server notice the client left. */
 	for (int i = 0; i < 100 && F.pump.srv && ctl_server_clients(F.pump.srv); i++)
 		pump_once(1);
-	return r;
+	return c->r;
+}
+
+/* Run dimectl with the given words to its end. */
+static struct run dimectl(const char *first, ...)
+{
+	const char *words[13];
+	size_t n = 0;
+	struct child c;
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *w = first; w && n < 12; w = va_arg(ap, const char *))
+		words[n++] = w;
+	va_end(ap);
+	words[n] = NULL;
+	child_start(&c, words);
+	return child_wait(&c);
 }
 
 static void run_free(struct run *r)
@@ -280,6 +360,9 @@ START_TEST(test_outputs_match_goldens)
 		{ "dimectl_e2e_dump_hids.txt", { "dump", "hids", NULL } },
 		{ "dimectl_e2e_dump_flows.txt", { "dump", "flows", NULL } },
 		{ "dimectl_e2e_dump_stats.txt", { "dump", "stats", NULL } },
+		{ "dimectl_e2e_show_addrs.txt", { "show", "addrs", NULL } },
+		{ "dimectl_e2e_show_addrs.json", { "-j", "show", "addrs", NULL } },
+		{ "dimectl_e2e_dump_addrs.txt", { "dump", "addrs", NULL } },
 	};
 
 	setup();
@@ -354,6 +437,9 @@ START_TEST(test_usage_errors_exit_2)
 		{ "set-locator", "198.51.100.7", "remote", NULL },
 		{ "set-locator", "198.51.100.7", "sideways", "192.0.2.1", NULL },
 		{ "set-locator", "198.51.100.7", "remote", "192.0.2.300", NULL },
+		{ "monitor", "extra", NULL },
+		{ "show", "addrs", "extra", NULL },
+		{ "-j", "dump", "addrs", NULL },
 	};
 
 	setup();
@@ -419,6 +505,119 @@ START_TEST(test_dump_large_table)
 }
 END_TEST
 
+/* An older dimed without the address list: exit 1, the shared message. */
+START_TEST(test_show_addrs_not_supported)
+{
+	struct run r;
+
+	setup();
+	ctl_server_close(F.pump.srv);
+	ck_assert_int_eq(ctl_server_open(&F.pump.srv, F.path, &backend_no_addrs, NULL), 0);
+	r = dimectl("show", "addrs", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.err, "dimectl: show addrs: command not supported by this dimed\n");
+	ck_assert_uint_eq(r.out_len, 0);
+	run_free(&r);
+	teardown();
+}
+END_TEST
+
+/* ---- monitor ---- */
+
+static void report_handoff(void)
+{
+	const uint32_t hid = dime_hid_lookup(F.hids, AP("203.0.113.9"));
+
+	ctl_server_event(F.pump.srv, &(struct ctl_event){ .kind = CTL_EV_ADDR_DOWN,
+		.addr = A("192.0.2.1"), .ifname = "eth1" });
+	ctl_server_event(F.pump.srv, &(struct ctl_event){ .kind = CTL_EV_PIN_ADDED,
+		.addr = A("192.0.2.1"), .has_value = true, .value = 2 });
+	ctl_server_event(F.pump.srv, &(struct ctl_event){ .kind = CTL_EV_ADDR_UP,
+		.addr = A("198.51.100.1"), .ifname = "wlan0" });
+	ctl_server_event(F.pump.srv, &(struct ctl_event){ .kind = CTL_EV_HANDOFF_SENT, .hid = hid,
+		.addr = A("198.51.100.7"), .lloc = { A("198.51.100.1") }, .has_value = true,
+		.value = 1 });
+	ctl_server_event(F.pump.srv, &(struct ctl_event){ .kind = CTL_EV_HANDOFF_ACKED, .hid = hid,
+		.addr = A("198.51.100.7"), .has_value = true, .value = 35 });
+	ctl_server_event(F.pump.srv, &(struct ctl_event){ .kind = CTL_EV_LOCATORS, .hid = hid,
+		.rloc = { A("198.51.100.7") }, .lloc = { A("198.51.100.1") } });
+}
+
+static size_t lines(const struct run *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->out_len; i++)
+		n += r->out[i] == '\n';
+	return n;
+}
+
+/* dimectl subscribes; the events it is sent appear one per line, as they
+ * come; when dimed stops, it says so and exits 0. */
+static void monitor_case(const char *json, const char *name)
+{
+	const char *words[3] = { json ? json : "monitor", json ? "monitor" : NULL, NULL };
+	const struct ctl_server_stats *st = ctl_server_stats(F.pump.srv);
+	struct child c;
+	struct run r;
+
+	child_start(&c, words);
+	for (int i = 0; i < 20000 && st->monitors == 0; i++)
+		child_step(&c);
+	ck_assert_uint_eq(st->monitors, 1);
+	report_handoff();
+	/* Printed before the stream ends: dimectl flushes every frame. */
+	for (int i = 0; i < 20000 && lines(&c.r) < 6; i++)
+		child_step(&c);
+	ck_assert_uint_eq(lines(&c.r), 6);
+	ctl_server_close(F.pump.srv);
+	F.pump.srv = NULL;
+	memset(F.pump.c, 0, sizeof(F.pump.c));
+	r = child_wait(&c);
+	ck_assert_msg(r.status == 0, "exit %d, stderr: %s", r.status, r.err);
+	ck_assert_str_eq(r.err, "dimectl: monitor: dimed is stopping\n");
+	golden(name, &r);
+	run_free(&r);
+	ck_assert_int_eq(ctl_server_open(&F.pump.srv, F.path, &backend, NULL), 0);
+}
+
+START_TEST(test_monitor)
+{
+	setup();
+	monitor_case(NULL, "dimectl_e2e_monitor.txt");
+	monitor_case("-j", "dimectl_e2e_monitor.jsonl");
+	teardown();
+}
+END_TEST
+
+/* ^C: dimectl dies by the signal, dimed drops the subscriber. */
+START_TEST(test_monitor_interrupted)
+{
+	const char *words[] = { "monitor", NULL };
+	const struct ctl_server_stats *st;
+	struct child c;
+	struct run r;
+
+	setup();
+	st = ctl_server_stats(F.pump.srv);
+	child_start(&c, words);
+	for (int i = 0; i < 20000 && st->monitors == 0; i++)
+		child_step(&c);
+	ck_assert_uint_eq(st->monitors, 1);
+	ck_assert_int_eq(kill(c.pid, SIGINT), 0);
+	r = child_wait(&c);
+	ck_assert_int_eq(r.status, 128 + SIGINT);
+	for (int i = 0; i < 2000 && st->monitors; i++)
+		pump_once(1);
+	ck_assert_uint_eq(st->monitors, 0);
+	/* Events with nobody listening cost nothing and go nowhere. */
+	report_handoff();
+	ck_assert_uint_eq(st->monitor_sent, 0);
+	run_free(&r);
+	teardown();
+}
+END_TEST
+
 static Suite *ctl_dimectl_suite(void)
 {
 	Suite *s = suite_create("ctl_dimectl");
@@ -431,6 +630,9 @@ static Suite *ctl_dimectl_suite(void)
 	tcase_add_test(tc, test_usage_errors_exit_2);
 	tcase_add_test(tc, test_no_daemon_exit_1);
 	tcase_add_test(tc, test_dump_large_table);
+	tcase_add_test(tc, test_show_addrs_not_supported);
+	tcase_add_test(tc, test_monitor);
+	tcase_add_test(tc, test_monitor_interrupted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -155,13 +155,15 @@ END_TEST
 
 static const struct ctl_request *all_requests(size_t *n)
 {
-	static struct ctl_request reqs[9];
+	static struct ctl_request reqs[11];
 
 	memset(reqs, 0, sizeof(reqs));
 	reqs[0].type = CTL_T_VERSION;
 	reqs[1].type = CTL_T_STATS;
 	reqs[2].type = CTL_T_SHOW_HIDS;
 	reqs[3].type = CTL_T_SHOW_FLOWS;
+	reqs[9].type = CTL_T_SHOW_ADDRS;
+	reqs[10].type = CTL_T_MONITOR;
 	for (int i = 4; i < 9; i++)
 		reqs[i].type = CTL_T_SET_LOCATOR;
 	reqs[4].peer = A("198.51.100.7");
@@ -176,7 +178,7 @@ static const struct ctl_request *all_requests(size_t *n)
 	reqs[8].peer = A("198.51.100.7");
 	reqs[8].remote = A("203.0.113.9");
 	reqs[8].local = A("2001:db8:2::1");
-	*n = 9;
+	*n = 11;
 	return reqs;
 }
 
@@ -249,8 +251,8 @@ START_TEST(test_request_encode_refuses)
 	ck_assert_int_eq(ctl_request_encode(&req, buf, CTL_HDR_LEN + 4, &len), -ENOSPC);
 	ck_assert_int_eq(ctl_request_encode(&req, buf, sizeof(buf), &len), 0);
 
-	static const uint16_t not_v1[] = { 0, CTL_T_SHOW_ADDRS, CTL_T_MONITOR, CTL_T_RELOAD,
-					   CTL_T_SET_LOCAL_KEY, 0x7fff, 0xffff };
+	static const uint16_t not_v1[] = { 0, CTL_T_RELOAD, CTL_T_SET_LOCAL_KEY, 0x7fff,
+					   0xffff };
 	for (size_t i = 0; i < sizeof(not_v1) / sizeof(not_v1[0]); i++) {
 		struct ctl_request r = { .type = not_v1[i] };
 
@@ -261,8 +263,8 @@ END_TEST
 
 START_TEST(test_request_unknown_command)
 {
-	static const uint16_t not_v1[] = { 0, CTL_T_SHOW_ADDRS, CTL_T_MONITOR, CTL_T_RELOAD,
-					   CTL_T_SET_LOCAL_KEY, 0x0007, 0x7fff, 0xffff };
+	static const uint16_t not_v1[] = { 0, CTL_T_RELOAD, CTL_T_SET_LOCAL_KEY, 0x0007, 0x7fff,
+					   0xffff };
 	uint8_t buf[CTL_REQUEST_MAX];
 	struct ctl_request req;
 
@@ -274,6 +276,8 @@ START_TEST(test_request_unknown_command)
 		ck_assert_ptr_null(ctl_type_name(not_v1[i]));
 	}
 	ck_assert_str_eq(ctl_type_name(CTL_T_SHOW_FLOWS), "show-flows");
+	ck_assert_str_eq(ctl_type_name(CTL_T_SHOW_ADDRS), "show-addrs");
+	ck_assert_str_eq(ctl_type_name(CTL_T_MONITOR), "monitor");
 }
 END_TEST
 
@@ -356,6 +360,13 @@ START_TEST(test_request_unknown_attrs)
 	n = tlv(body, CTL_A_MANDATORY | 0x0001, 0, NULL);
 	ck_assert_int_eq(ctl_request_parse(buf, raw_request(buf, CTL_T_SHOW_FLOWS, body, n), &req),
 			 CTL_E_UNSUPPORTED);
+	ck_assert_int_eq(ctl_request_parse(buf, raw_request(buf, CTL_T_MONITOR, body, n), &req),
+			 CTL_E_UNSUPPORTED);
+	n = tlv(body, 0x0777, 3, "abc");
+	ck_assert_int_eq(ctl_request_parse(buf, raw_request(buf, CTL_T_MONITOR, body, n), &req),
+			 CTL_OK);
+	ck_assert_int_eq(ctl_request_parse(buf, raw_request(buf, CTL_T_SHOW_ADDRS, body, n), &req),
+			 CTL_OK);
 }
 END_TEST
 
@@ -366,7 +377,9 @@ struct got {
 	struct ctl_stat_rec stat[8];
 	struct ctl_hid_rec hid[4];
 	struct ctl_flow_rec flow[8];
-	size_t nversion, nstat, nhid, nflow;
+	struct ctl_addr_rec addr[8];
+	struct ctl_event_rec event[8];
+	size_t nversion, nstat, nhid, nflow, naddr, nevent;
 };
 
 static void got_version(void *ctx, const struct ctl_version_rec *r)
@@ -405,9 +418,29 @@ static void got_flow(void *ctx, const struct ctl_flow_rec *r)
 	g->nflow++;
 }
 
+static void got_addr(void *ctx, const struct ctl_addr_rec *r)
+{
+	struct got *g = ctx;
+
+	if (g->naddr < 8)
+		g->addr[g->naddr] = *r;
+	g->naddr++;
+}
+
+static void got_event(void *ctx, const struct ctl_event_rec *r)
+{
+	struct got *g = ctx;
+
+	if (g->nevent < 8)
+		g->event[g->nevent] = *r;
+	g->nevent++;
+}
+
 static enum ctl_result decode(uint16_t type, const uint8_t *body, size_t len, struct got *g)
 {
-	struct ctl_reply_sink sink = { got_version, got_stat, got_hid, got_flow, g };
+	struct ctl_reply_sink sink = { .version = got_version, .stat = got_stat, .hid = got_hid,
+				       .flow = got_flow, .addr = got_addr, .event = got_event,
+				       .ctx = g };
 
 	memset(g, 0, sizeof(*g));
 	return ctl_reply_decode(type, body, len, &sink);
@@ -454,6 +487,38 @@ static void some_flows(struct ctl_flow_rec f[4])
 	f[3] = (struct ctl_flow_rec){ .proto = IPPROTO_ICMPV6, .family = AF_INET6, .lport = 1,
 				      .rport = 1, .lid = A("::"), .rid = A("2001:db8::7"), .hid = 2,
 				      .tcp_state = 255 };
+}
+
+static void some_addrs(struct ctl_addr_rec a[3])
+{
+	memset(a, 0, 3 * sizeof(*a));
+	a[0] = (struct ctl_addr_rec){ .addr = A("192.0.2.1"), .ifindex = 2, .ifname = "eth1",
+				      .advertised = true, .flows = 3 };
+	a[1] = (struct ctl_addr_rec){ .addr = A("203.0.113.50"), .ifindex = 1, .ifname = "lo",
+				      .pinned = true, .flows = UINT32_MAX };
+	/* No name: the attribute is left out and comes back empty. */
+	a[2] = (struct ctl_addr_rec){ .addr = A("2001:db8::1"), .ifindex = UINT32_MAX };
+	memset(a[2].ifname, 0, sizeof(a[2].ifname));
+}
+
+/* Every field, at its largest. */
+static void full_event(struct ctl_event_rec *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = UINT64_MAX;
+	e->time_ms = 1764238503123ull;
+	e->mono_ms = 42;
+	memset(e->kind, 'k', CTL_NAME_MAX);
+	e->hid = UINT32_MAX;
+	e->addr = A("2001:db8::9");
+	e->rloc[CTL_AF4] = A("203.0.113.10");
+	e->rloc[CTL_AF6] = A("2001:db8::10");
+	e->lloc[CTL_AF4] = A("198.51.100.1");
+	e->lloc[CTL_AF6] = A("2001:db8:2::1");
+	e->has_value = true;
+	e->value = UINT64_MAX;
+	memset(e->ifname, 'i', CTL_NAME_MAX);
+	memset(e->text, 't', CTL_TEXT_MAX);
 }
 
 START_TEST(test_records_roundtrip)
@@ -503,6 +568,38 @@ START_TEST(test_records_roundtrip)
 	/* Empty bodies are empty listings. */
 	ck_assert_int_eq(decode(CTL_T_SHOW_FLOWS, body, 0, &g), CTL_OK);
 	ck_assert_uint_eq(g.nflow, 0);
+
+	{
+		struct ctl_addr_rec a[3];
+
+		some_addrs(a);
+		ctl_writer_init(&w, body, sizeof(body));
+		for (int i = 0; i < 3; i++)
+			ck_assert_int_eq(ctl_put_addr_rec(&w, &a[i]), 0);
+		ck_assert_int_eq(decode(CTL_T_SHOW_ADDRS, body, w.len, &g), CTL_OK);
+		ck_assert_uint_eq(g.naddr, 3);
+		for (int i = 0; i < 3; i++)
+			ck_assert_mem_eq(&g.addr[i], &a[i], sizeof(a[i]));
+	}
+	{
+		struct ctl_event_rec e[2];
+
+		full_event(&e[0]);
+		/* The least an event carries. */
+		memset(&e[1], 0, sizeof(e[1]));
+		snprintf(e[1].kind, sizeof(e[1].kind), "reload");
+		ctl_writer_init(&w, body, sizeof(body));
+		ck_assert_int_eq(ctl_put_event_rec(&w, &e[0]), 0);
+		ck_assert_int_eq(ctl_put_event_rec(&w, &e[1]), 0);
+		ck_assert_int_eq(decode(CTL_T_MONITOR, body, w.len, &g), CTL_OK);
+		ck_assert_uint_eq(g.nevent, 2);
+		ck_assert_mem_eq(&g.event[0], &e[0], sizeof(e[0]));
+		ck_assert_mem_eq(&g.event[1], &e[1], sizeof(e[1]));
+		ck_assert_str_eq(ctl_event_kind_name(CTL_EV_HANDOFF_ACKED), "handoff-acked");
+		ck_assert_ptr_null(ctl_event_kind_name(CTL_EV_KIND_COUNT));
+		for (unsigned int k = 0; k < CTL_EV_KIND_COUNT; k++)
+			ck_assert_ptr_nonnull(ctl_event_kind_name(k));
+	}
 }
 END_TEST
 
@@ -535,6 +632,28 @@ START_TEST(test_records_encode_refuses)
 	ck_assert_int_eq(ctl_put_flow_rec(&w, &f[1]), -EINVAL);
 	ck_assert_uint_eq(w.len, 0);
 	ck_assert_uint_eq(w.depth, 0);
+
+	{
+		struct ctl_addr_rec a[3];
+		struct ctl_event_rec e;
+
+		some_addrs(a);
+		a[0].addr = (struct dime_addr){ 0 };
+		ck_assert_int_eq(ctl_put_addr_rec(&w, &a[0]), -EINVAL);
+		memset(a[1].ifname, 'x', sizeof(a[1].ifname));	/* no NUL */
+		ck_assert_int_eq(ctl_put_addr_rec(&w, &a[1]), -EINVAL);
+		full_event(&e);
+		e.kind[0] = '\0';
+		ck_assert_int_eq(ctl_put_event_rec(&w, &e), -EINVAL);
+		full_event(&e);
+		memset(e.text, 't', sizeof(e.text));		/* no NUL */
+		ck_assert_int_eq(ctl_put_event_rec(&w, &e), -EINVAL);
+		full_event(&e);
+		e.lloc[CTL_AF6] = A("192.0.2.1");		/* wrong family for the slot */
+		ck_assert_int_eq(ctl_put_event_rec(&w, &e), -EINVAL);
+		ck_assert_uint_eq(w.len, 0);
+		ck_assert_uint_eq(w.depth, 0);
+	}
 }
 END_TEST
 
@@ -788,6 +907,96 @@ START_TEST(test_record_bad_fields)
 		n = tlv(body, CTL_A_FLOW, (uint16_t)(r - 12), rec);
 		ck_assert_int_eq(decode(CTL_T_SHOW_FLOWS, body, n, &g), CTL_E_MALFORMED);
 	}
+	/* Addresses: each required attribute missing, repeats, bad values. */
+	{
+		static const uint16_t req[5] = { CTL_A_ADDR_ADDR, CTL_A_ADDR_IFINDEX,
+						 CTL_A_ADDR_ADVERTISED, CTL_A_ADDR_PINNED,
+						 CTL_A_ADDR_FLOWS };
+		static const uint16_t len[5] = { 4, 4, 1, 1, 4 };
+		uint8_t two = 2;
+
+		for (int drop = -1; drop < 5; drop++) {
+			r = 0;
+			for (int i = 0; i < 5; i++)
+				if (i != drop)
+					r += tlv(rec + r, req[i], len[i], i ? (const void *)u64 : v4);
+			n = tlv(body, CTL_A_ADDR, (uint16_t)r, rec);
+			ck_assert_int_eq(decode(CTL_T_SHOW_ADDRS, body, n, &g),
+					 drop < 0 ? CTL_OK : CTL_E_MALFORMED);
+		}
+		r = 0;
+		for (int i = 0; i < 5; i++)
+			r += tlv(rec + r, req[i], len[i], i ? (const void *)u64 : v4);
+		r += tlv(rec + r, CTL_A_ADDR_IFNAME, 4, "eth0");
+		n = tlv(body, CTL_A_ADDR, (uint16_t)r, rec);
+		ck_assert_int_eq(decode(CTL_T_SHOW_ADDRS, body, n, &g), CTL_OK);
+		ck_assert_str_eq(g.addr[0].ifname, "eth0");
+		r += tlv(rec + r, CTL_A_ADDR_IFNAME, 4, "eth1");	/* repeated */
+		n = tlv(body, CTL_A_ADDR, (uint16_t)r, rec);
+		ck_assert_int_eq(decode(CTL_T_SHOW_ADDRS, body, n, &g), CTL_E_MALFORMED);
+		r = tlv(rec, CTL_A_ADDR_ADDR, 4, v4);
+		r += tlv(rec + r, CTL_A_ADDR_IFINDEX, 4, u32);
+		r += tlv(rec + r, CTL_A_ADDR_ADVERTISED, 1, &two);	/* bool of 2 */
+		r += tlv(rec + r, CTL_A_ADDR_PINNED, 1, &one);
+		r += tlv(rec + r, CTL_A_ADDR_FLOWS, 4, u32);
+		n = tlv(body, CTL_A_ADDR, (uint16_t)r, rec);
+		ck_assert_int_eq(decode(CTL_T_SHOW_ADDRS, body, n, &g), CTL_E_MALFORMED);
+		r = tlv(rec, CTL_A_ADDR_ADDR, 5, v6);			/* address of 5 */
+		n = tlv(body, CTL_A_ADDR, (uint16_t)r, rec);
+		ck_assert_int_eq(decode(CTL_T_SHOW_ADDRS, body, n, &g), CTL_E_MALFORMED);
+	}
+	/* Events: the four required ones, then each optional one wrong. */
+	{
+		static const uint16_t req[4] = { CTL_A_EV_SEQ, CTL_A_EV_TIME, CTL_A_EV_MONO,
+						 CTL_A_EV_KIND };
+		char text[CTL_TEXT_MAX + 1];
+		size_t base;
+
+		for (int drop = -1; drop < 4; drop++) {
+			r = 0;
+			for (int i = 0; i < 4; i++)
+				if (i != drop)
+					r += i == 3 ? tlv(rec + r, req[i], 7, "addr-up") :
+						      tlv(rec + r, req[i], 8, u64);
+			n = tlv(body, CTL_A_EVENT, (uint16_t)r, rec);
+			ck_assert_int_eq(decode(CTL_T_MONITOR, body, n, &g),
+					 drop < 0 ? CTL_OK : CTL_E_MALFORMED);
+		}
+		r = 0;
+		for (int i = 0; i < 4; i++)
+			r += i == 3 ? tlv(rec + r, req[i], 7, "addr-up") : tlv(rec + r, req[i], 8, u64);
+		base = r;
+#define EV_DECODE() (n = tlv(body, CTL_A_EVENT, (uint16_t)r, rec), decode(CTL_T_MONITOR, body, n, &g))
+		r = base + tlv(rec + base, CTL_A_EV_SEQ, 8, u64);		/* repeated */
+		ck_assert_int_eq(EV_DECODE(), CTL_E_MALFORMED);
+		r = base + tlv(rec + base, CTL_A_EV_HID, 4, u32);		/* hid 0 */
+		ck_assert_int_eq(EV_DECODE(), CTL_E_MALFORMED);
+		r = base + tlv(rec + base, CTL_A_EV_VALUE, 4, u32);		/* u64 of 4 */
+		ck_assert_int_eq(EV_DECODE(), CTL_E_MALFORMED);
+		r = base + tlv(rec + base, CTL_A_EV_ADDR, 6, u64);		/* address of 6 */
+		ck_assert_int_eq(EV_DECODE(), CTL_E_MALFORMED);
+		r = base + tlv(rec + base, CTL_A_EV_IFNAME, 0, NULL);	/* empty string */
+		ck_assert_int_eq(EV_DECODE(), CTL_E_MALFORMED);
+		r = base + tlv(rec + base, CTL_A_EV_LLOC, 4, v4);
+		r += tlv(rec + r, CTL_A_EV_LLOC, 16, v6);
+		ck_assert_int_eq(EV_DECODE(), CTL_OK);
+		r += tlv(rec + r, CTL_A_EV_LLOC, 16, v6);		/* second IPv6 locator */
+		ck_assert_int_eq(EV_DECODE(), CTL_E_MALFORMED);
+		memset(text, 't', sizeof(text));
+		r = base + tlv(rec + base, CTL_A_EV_TEXT, CTL_TEXT_MAX, text);
+		ck_assert_int_eq(EV_DECODE(), CTL_OK);
+		ck_assert_uint_eq(strlen(g.event[0].text), CTL_TEXT_MAX);
+		r = base + tlv(rec + base, CTL_A_EV_TEXT, CTL_TEXT_MAX + 1, text);
+		ck_assert_int_eq(EV_DECODE(), CTL_E_MALFORMED);
+		r = base + tlv(rec + base, CTL_A_EV_TEXT, 3, "a\0b");
+		ck_assert_int_eq(EV_DECODE(), CTL_E_MALFORMED);
+		/* Unknown attributes: optional skipped, mandatory refused. */
+		r = base + tlv(rec + base, 0x006f, 1, "x");
+		ck_assert_int_eq(EV_DECODE(), CTL_OK);
+		r = base + tlv(rec + base, CTL_A_MANDATORY | 0x006f, 1, "x");
+		ck_assert_int_eq(EV_DECODE(), CTL_E_UNSUPPORTED);
+#undef EV_DECODE
+	}
 }
 END_TEST
 
@@ -804,6 +1013,14 @@ START_TEST(test_reply_record_placement)
 	/* A flow record in the reply to SHOW_HIDS. */
 	ck_assert_int_eq(decode(CTL_T_SHOW_HIDS, body, w.len, &g), CTL_E_MALFORMED);
 	ck_assert_int_eq(decode(CTL_T_SET_LOCATOR, body, w.len, &g), CTL_E_MALFORMED);
+	ck_assert_int_eq(decode(CTL_T_SHOW_ADDRS, body, w.len, &g), CTL_E_MALFORMED);
+	ck_assert_int_eq(decode(CTL_T_MONITOR, body, w.len, &g), CTL_E_MALFORMED);
+	/* Type 0 is no record anywhere, even where no record is expected. */
+	{
+		uint8_t zero[CTL_TLV_HDR_LEN] = { 0 };
+
+		ck_assert_int_eq(decode(CTL_T_SET_LOCATOR, zero, sizeof(zero), &g), CTL_OK);
+	}
 	/* Unknown optional top-level attributes are skipped; mandatory refused. */
 	ck_assert_int_eq(ctl_put(&w, 0x0fff, "zz", 2), 0);
 	ck_assert_int_eq(ctl_put_flow_rec(&w, &f[1]), 0);

@@ -2,7 +2,9 @@
 /*
  * Golden tests of dimectl's renderers (dimectl_render.c): fixed records in,
  * every output form compared byte for byte with tests/unit/golden/dimectl_*.
- * The JSON goldens are also checked by `python3 -m json.tool` (ctl.cmake).
+ * The JSON goldens are also checked by `python3 -m json.tool` (ctl.cmake),
+ * the monitor's JSON Lines golden line by line. Event times are rendered
+ * in local time: main() sets TZ=UTC so the goldens hold anywhere.
  *
  * After an intended change of output: DIME_GOLDEN_UPDATE=1 ./test_ctl_render
  * rewrites the goldens; review them with git diff. On a mismatch the actual
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dime/ctl_proto.h"
 #include "dime/flow.h"
@@ -139,6 +142,105 @@ static size_t fixed_stats(struct ctl_stat_rec *s)
 		snprintf(s[i].name, sizeof(s[i].name), "%s", t[i].name);
 		s[i].value = t[i].value;
 	}
+	return n;
+}
+
+static size_t fixed_addrs(struct ctl_addr_rec *a)
+{
+	static const struct {
+		const char *addr, *ifname;
+		uint32_t ifindex, flows;
+		bool advertised, pinned;
+	} t[] = {
+		{ "192.0.2.1", "eth1", 2, 3, true, false },
+		{ "192.0.2.1", "wlan0", 3, 3, false, false },
+		{ "203.0.113.50", "lo", 1, 1, false, true },
+		{ "2001:db8:2::1", "wlan0", 3, 0, true, false },
+		{ "2001:db8:2:0:1234:5678:9abc:def0", "", 7, 0, false, false },
+		{ "fe80::1", "", 0, 0, false, false },
+		/* What a bad daemon might send as a name. */
+		{ "198.51.100.99", "x\"\x1b[31m\xff", 9, 1, true, false },
+	};
+	size_t n = sizeof(t) / sizeof(t[0]);
+
+	memset(a, 0, n * sizeof(*a));
+	for (size_t i = 0; i < n; i++) {
+		a[i].addr = A(t[i].addr);
+		snprintf(a[i].ifname, sizeof(a[i].ifname), "%s", t[i].ifname);
+		a[i].ifindex = t[i].ifindex;
+		a[i].flows = t[i].flows;
+		a[i].advertised = t[i].advertised;
+		a[i].pinned = t[i].pinned;
+	}
+	return n;
+}
+
+/* A hand-off as a monitor sees it, and what it must survive. */
+static size_t fixed_events(struct ctl_event_rec *e)
+{
+	const uint64_t t0 = 1764238503123ull;	/* 2025-11-27 10:15:03.123 UTC */
+	size_t n = 0;
+
+	memset(e, 0, 12 * sizeof(*e));
+#define EV(kind_, ms) (e[n].seq = n + 1, e[n].time_ms = t0 + (ms), e[n].mono_ms = 5000000 + (ms), \
+		       snprintf(e[n].kind, sizeof(e[n].kind), "%s", kind_), &e[n++])
+	EV("addr-down", 0)->addr = A("192.0.2.1");
+	strcpy(e[n - 1].ifname, "eth1");
+	EV("addr-up", 2950)->addr = A("198.51.100.1");
+	strcpy(e[n - 1].ifname, "wlan0");
+	{
+		struct ctl_event_rec *h = EV("handoff-sent", 2951);
+
+		h->hid = 0x00400003;
+		h->addr = A("203.0.113.9");
+		h->lloc[CTL_AF4] = A("198.51.100.1");
+		h->has_value = true;
+		h->value = 1;
+	}
+	{
+		struct ctl_event_rec *h = EV("handoff-acked", 2986);
+
+		h->hid = 0x00400003;
+		h->addr = A("203.0.113.9");
+		h->has_value = true;
+		h->value = 35;
+	}
+	{
+		struct ctl_event_rec *h = EV("locators", 2986);
+
+		h->hid = 0x00400003;
+		h->rloc[CTL_AF4] = A("203.0.113.9");
+		h->rloc[CTL_AF6] = A("2001:db8:1::7");
+		h->lloc[CTL_AF4] = A("198.51.100.1");
+	}
+	{
+		struct ctl_event_rec *p = EV("pin-added", 3000);
+
+		p->addr = A("192.0.2.1");
+		p->has_value = true;
+		p->value = 2;
+	}
+	EV("pin-removed", 65000)->addr = A("192.0.2.1");
+	strcpy(e[n - 1].text, "no flow uses it any more");
+	{
+		struct ctl_event_rec *l = EV("peer-lost", 90000);
+
+		l->hid = 7;
+		l->addr = A("2001:db8:5::5");
+		snprintf(l->text, sizeof(l->text), "no answer after 6 tries");
+	}
+	EV("reload", 100000);
+	strcpy(e[n - 1].text, "configuration applied");
+	EV("reload-failed", 100500);
+	strcpy(e[n - 1].text, "/etc/dime/dime.conf:12: unknown directive \"hold-tme\"\t\x1b[31m\xff");
+	/* A kind this dimectl does not know: printed by name, value generic. */
+	{
+		struct ctl_event_rec *x = EV("future-kind", 200000);
+
+		x->has_value = true;
+		x->value = UINT64_MAX;
+	}
+#undef EV
 	return n;
 }
 
@@ -274,6 +376,37 @@ static void summary_form(const char *name, enum render_form form, bool color, bo
 	mem_golden(&m, name);
 }
 
+static void addrs_form(const char *name, enum render_form form, bool color, bool empty)
+{
+	struct ctl_addr_rec a[8];
+	size_t n = empty ? 0 : fixed_addrs(a);
+	struct render_list l;
+	struct mem m;
+
+	mem_open(&m);
+	if (form == RENDER_TEXT) {
+		render_addrs_text(m.f, a, n, color);
+	} else {
+		render_addrs_begin(&l, m.f, form);
+		for (size_t i = 0; i < n; i++)
+			render_addr(&l, &a[i]);
+		render_addrs_end(&l);
+	}
+	mem_golden(&m, name);
+}
+
+static void events_form(const char *name, enum render_form form)
+{
+	struct ctl_event_rec e[12];
+	size_t n = fixed_events(e);
+	struct mem m;
+
+	mem_open(&m);
+	for (size_t i = 0; i < n; i++)
+		render_event(m.f, &e[i], form);
+	mem_golden(&m, name);
+}
+
 static void stats_form(const char *name, enum render_form form, bool empty)
 {
 	struct ctl_stat_rec s[8];
@@ -313,6 +446,24 @@ START_TEST(test_golden_flows)
 	flows_form("dimectl_show_flows.json", RENDER_JSON, false, false);
 	flows_form("dimectl_dump_flows.txt", RENDER_DUMP, false, false);
 	flows_form("dimectl_show_flows_empty.json", RENDER_JSON, false, true);
+}
+END_TEST
+
+START_TEST(test_golden_addrs)
+{
+	addrs_form("dimectl_show_addrs.txt", RENDER_TEXT, false, false);
+	addrs_form("dimectl_show_addrs_color.txt", RENDER_TEXT, true, false);
+	addrs_form("dimectl_show_addrs.json", RENDER_JSON, false, false);
+	addrs_form("dimectl_dump_addrs.txt", RENDER_DUMP, false, false);
+	addrs_form("dimectl_show_addrs_empty.txt", RENDER_TEXT, false, true);
+	addrs_form("dimectl_show_addrs_empty.json", RENDER_JSON, false, true);
+}
+END_TEST
+
+START_TEST(test_golden_monitor)
+{
+	events_form("dimectl_monitor.txt", RENDER_TEXT);
+	events_form("dimectl_monitor.jsonl", RENDER_JSON);
 }
 END_TEST
 
@@ -385,6 +536,8 @@ static Suite *ctl_render_suite(void)
 	tcase_add_test(tc, test_golden_show);
 	tcase_add_test(tc, test_golden_hids);
 	tcase_add_test(tc, test_golden_flows);
+	tcase_add_test(tc, test_golden_addrs);
+	tcase_add_test(tc, test_golden_monitor);
 	tcase_add_test(tc, test_golden_stats);
 	tcase_add_test(tc, test_golden_version);
 	tcase_add_test(tc, test_summary_fold);
@@ -397,6 +550,8 @@ int main(void)
 	SRunner *sr = srunner_create(ctl_render_suite());
 	int failed;
 
+	setenv("TZ", "UTC", 1);
+	tzset();
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

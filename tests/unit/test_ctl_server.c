@@ -12,9 +12,15 @@
  * client bound, permission for state changes (a child that drops to
  * nobody, when run as root), and a client that never reads while a
  * multi-megabyte reply is pending: daemon memory stays within one frame.
+ * SHOW_ADDRS (sorting, flow counts, the record bound, a missing hook) and
+ * MONITOR: events in order to every subscriber, the subscriber bound, a
+ * subscriber that stops reading (dropped with "too-slow" after exactly the
+ * events it could hold, with and without the loop's wake function), one
+ * that leaves or talks, and the end of the stream when the server closes.
  */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
@@ -40,6 +46,7 @@
 #include "testutil.h"
 
 #define NOW 5000000ull
+#define WALL 1764238503123ull
 #define BIG_FLOWS 100000u
 
 static const struct dime_sipkey seed = { 0x0123456789abcdefull, 0xfedcba9876543210ull };
@@ -54,6 +61,7 @@ struct fake {
 	int set_err;
 	int set_calls;
 	struct dime_addr peer, rloc, lloc;
+	enum { ADDRS_SOME, ADDRS_TOO_MANY, ADDRS_BAD } addrs_mode;
 };
 
 static int fake_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
@@ -122,11 +130,66 @@ static uint64_t fake_now(void *ctx)
 	return NOW;
 }
 
+static uint64_t fake_wall(void *ctx)
+{
+	return WALL;
+}
+
+static int emit_one(ctl_addr_fn emit, void *emit_ctx, const char *addr, uint32_t ifindex,
+		    const char *ifname, bool advertised, bool pinned)
+{
+	struct ctl_addr_rec rec = { .addr = A(addr), .ifindex = ifindex,
+				    .advertised = advertised, .pinned = pinned, .flows = 99 };
+
+	snprintf(rec.ifname, sizeof(rec.ifname), "%s", ifname);
+	return emit(emit_ctx, &rec);
+}
+
+/* In no particular order, as the daemon's list is; flows left for the
+ * handler to count. */
+static int fake_addrs(void *ctx, ctl_addr_fn emit, void *emit_ctx)
+{
+	struct fake *f = ctx;
+	int err = 0;
+
+	switch (f->addrs_mode) {
+	case ADDRS_TOO_MANY:
+		for (uint32_t i = 0; i < 300 && !err; i++) {
+			char a[32];
+
+			snprintf(a, sizeof(a), "2001:db8:9::%x", i + 1);
+			err = emit_one(emit, emit_ctx, a, 2, "eth1", true, false);
+		}
+		return err;
+	case ADDRS_BAD:
+		return emit(emit_ctx, &(struct ctl_addr_rec){ 0 });
+	default:
+		break;
+	}
+	err = emit_one(emit, emit_ctx, "2001:db8:2::1", 3, "wlan0", true, false);
+	if (!err)
+		err = emit_one(emit, emit_ctx, "203.0.113.50", 1, "lo", false, true);
+	if (!err)
+		err = emit_one(emit, emit_ctx, "192.0.2.1", 3, "wlan0", true, false);
+	if (!err)
+		err = emit_one(emit, emit_ctx, "192.0.2.1", 2, "eth1", false, false);
+	if (!err)
+		err = emit_one(emit, emit_ctx, "fe80::1", 2, "", false, false);
+	return err;
+}
+
 static const struct ctl_backend fake_backend = {
 	.stats = fake_stats,
 	.hids = fake_hids,
 	.flows = fake_flows,
 	.set_locator = fake_set_locator,
+	.now_ms = fake_now,
+	.addrs = fake_addrs,
+	.wall_ms = fake_wall,
+};
+
+/* A daemon without the optional hooks. */
+static const struct ctl_backend bare_backend = {
 	.now_ms = fake_now,
 };
 
@@ -330,6 +393,11 @@ struct got {
 	uint8_t *seen;			/* per (lport, rport) of the big table */
 	struct ctl_flow_rec flow[8];
 	size_t dup;
+	struct ctl_addr_rec addr[8];
+	size_t naddr;
+	struct ctl_event_rec event[8];
+	size_t nevent;
+	uint64_t last_seq;
 };
 
 static void got_version(void *ctx, const struct ctl_version_rec *r)
@@ -373,10 +441,34 @@ static void got_flow(void *ctx, const struct ctl_flow_rec *r)
 	}
 }
 
+static void got_addr(void *ctx, const struct ctl_addr_rec *r)
+{
+	struct got *g = ctx;
+
+	if (g->naddr < 8)
+		g->addr[g->naddr] = *r;
+	g->naddr++;
+}
+
+static void got_event(void *ctx, const struct ctl_event_rec *r)
+{
+	struct got *g = ctx;
+
+	if (g->nevent < 8)
+		g->event[g->nevent] = *r;
+	/* Every subscriber sees the daemon's events in order, none twice. */
+	if (g->nevent)
+		HOT_ASSERT(r->seq == g->last_seq + 1);
+	g->last_seq = r->seq;
+	g->nevent++;
+}
+
 static struct ctl_reply_sink sink_for(struct got *g)
 {
 	memset(g, 0, sizeof(*g));
-	return (struct ctl_reply_sink){ got_version, got_stat, got_hid, got_flow, g };
+	return (struct ctl_reply_sink){ .version = got_version, .stat = got_stat, .hid = got_hid,
+					.flow = got_flow, .addr = got_addr, .event = got_event,
+					.ctx = g };
 }
 
 static int ask(int fd, uint16_t type, struct got *g, bool bytewise)
@@ -486,7 +578,9 @@ START_TEST(test_version_and_stats)
 	ck_assert_int_eq(ask(fd, CTL_T_VERSION, &g, false), CTL_OK);
 	ck_assert_str_eq(g.version, DIME_VERSION);
 	ck_assert_int_eq(ask(fd, CTL_T_STATS, &g, false), CTL_OK);
-	ck_assert_uint_eq(g.nstat, 4);
+	/* The daemon's four, then the control server's own. */
+	ck_assert_uint_eq(g.nstat, 4 + 6);
+	ck_assert_str_eq(g.stat[4].name, "ctl_monitors");
 	ck_assert_str_eq(g.stat[0].name, "nfq_accepted");
 	ck_assert_uint_eq(g.stat[0].value, 7);
 	ck_assert_str_eq(g.stat[2].name, "hid_count");
@@ -695,8 +789,7 @@ END_TEST
 
 START_TEST(test_unknown_command_keeps_connection)
 {
-	static const uint16_t not_v1[] = { CTL_T_SHOW_ADDRS, CTL_T_MONITOR, CTL_T_RELOAD,
-					   CTL_T_SET_LOCAL_KEY, 0x7777 };
+	static const uint16_t not_v1[] = { CTL_T_RELOAD, CTL_T_SET_LOCAL_KEY, 0x7777 };
 	uint8_t raw[CTL_HDR_LEN];
 	struct ctl_hdr hdr;
 	struct got g;
@@ -910,6 +1003,369 @@ START_TEST(test_state_changes_need_root)
 }
 END_TEST
 
+/* ---- SHOW_ADDRS ---- */
+
+START_TEST(test_show_addrs)
+{
+	static const struct {
+		const char *addr, *ifname;
+		uint32_t ifindex, flows;
+		bool advertised, pinned;
+	} want[] = {
+		{ "192.0.2.1", "eth1", 2, 2, false, false },
+		{ "192.0.2.1", "wlan0", 3, 2, true, false },
+		{ "203.0.113.50", "lo", 1, 1, false, true },
+		{ "2001:db8:2::1", "wlan0", 3, 1, true, false },
+		{ "fe80::1", "", 2, 0, false, false },
+	};
+	struct got g;
+	int fd;
+
+	h_open(16);
+	/* A flow still using the pinned address. */
+	ctl_test_add_flow(H.fake.flows, dime_hid_lookup(H.fake.hids, AP("198.51.100.7")),
+			  IPPROTO_TCP, "203.0.113.50", 40000, "198.51.100.7", 80, NOW);
+	fd = cli_connect();
+	ck_assert_int_eq(ask(fd, CTL_T_SHOW_ADDRS, &g, false), CTL_OK);
+	ck_assert_uint_eq(g.naddr, 5);
+	for (size_t i = 0; i < 5; i++) {
+		const struct ctl_addr_rec *r = &g.addr[i];
+
+		ck_assert_msg(dime_addr_eq(&r->addr, AP(want[i].addr)), "record %zu", i);
+		ck_assert_str_eq(r->ifname, want[i].ifname);
+		ck_assert_uint_eq(r->ifindex, want[i].ifindex);
+		ck_assert_uint_eq(r->flows, want[i].flows);
+		ck_assert_int_eq(r->advertised, want[i].advertised);
+		ck_assert_int_eq(r->pinned, want[i].pinned);
+	}
+
+	/* No flow table: nothing to count. */
+	H.fake.no_tables = true;
+	ck_assert_int_eq(ask(fd, CTL_T_SHOW_ADDRS, &g, false), CTL_OK);
+	ck_assert_uint_eq(g.naddr, 5);
+	ck_assert_uint_eq(g.addr[0].flows, 0);
+	H.fake.no_tables = false;
+
+	/* More than a reply holds: the first CTL_ADDRS_MAX. */
+	H.fake.addrs_mode = ADDRS_TOO_MANY;
+	ck_assert_int_eq(ask(fd, CTL_T_SHOW_ADDRS, &g, false), CTL_OK);
+	ck_assert_uint_eq(g.naddr, CTL_ADDRS_MAX);
+
+	/* A hook that fails: an internal error, the connection stays. */
+	H.fake.addrs_mode = ADDRS_BAD;
+	ck_assert_int_eq(ask(fd, CTL_T_SHOW_ADDRS, &g, false), CTL_E_INTERNAL);
+	ck_assert_int_eq(ask(fd, CTL_T_VERSION, &g, false), CTL_OK);
+	close(fd);
+	wait_no_clients();
+	h_close();
+}
+END_TEST
+
+/* Hooks left NULL: "not supported", while the rest works. */
+START_TEST(test_bare_backend)
+{
+	struct got g;
+	int fd;
+
+	h_open(16);
+	ctl_server_close(H.pump.srv);
+	ck_assert_int_eq(ctl_server_open(&H.pump.srv, H.path, &bare_backend, &H.fake), 0);
+	fd = cli_connect();
+	ck_assert_int_eq(ask(fd, CTL_T_SHOW_ADDRS, &g, false), CTL_E_UNKNOWN_COMMAND);
+	ck_assert_int_eq(ask(fd, CTL_T_SHOW_HIDS, &g, false), CTL_OK);
+	ck_assert_uint_eq(g.nhid, 0);
+	ck_assert_int_eq(ask(fd, CTL_T_STATS, &g, false), CTL_OK);
+	ck_assert_uint_eq(g.nstat, 6);
+	close(fd);
+	wait_no_clients();
+	h_close();
+}
+END_TEST
+
+/* ---- MONITOR ---- */
+
+static void cli_hdr(int fd, struct ctl_hdr *hdr)
+{
+	uint8_t raw[CTL_HDR_LEN];
+
+	HOT_ASSERT(cli_read(fd, raw, sizeof(raw)) == 0);
+	HOT_ASSERT(ctl_hdr_get(raw, sizeof(raw), true, hdr) == CTL_OK);
+	HOT_ASSERT(hdr->type == CTL_T_MONITOR);
+}
+
+/* Subscribe: the first frame is an empty OK with MORE. */
+static void subscribe(int fd)
+{
+	struct ctl_request req = { .type = CTL_T_MONITOR };
+	struct ctl_hdr hdr;
+
+	cli_request(fd, &req, false);
+	cli_hdr(fd, &hdr);
+	ck_assert_int_eq(hdr.result, CTL_OK);
+	ck_assert(hdr.flags & CTL_F_MORE);
+	ck_assert_uint_eq(hdr.len, 0);
+}
+
+/* The next frame of a stream into g: its result; *more tells whether the
+ * stream goes on. */
+static int next_event_frame(int fd, struct got *g, bool *more)
+{
+	static uint8_t body[CTL_REPLY_BODY_MAX];
+	struct ctl_reply_sink sink = { .event = got_event, .ctx = g };
+	struct ctl_hdr hdr;
+
+	cli_hdr(fd, &hdr);
+	HOT_ASSERT(cli_read(fd, body, hdr.len) == 0);
+	*more = hdr.flags & CTL_F_MORE;
+	if (hdr.result == CTL_OK)
+		HOT_ASSERT(ctl_reply_decode(CTL_T_MONITOR, body, hdr.len, &sink) == CTL_OK);
+	else
+		HOT_ASSERT(hdr.len == 0 && !*more);
+	return hdr.result;
+}
+
+static void read_events(int fd, struct got *g, size_t n)
+{
+	bool more;
+
+	while (n--) {
+		ck_assert_int_eq(next_event_frame(fd, g, &more), CTL_OK);
+		ck_assert(more);
+	}
+}
+
+static void report_events(void)
+{
+	char text[400];
+	const char *ifname = "an-interface-name-far-longer-than-any-protocol-string-may-be-at-all";
+
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_ADDR_UP,
+		.addr = A("192.0.2.1"), .ifname = "eth1" });
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_HANDOFF_SENT, .hid = 7,
+		.addr = A("203.0.113.9"), .lloc = { A("198.51.100.1") }, .has_value = true,
+		.value = 1 });
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_LOCATORS, .hid = 7,
+		.rloc = { A("203.0.113.10"), A("2001:db8::10") }, .lloc = { A("198.51.100.1") } });
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_RELOAD_FAILED,
+		.text = text });
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_PIN_ADDED,
+		.addr = A("2001:db8:2::1"), .ifname = ifname, .has_value = true, .value = 0 });
+}
+
+static void check_events(const struct got *g)
+{
+	const struct ctl_event_rec *e = g->event;
+
+	ck_assert_uint_eq(g->nevent, 5);
+	for (size_t i = 0; i < 5; i++) {
+		ck_assert_uint_eq(e[i].time_ms, WALL);
+		ck_assert_uint_eq(e[i].mono_ms, NOW);
+	}
+	ck_assert_str_eq(e[0].kind, "addr-up");
+	ck_assert(dime_addr_eq(&e[0].addr, AP("192.0.2.1")));
+	ck_assert_str_eq(e[0].ifname, "eth1");
+	ck_assert_uint_eq(e[0].hid, 0);
+	ck_assert(!e[0].has_value);
+	ck_assert_str_eq(e[1].kind, "handoff-sent");
+	ck_assert_uint_eq(e[1].hid, 7);
+	ck_assert(dime_addr_eq(&e[1].lloc[CTL_AF4], AP("198.51.100.1")));
+	ck_assert(e[1].has_value && e[1].value == 1);
+	ck_assert_str_eq(e[2].kind, "locators");
+	ck_assert(dime_addr_eq(&e[2].rloc[CTL_AF6], AP("2001:db8::10")));
+	ck_assert(!dime_addr_is_set(&e[2].addr));
+	ck_assert_str_eq(e[3].kind, "reload-failed");
+	ck_assert_uint_eq(strlen(e[3].text), CTL_TEXT_MAX);
+	/* A name too long is left out; a value of 0 is still a value. */
+	ck_assert_str_eq(e[4].kind, "pin-added");
+	ck_assert_str_eq(e[4].ifname, "");
+	ck_assert(e[4].has_value && e[4].value == 0);
+}
+
+START_TEST(test_monitor_events)
+{
+	struct got g1, g2, g;
+	const struct ctl_server_stats *st;
+	int fd1, fd2, fd3;
+	uint8_t byte = 0;
+
+	h_open(16);
+	/* Nobody listens: counted, nothing else. */
+	ck_assert(!ctl_server_monitored(H.pump.srv));
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_ADDR_DOWN });
+	ctl_server_event(NULL, &(struct ctl_event){ .kind = CTL_EV_ADDR_DOWN });
+	st = ctl_server_stats(H.pump.srv);
+	ck_assert_uint_eq(st->monitor_events, 1);
+
+	fd1 = cli_connect();
+	fd2 = cli_connect();
+	fd3 = cli_connect();
+	subscribe(fd1);
+	subscribe(fd2);
+	ck_assert(ctl_server_monitored(H.pump.srv));
+	ck_assert_uint_eq(st->monitors, 2);
+	report_events();
+	/* Not a valid kind: counted, not sent, and no gap in the numbers. */
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_KIND_COUNT });
+	ck_assert_uint_eq(st->monitor_bad_events, 1);
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_RELOAD, .text = "ok" });
+	/* Batched: each subscriber's watcher was re-armed once for all six. */
+	ck_assert_uint_eq(H.pump.wakes, 2);
+
+	memset(&g1, 0, sizeof(g1));
+	memset(&g2, 0, sizeof(g2));
+	read_events(fd1, &g1, 6);
+	read_events(fd2, &g2, 6);
+	g1.nevent = g2.nevent = 5;	/* the checks are for the first five */
+	check_events(&g1);
+	check_events(&g2);
+	ck_assert_uint_eq(g1.event[0].seq, 1);
+	ck_assert_uint_eq(g1.last_seq, 6);
+	ck_assert_uint_eq(st->monitor_sent, 12);
+
+	/* A client that does not monitor is served as before, and sees none. */
+	ck_assert_int_eq(ask(fd3, CTL_T_VERSION, &g, false), CTL_OK);
+	ck_assert_int_eq(ask(fd3, CTL_T_STATS, &g, false), CTL_OK);
+	ck_assert_str_eq(g.stat[4].name, "ctl_monitors");
+	ck_assert_uint_eq(g.stat[4].value, 2);
+
+	/* One leaves; the other talks, which ends its stream. */
+	close(fd1);
+	for (int i = 0; i < 200 && st->monitors == 2; i++)
+		pump_once();
+	ck_assert_uint_eq(st->monitors, 1);
+	ck_assert_int_eq(send(fd2, &byte, 1, MSG_NOSIGNAL), 1);
+	ck_assert_int_eq(cli_read(fd2, &byte, 1), -EPIPE);
+	ck_assert_uint_eq(st->monitors, 0);
+	ck_assert(!ctl_server_monitored(H.pump.srv));
+	close(fd2);
+	close(fd3);
+	wait_no_clients();
+	h_close();
+}
+END_TEST
+
+START_TEST(test_monitor_bound)
+{
+	int fds[CTL_MONITORS_MAX], extra;
+	const struct ctl_server_stats *st;
+	struct ctl_hdr hdr;
+	struct got g;
+
+	h_open(16);
+	st = ctl_server_stats(H.pump.srv);
+	for (int i = 0; i < CTL_MONITORS_MAX; i++) {
+		fds[i] = cli_connect();
+		subscribe(fds[i]);
+	}
+	extra = cli_connect();
+	cli_request(extra, &(struct ctl_request){ .type = CTL_T_MONITOR }, false);
+	cli_hdr(extra, &hdr);
+	ck_assert_int_eq(hdr.result, CTL_E_MONITOR_FULL);
+	ck_assert(!(hdr.flags & CTL_F_MORE));
+	ck_assert_uint_eq(st->monitor_refused, 1);
+	/* Refused, not thrown out: the connection still serves. */
+	ck_assert_int_eq(ask(extra, CTL_T_VERSION, &g, false), CTL_OK);
+	close(fds[0]);
+	for (int i = 0; i < 200 && st->monitors == CTL_MONITORS_MAX; i++)
+		pump_once();
+	subscribe(extra);
+	ck_assert_uint_eq(st->monitors, CTL_MONITORS_MAX);
+	close(extra);
+	for (int i = 1; i < CTL_MONITORS_MAX; i++)
+		close(fds[i]);
+	wait_no_clients();
+	ck_assert_uint_eq(st->monitors, 0);
+	h_close();
+}
+END_TEST
+
+/*
+ * A subscriber that stops reading while events keep coming: the server
+ * holds at most CTL_MONITOR_BUF bytes for it, then drops it. It still
+ * gets every event it was given, in order, then "too-slow", then the end.
+ * Run with the loop's wake function (_i == 0) and without (_i == 1).
+ */
+START_TEST(test_monitor_slow_reader_dropped)
+{
+	const struct ctl_server_stats *st;
+	char text[200];
+	struct got g;
+	bool more = true;
+	int fd, result = CTL_OK, n = 0;
+	uint64_t sent;
+
+	h_open(16);
+	H.pump.no_wake = _i == 1;
+	st = ctl_server_stats(H.pump.srv);
+	memset(text, 't', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	fd = cli_connect();
+	subscribe(fd);
+	for (n = 0; n < 100000 && st->monitor_dropped == 0; n++) {
+		ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_PEER_LOST,
+			.hid = (uint32_t)n + 1, .addr = A("203.0.113.9"), .text = text });
+		ck_assert_uint_le(ctl_client_pending(H.pump.c[0]), CTL_MONITOR_BUF);
+		if (n % 64 == 0)
+			pump(1);
+	}
+	sent = st->monitor_sent;
+	fprintf(stderr, "slow monitor (%s): dropped after %d events, %" PRIu64 " sent, %u wakes\n",
+		_i ? "no wake" : "wake", n, sent, H.pump.wakes);
+	ck_assert_uint_eq(st->monitor_dropped, 1);
+	ck_assert_uint_eq(st->monitors, 0);
+	ck_assert_uint_gt(sent, 100);
+	ck_assert_uint_eq(H.pump.max_pending <= CTL_MONITOR_BUF, 1);
+	/* Later events are not queued for it. */
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_ADDR_UP });
+	ck_assert_uint_eq(st->monitor_sent, sent);
+
+	memset(&g, 0, sizeof(g));
+	while (more && result == CTL_OK)
+		result = next_event_frame(fd, &g, &more);
+	ck_assert_int_eq(result, CTL_E_TOO_SLOW);
+	ck_assert_uint_eq(g.nevent, sent);
+	ck_assert_uint_eq(g.last_seq, sent);
+	ck_assert_int_eq(cli_read(fd, text, 1), -EPIPE);
+	close(fd);
+	wait_no_clients();
+	h_close();
+}
+END_TEST
+
+/* dimed stops: the stream ends with an OK frame, whether the loop closes
+ * its clients first (as dimed's does, _i == 0) or the server does. */
+START_TEST(test_monitor_end_on_close)
+{
+	struct got g;
+	bool more;
+	int fd;
+
+	h_open(16);
+	fd = cli_connect();
+	subscribe(fd);
+	ctl_server_event(H.pump.srv, &(struct ctl_event){ .kind = CTL_EV_RELOAD, .text = "ok" });
+	for (int i = 0; _i == 0 && i < CTL_CLIENTS_MAX; i++)
+		if (H.pump.c[i])
+			ctl_client_close(H.pump.c[i]);
+	ctl_server_close(H.pump.srv);
+	H.pump.srv = NULL;
+	memset(H.pump.c, 0, sizeof(H.pump.c));
+	memset(&g, 0, sizeof(g));
+	ck_assert_int_eq(next_event_frame(fd, &g, &more), CTL_OK);
+	ck_assert(more);
+	ck_assert_str_eq(g.event[0].kind, "reload");
+	ck_assert_str_eq(g.event[0].text, "ok");
+	ck_assert_int_eq(next_event_frame(fd, &g, &more), CTL_OK);
+	ck_assert(!more);
+	ck_assert_uint_eq(g.nevent, 1);
+	ck_assert_int_eq(cli_read(fd, &more, 1), -EPIPE);
+	close(fd);
+	h_close();
+}
+END_TEST
+
 static Suite *ctl_server_suite(void)
 {
 	Suite *s = suite_create("ctl_server");
@@ -927,6 +1383,12 @@ static Suite *ctl_server_suite(void)
 	tcase_add_test(tc, test_slow_reader_bounded);
 	tcase_add_test(tc, test_reader_leaves_mid_reply);
 	tcase_add_test(tc, test_state_changes_need_root);
+	tcase_add_test(tc, test_show_addrs);
+	tcase_add_test(tc, test_bare_backend);
+	tcase_add_test(tc, test_monitor_events);
+	tcase_add_test(tc, test_monitor_bound);
+	tcase_add_loop_test(tc, test_monitor_slow_reader_dropped, 0, 2);
+	tcase_add_loop_test(tc, test_monitor_end_on_close, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

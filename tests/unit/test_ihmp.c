@@ -6,6 +6,10 @@
  * still up at the sender and its destination is up somewhere, unless the
  * test's drop filter or NAT says otherwise). Receiver rules are also
  * checked one message at a time with hand-built messages.
+ *
+ * The signed scenarios (docs/security.md) give each host an Ed25519 key and
+ * a table of which peer address is bound to which host's key; the network
+ * keeps every datagram's bytes, so a test can replay or tamper with them.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -15,6 +19,7 @@
 #include <string.h>
 
 #include "dime/ihmp.h"
+#include "dime/ihmp_sign.h"
 #include "testutil.h"
 
 #define HOSTS 3
@@ -25,7 +30,7 @@ struct host {
 	struct dime_hid_table *t;
 	struct ihmp *ih;
 	unsigned int nup;
-	struct dime_addr up[8];
+	struct dime_addr up[IHMP_LOCAL_MAX + 4];
 	unsigned int changed, lost;
 	uint32_t lost_hid;
 };
@@ -57,6 +62,14 @@ static struct ihmp_actions *ACTS;
 static bool (*drop_fn)(const struct pkt *p);
 static void (*nat_fn)(struct pkt *p);
 static uint64_t rnd_state;
+/* Each host's key, and the peer keys every host configured: address ->
+ * host whose key it is. */
+static struct ihmp_key *K[HOSTS];
+static struct keybind {
+	struct dime_addr addr;
+	int host;
+} binds[16];
+static unsigned int nbinds;
 
 static uint64_t fake_random(void *ctx)
 {
@@ -65,11 +78,14 @@ static uint64_t fake_random(void *ctx)
 	return rnd_state;
 }
 
+/* The plain tests run without rate limits: they send thousands of
+ * messages from one address at one instant on purpose. */
 static struct ihmp_config test_cfg(void)
 {
 	struct ihmp_config c = IHMP_CONFIG_DEFAULTS;
 
 	c.random = fake_random;
+	c.rl.slots = 0;
 	return c;
 }
 
@@ -95,8 +111,11 @@ static void setup(void)
 	drop_fn = NULL;
 	nat_fn = NULL;
 	rnd_state = 42;
-	for (int i = 0; i < HOSTS; i++)
+	nbinds = 0;
+	for (int i = 0; i < HOSTS; i++) {
 		host_init_cfg(i, &c);
+		ck_assert_int_eq(ihmp_key_generate(&K[i]), 0);
+	}
 }
 
 static void teardown(void)
@@ -104,6 +123,7 @@ static void teardown(void)
 	for (int i = 0; i < HOSTS; i++) {
 		ihmp_free(H[i].ih);
 		dime_hid_table_free(H[i].t);
+		ihmp_key_free(K[i]);
 	}
 	free(Q);
 	free(LOG);
@@ -225,6 +245,7 @@ static void run_until(uint64_t t)
 
 static void up(int i, const char *text)
 {
+	ck_assert_uint_lt(H[i].nup, sizeof(H[i].up) / sizeof(H[i].up[0]));
 	H[i].up[H[i].nup++] = A(text);
 	ck_assert_int_eq(ihmp_local_addr_up(H[i].ih, AP(text), now, ACTS), 0);
 	collect(i);
@@ -1304,6 +1325,660 @@ START_TEST(test_action_overflow)
 }
 END_TEST
 
+/* ---- signatures, replay, rate limits (docs/security.md) ----------------- */
+
+static const struct ihmp_key *key_of(void *ctx, const struct dime_addr *src,
+				     const struct dime_addr *host_id)
+{
+	(void)ctx;
+	for (unsigned int i = 0; i < nbinds; i++)
+		if (dime_addr_eq(&binds[i].addr, host_id))
+			return K[binds[i].host];
+	for (unsigned int i = 0; i < nbinds; i++)
+		if (dime_addr_eq(&binds[i].addr, src))
+			return K[binds[i].host];
+	return NULL;
+}
+
+/* Every host has addr configured as bound to host's key. */
+static void bind_key(const char *addr, int host)
+{
+	ck_assert_uint_lt(nbinds, sizeof(binds) / sizeof(binds[0]));
+	binds[nbinds].addr = A(addr);
+	binds[nbinds++].host = host;
+}
+
+/* Host i receiving in mode, signing with its key when sign. */
+static void secure(int i, enum ihmp_auth_mode mode, bool sign)
+{
+	struct ihmp_config c = test_cfg();
+
+	c.auth = mode;
+	c.local_key = sign ? K[i] : NULL;
+	c.peer_key = key_of;
+	host_reconfig(i, &c);
+}
+
+/* pair_v4 with both ends signing and requiring signatures, each knowing
+ * the other's key. */
+static void pair_signed(void)
+{
+	bind_key("192.0.2.1", 0);
+	bind_key("198.51.100.1", 1);
+	secure(0, IHMP_AUTH_REQUIRED, true);
+	secure(1, IHMP_AUTH_REQUIRED, true);
+	pair_v4();
+}
+
+/* Datagram bytes to host i as if from src:5150 to dst. */
+static void inject_raw(int i, const uint8_t *buf, size_t len, const char *src, const char *dst)
+{
+	ck_assert_int_eq(ihmp_input(H[i].ih, buf, len, AP(src), IHMP_PORT_DEFAULT, AP(dst), now,
+				    ACTS), 0);
+	collect(i);
+}
+
+static size_t sign_msg(struct ihmp_msg *m, const struct ihmp_key *key, uint64_t counter,
+		       uint8_t buf[IHMP_MSG_MAX])
+{
+	int len = ihmp_sign_encode(key, m, counter, buf, IHMP_MSG_MAX);
+
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+/* The first datagram (bytes as sent) of a type that host sent from queue
+ * position from on. */
+static struct pkt *find_pkt(unsigned int from, int host, uint8_t type, uint8_t acked)
+{
+	struct ihmp_msg m;
+
+	for (unsigned int k = from; k < qtail; k++) {
+		if (Q[k].from != host)
+			continue;
+		ck_assert_int_eq(ihmp_decode(Q[k].buf, Q[k].len, &m), 0);
+		if (m.type == type && (!acked || m.acked_type == acked))
+			return &Q[k];
+	}
+	return NULL;
+}
+
+static unsigned int sent_by(int host)
+{
+	unsigned int n = 0;
+
+	for (unsigned int k = 0; k < nlog; k++)
+		n += LOG[k].from == host;
+	return n;
+}
+
+static void assert_no_auth_drops(const struct ihmp_stats *st)
+{
+	ck_assert_uint_eq(st->drop_unsigned_msg, 0);
+	ck_assert_uint_eq(st->drop_wrong_key, 0);
+	ck_assert_uint_eq(st->drop_bad_signature, 0);
+	ck_assert_uint_eq(st->drop_no_key, 0);
+	ck_assert_uint_eq(st->drop_replay, 0);
+	ck_assert_uint_eq(st->encode_failed, 0);
+}
+
+/* An IHMP-aware NAT on the way sets NS, which the signature leaves out. */
+static void set_ns(struct pkt *p)
+{
+	p->buf[3] |= IHMP_F_NS;
+}
+
+/* Both ends with keys: the hand-off works, everything is signed and
+ * verified, and the keys stay bound to the peers. */
+START_TEST(test_signed_handoff)
+{
+	const struct ihmp_stats *sa, *sb;
+	struct dime_hid_entry *a, *b;
+	struct ihmp_peer_info pi;
+
+	pair_signed();
+	sa = ihmp_stats(H[0].ih);
+	sb = ihmp_stats(H[1].ih);
+	a = hid_of(0, "198.51.100.1");
+	b = hid_of(1, "192.0.2.1");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	run_until(now + 10000);
+	nat_fn = set_ns;
+	down(0, "192.0.2.1");
+	up(0, "192.0.2.77");
+	run_until(now + 100);
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.77")));
+	ck_assert(b->active.n == 1 && has(&b->active, "192.0.2.77"));
+	ck_assert(dime_addr_eq(&a->lloc[DIME_AF4], AP("192.0.2.77")));
+	ck_assert_uint_eq(count(0, 0, IHMP_HANDOFF, 0), 1);
+	ck_assert_uint_eq(count(0, 1, IHMP_ACK, IHMP_HANDOFF), 1);
+	for (unsigned int k = 0; k < nlog; k++) {
+		ck_assert(LOG[k].m.has & IHMP_HAS_SIG);
+		ck_assert(LOG[k].m.has & IHMP_HAS_COUNTER);
+		if (k)	/* one counter for everything a host signs */
+			ck_assert(LOG[k].from != LOG[k - 1].from ||
+				  LOG[k].m.counter > LOG[k - 1].m.counter);
+	}
+	ck_assert_uint_eq(sb->verified, sent_by(0));
+	ck_assert_uint_eq(sa->verified, sent_by(1));
+	ck_assert_uint_eq(sa->unverified + sb->unverified, 0);
+	assert_no_auth_drops(sa);
+	assert_no_auth_drops(sb);
+	ck_assert_int_eq(ihmp_peer_info(H[0].ih, a->hid, &pi), 0);
+	ck_assert(pi.key_bound);
+	ck_assert_int_eq(ihmp_peer_info(H[1].ih, b->hid, &pi), 0);
+	ck_assert(pi.key_bound);
+}
+END_TEST
+
+/* Forged or modified requests change nothing and are not answered. */
+START_TEST(test_signed_forgeries)
+{
+	const struct ihmp_stats *sb;
+	struct dime_hid_entry *b;
+	uint8_t buf[IHMP_MSG_MAX];
+	struct ihmp_msg m;
+	unsigned int mark, changed;
+	size_t len;
+	uint8_t *p;
+
+	pair_signed();
+	run_until(now + 10000);
+	sb = ihmp_stats(H[1].ih);
+	b = hid_of(1, "192.0.2.1");
+	mark = nlog;
+	changed = H[1].changed;
+	/* A HANDOFF to the attacker's address, as host 0 would sign it... */
+	ihmp_msg_init(&m, IHMP_HANDOFF, 99);
+	m.host_id = A("192.0.2.1");
+	m.new_addr = A("203.0.113.66");
+	m.old_addr = A("192.0.2.1");
+	/* ... modified after signing: NEW is another address. */
+	len = sign_msg(&m, K[0], UINT64_MAX / 2, buf);
+	p = memmem(buf, len, (const uint8_t[]){ 203, 0, 113, 66 }, 4);
+	ck_assert_ptr_nonnull(p);
+	p[3] = 67;
+	inject_raw(1, buf, len, "203.0.113.67", "198.51.100.1");
+	ck_assert_uint_eq(sb->drop_bad_signature, 1);
+	/* Signed by a key that is not the peer's. */
+	len = sign_msg(&m, K[2], UINT64_MAX / 2, buf);
+	inject_raw(1, buf, len, "203.0.113.66", "198.51.100.1");
+	ck_assert_uint_eq(sb->drop_wrong_key, 1);
+	/* Not signed at all. */
+	ihmp_msg_init(&m, IHMP_HANDOFF, 100);
+	m.host_id = A("192.0.2.1");
+	m.new_addr = A("203.0.113.66");
+	m.old_addr = A("192.0.2.1");
+	inject(1, &m, "203.0.113.66", "198.51.100.1");
+	ck_assert_uint_eq(sb->drop_unsigned_msg, 1);
+	/* Signed by the right key, with a counter long below the window: a
+	 * message recorded long ago. */
+	len = sign_msg(&m, K[0], 5, buf);
+	inject_raw(1, buf, len, "203.0.113.66", "198.51.100.1");
+	ck_assert_uint_eq(sb->drop_replay, 1);
+	ck_assert_uint_eq(sb->verified, sent_by(0));
+	ck_assert_uint_eq(nlog, mark);
+	ck_assert_uint_eq(H[1].changed, changed);
+	ck_assert(b->active.n == 1 && has(&b->active, "192.0.2.1"));
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.1")));
+	ck_assert_uint_eq(b->unreach.n, 0);
+}
+END_TEST
+
+static unsigned int tamper_left;
+
+/* An on-path attacker flips a signature bit of the next ACK(s). */
+static void tamper_ack(struct pkt *p)
+{
+	if (tamper_left && p->buf[1] == IHMP_ACK) {
+		p->buf[p->len - 1] ^= 1;
+		tamper_left--;
+	}
+}
+
+/* A modified ACK is dropped and the request stays outstanding; its
+ * retransmission is ACKed again without being applied twice. */
+START_TEST(test_signed_ack_tampered)
+{
+	const struct ihmp_stats *sa, *sb;
+	struct dime_hid_entry *a, *b;
+	struct ihmp_peer_info pi;
+	unsigned int changed;
+
+	pair_signed();
+	run_until(now + 10000);
+	sa = ihmp_stats(H[0].ih);
+	sb = ihmp_stats(H[1].ih);
+	a = hid_of(0, "198.51.100.1");
+	b = hid_of(1, "192.0.2.1");
+	tamper_left = 1;
+	nat_fn = tamper_ack;
+	down(0, "192.0.2.1");
+	up(0, "192.0.2.77");
+	run_until(now + 100);
+	ck_assert_uint_eq(sa->drop_bad_signature, 1);
+	ck_assert_int_eq(ihmp_peer_info(H[0].ih, a->hid, &pi), 0);
+	ck_assert_uint_eq(pi.pending, 1);
+	ck_assert(a->out_held[DIME_AF4]);	/* still waiting for a real ACK */
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.77")));
+	changed = H[1].changed;
+	run_until(now + 1500);			/* the retransmission */
+	ck_assert_uint_eq(count(0, 0, IHMP_HANDOFF, 0), 2);
+	ck_assert_uint_eq(sb->reacked, 1);
+	ck_assert_uint_eq(H[1].changed, changed);	/* nothing applied again */
+	ck_assert_uint_eq(count(0, 1, IHMP_ACK, IHMP_HANDOFF), 2);
+	ck_assert_int_eq(ihmp_peer_info(H[0].ih, a->hid, &pi), 0);
+	ck_assert_uint_eq(pi.pending, 0);
+	ck_assert(!a->out_held[DIME_AF4]);
+	ck_assert(dime_addr_eq(&a->lloc[DIME_AF4], AP("192.0.2.77")));
+	ck_assert_uint_eq(sb->drop_replay, 0);
+}
+END_TEST
+
+/* A HELLO whose ACK was lost: the retransmission is ACKed again with the
+ * same flags and addresses, and the peer's sets are not rebuilt. */
+START_TEST(test_signed_hello_retransmit)
+{
+	const struct ihmp_stats *sb;
+	const struct logrec *first, *second;
+	unsigned int changed;
+
+	bind_key("192.0.2.1", 0);
+	bind_key("198.51.100.1", 1);
+	secure(0, IHMP_AUTH_REQUIRED, true);
+	secure(1, IHMP_AUTH_REQUIRED, true);
+	sb = ihmp_stats(H[1].ih);
+	up(0, "192.0.2.1");
+	up(1, "198.51.100.1");
+	drop_fn = drop_all;
+	flow(0, "192.0.2.1", "198.51.100.1");
+	drop_fn = NULL;
+	/* Deliver the HELLO by hand, lose the ACK. */
+	inject_raw(1, find_pkt(0, 0, IHMP_HELLO, 0)->buf, find_pkt(0, 0, IHMP_HELLO, 0)->len,
+		   "192.0.2.1", "198.51.100.1");
+	ck_assert_uint_eq(sb->verified, 1);
+	qhead = qtail;
+	changed = H[1].changed;
+	run_until(now + 1500);
+	ck_assert_uint_eq(count(0, 0, IHMP_HELLO, 0), 2);
+	ck_assert_uint_eq(sb->reacked, 1);
+	ck_assert_uint_eq(H[1].changed, changed);
+	first = find(0, 1, IHMP_ACK, 0);
+	second = find(0, 1, IHMP_ACK, 1);
+	ck_assert_ptr_nonnull(second);
+	ck_assert_uint_eq(first->m.flags, second->m.flags);
+	ck_assert_uint_eq(first->m.adv.n, second->m.adv.n);
+	ck_assert_uint_eq(first->m.seq, second->m.seq);
+	ck_assert(second->m.counter > first->m.counter);	/* a new ACK, signed anew */
+	ck_assert_ptr_nonnull(hid_of(0, "198.51.100.1"));
+	ck_assert_uint_eq(ihmp_stats(H[0].ih)->verified, 1);
+}
+END_TEST
+
+/* Recorded requests played back to a dual-stack peer, which still knows
+ * the host by its IPv6 address: the copy of a HANDOFF the receiver just
+ * answered is ACKed again and applied no second time, also after a later
+ * hand-off; once older than the window it is dropped unanswered. Neither
+ * moves the flows back to the old address. */
+START_TEST(test_signed_replay)
+{
+	const struct ihmp_stats *sb;
+	struct dime_hid_entry *b;
+	struct pkt handoff;
+	unsigned int q, mark, changed;
+	char addr[32];
+
+	bind_key("192.0.2.1", 0);
+	bind_key("198.51.100.1", 1);
+	secure(0, IHMP_AUTH_REQUIRED, true);
+	secure(1, IHMP_AUTH_REQUIRED, true);
+	sb = ihmp_stats(H[1].ih);
+	up(0, "192.0.2.1");
+	up(0, "2001:db8:a::1");
+	up(1, "198.51.100.1");
+	up(1, "2001:db8:b::1");
+	flow(0, "192.0.2.1", "198.51.100.1");
+	run_until(now + 10000);
+	b = hid_of(1, "192.0.2.1");
+	ck_assert(has(&b->active, "2001:db8:a::1"));
+
+	q = qtail;
+	down(0, "192.0.2.1");
+	up(0, "192.0.2.77");
+	run_until(now + 10000);
+	handoff = *find_pkt(q, 0, IHMP_HANDOFF, 0);
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.77")));
+
+	/* At once: H1 remembers answering it. */
+	mark = nlog;
+	changed = H[1].changed;
+	inject_raw(1, handoff.buf, handoff.len, "192.0.2.77", "198.51.100.1");
+	ck_assert_uint_eq(sb->reacked, 1);
+	ck_assert_uint_eq(count(mark, 1, IHMP_ACK, IHMP_HANDOFF), 1);
+	ck_assert_uint_eq(H[1].changed, changed);
+
+	/* After a second hand-off: answered again, and still not applied,
+	 * though applying it would move the flows back to .77. */
+	down(0, "192.0.2.77");
+	up(0, "192.0.2.88");
+	run_until(now + 10000);
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.88")));
+	mark = nlog;
+	changed = H[1].changed;
+	inject_raw(1, handoff.buf, handoff.len, "192.0.2.77", "198.51.100.1");
+	ck_assert_uint_eq(sb->reacked, 2);
+	ck_assert_uint_eq(count(mark, 1, IHMP_ACK, IHMP_HANDOFF), 1);
+	ck_assert_uint_eq(H[1].changed, changed);
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.88")));
+	ck_assert(!has(&b->active, "192.0.2.77"));
+
+	/* Eight more requests and 80 s later it is neither among the
+	 * requests answered nor within the window: dropped unanswered. */
+	for (int k = 2; k <= 9; k++) {
+		snprintf(addr, sizeof(addr), "2001:db8:a::%d", k);
+		up(0, addr);
+		run_until(now + 10000);
+	}
+	ck_assert_uint_eq(sb->drop_replay, 0);
+	mark = nlog;
+	changed = H[1].changed;
+	inject_raw(1, handoff.buf, handoff.len, "192.0.2.77", "198.51.100.1");
+	ck_assert_uint_eq(sb->drop_replay, 1);
+	ck_assert_uint_eq(sb->reacked, 2);
+	ck_assert_uint_eq(nlog, mark);
+	ck_assert_uint_eq(H[1].changed, changed);
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.88")));
+	ck_assert(has(&b->active, "192.0.2.88") && !has(&b->active, "192.0.2.77"));
+}
+END_TEST
+
+/* A withdrawn address announced again by a recorded ADDR_UP_UNREACHABLE,
+ * once the window has moved past it: dropped, the address stays gone. */
+START_TEST(test_signed_replay_withdrawn)
+{
+	const struct ihmp_stats *sb;
+	struct dime_hid_entry *b;
+	struct pkt addr_up;
+	unsigned int q, mark;
+
+	pair_signed();
+	run_until(now + 10000);
+	sb = ihmp_stats(H[1].ih);
+	b = hid_of(1, "192.0.2.1");
+	q = qtail;
+	up(0, "2001:db8:a::1");
+	run_until(now + 10000);
+	addr_up = *find_pkt(q, 0, IHMP_ADDR_UP_UNREACHABLE, 0);
+	ck_assert(has(&b->unreach, "2001:db8:a::1"));
+	down(0, "2001:db8:a::1");
+	run_until(now + 10000);
+	ck_assert(!has(&b->unreach, "2001:db8:a::1"));
+	/* Within the window and among the requests answered: ACKed, not
+	 * applied. */
+	mark = nlog;
+	inject_raw(1, addr_up.buf, addr_up.len, "192.0.2.1", "198.51.100.1");
+	ck_assert_uint_eq(sb->reacked, 1);
+	ck_assert_uint_eq(count(mark, 1, IHMP_ACK, IHMP_ADDR_UP_UNREACHABLE), 1);
+	ck_assert(!has(&b->unreach, "2001:db8:a::1"));
+	/* Eight requests later (each an address of the other family coming
+	 * and going would do; ADDR_UP_UNREACHABLEs are simplest). */
+	for (int k = 2; k <= 9; k++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "2001:db8:a::%d", k);
+		up(0, addr);
+		run_until(now + 10000);
+	}
+	mark = nlog;
+	inject_raw(1, addr_up.buf, addr_up.len, "192.0.2.1", "198.51.100.1");
+	ck_assert_uint_eq(sb->drop_replay, 1);
+	ck_assert_uint_eq(nlog, mark);
+	ck_assert(!has(&b->unreach, "2001:db8:a::1"));
+}
+END_TEST
+
+/* Required mode: a peer without a configured key is never heard, and one
+ * with a key must sign. */
+START_TEST(test_required_no_key)
+{
+	const struct ihmp_stats *sb;
+
+	secure(1, IHMP_AUTH_REQUIRED, true);
+	sb = ihmp_stats(H[1].ih);
+	up(0, "192.0.2.1");
+	up(1, "198.51.100.1");
+	flow(0, "192.0.2.1", "198.51.100.1");
+	run_until(now + 100);
+	ck_assert_uint_eq(sb->drop_no_key, 1);
+	ck_assert_ptr_null(hid_of(1, "192.0.2.1"));
+	ck_assert_uint_eq(count(0, 1, IHMP_ACK, 0), 0);
+	run_until(now + 10000);
+	ck_assert_uint_eq(sb->drop_no_key, 3);	/* every try */
+	ck_assert_uint_eq(ihmp_stats(H[0].ih)->legacy_peers, 1);
+	ck_assert_uint_eq(sb->verified + sb->unverified, 0);
+
+	/* Host 2's key is known, but it does not sign. */
+	bind_key("203.0.113.1", 2);
+	up(2, "203.0.113.1");
+	flow(2, "203.0.113.1", "198.51.100.1");
+	run_until(now + 100);
+	ck_assert_uint_eq(sb->drop_unsigned_msg, 1);
+	ck_assert_ptr_null(hid_of(1, "203.0.113.1"));
+}
+END_TEST
+
+/* Opportunistic mode: without a key, unsigned (and unverifiable signed)
+ * messages are taken; with a key for the peer, its messages must be signed. */
+START_TEST(test_opportunistic)
+{
+	const struct ihmp_stats *sa, *sb;
+	struct dime_hid_entry *b;
+
+	secure(0, IHMP_AUTH_OPPORTUNISTIC, true);	/* signs; knows no key */
+	secure(1, IHMP_AUTH_OPPORTUNISTIC, false);	/* does not sign; knows no key */
+	sa = ihmp_stats(H[0].ih);
+	sb = ihmp_stats(H[1].ih);
+	pair_v4();
+	run_until(now + 10000);
+	down(0, "192.0.2.1");
+	up(0, "192.0.2.77");
+	run_until(now + 100);
+	b = hid_of(1, "192.0.2.77");
+	ck_assert_ptr_nonnull(b);
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.77")));
+	ck_assert_uint_eq(sb->verified, 0);
+	ck_assert_uint_eq(sb->unverified, sent_by(0));
+	ck_assert_uint_eq(sa->unverified, sent_by(1));
+	assert_no_auth_drops(sa);
+	assert_no_auth_drops(sb);
+
+	/* Host 2 is configured with host 0's key: the same unsigned-from-0
+	 * rule no longer holds, 0's HELLO must verify. Host 0 signs: fine. */
+	bind_key("192.0.2.77", 0);
+	secure(2, IHMP_AUTH_OPPORTUNISTIC, false);
+	up(2, "203.0.113.1");
+	flow(0, "192.0.2.77", "203.0.113.1");
+	run_until(now + 100);
+	ck_assert_uint_eq(ihmp_stats(H[2].ih)->verified, 1);
+	ck_assert_ptr_nonnull(hid_of(2, "192.0.2.77"));
+	/* ... and a HANDOFF for 0 that is not signed is dropped. */
+	{
+		struct ihmp_msg m;
+
+		ihmp_msg_init(&m, IHMP_HANDOFF, 5);
+		m.host_id = A("192.0.2.77");
+		m.new_addr = A("203.0.113.66");
+		m.old_addr = A("192.0.2.77");
+		inject(2, &m, "203.0.113.66", "203.0.113.1");
+	}
+	ck_assert_uint_eq(ihmp_stats(H[2].ih)->drop_unsigned_msg, 1);
+	ck_assert(has(&hid_of(2, "192.0.2.77")->active, "192.0.2.77"));
+}
+END_TEST
+
+/* Off: nothing is checked, even a signature by the wrong key. */
+START_TEST(test_auth_off)
+{
+	struct ihmp_msg m;
+	uint8_t buf[IHMP_MSG_MAX];
+	size_t len;
+
+	bind_key("192.0.2.1", 0);
+	secure(1, IHMP_AUTH_OFF, false);
+	up(1, "198.51.100.1");
+	hello_msg(&m, "192.0.2.1", (const char *const[]){ "192.0.2.1", NULL }, 0);
+	len = sign_msg(&m, K[2], 1, buf);
+	inject_raw(1, buf, len, "192.0.2.1", "198.51.100.1");
+	ck_assert_ptr_nonnull(hid_of(1, "192.0.2.1"));
+	ck_assert_uint_eq(ihmp_stats(H[1].ih)->unverified, 1);
+	ck_assert_uint_eq(ihmp_stats(H[1].ih)->drop_wrong_key, 0);
+}
+END_TEST
+
+/* A flood from one source is cut before decoding; another source still
+ * gets through at the same instant. */
+START_TEST(test_rate_limit)
+{
+	struct ihmp_config c = test_cfg();
+	const struct ihmp_stats *st;
+	struct ihmp_msg m;
+
+	c.rl = (struct ratelimit_config)RATELIMIT_CONFIG_DEFAULTS;
+	c.rl.rate = 5;
+	c.rl.burst = 10;
+	host_reconfig(1, &c);
+	st = ihmp_stats(H[1].ih);
+	up(1, "198.51.100.1");
+	hello_msg(&m, "203.0.113.66", (const char *const[]){ "203.0.113.66", NULL }, 0);
+	for (int k = 0; k < 100; k++)
+		inject(1, &m, "203.0.113.66", "198.51.100.1");
+	ck_assert_uint_eq(st->drop_rate_limited, 90);
+	ck_assert_uint_eq(st->received[IHMP_HELLO], 10);
+	ck_assert_uint_eq(count(0, 1, IHMP_ACK, IHMP_HELLO), 10);
+	/* Garbage counts against the source too: it is never decoded. */
+	inject_raw(1, (const uint8_t *)"xx", 2, "203.0.113.66", "198.51.100.1");
+	ck_assert_uint_eq(st->drop_rate_limited, 91);
+	ck_assert_uint_eq(st->drop_length, 0);
+
+	up(0, "192.0.2.1");
+	flow(0, "192.0.2.1", "198.51.100.1");
+	run_until(now);
+	ck_assert_ptr_nonnull(hid_of(1, "192.0.2.1"));
+	ck_assert_uint_eq(count(0, 1, IHMP_ACK, IHMP_HELLO), 11);
+
+	/* A second later the flooder has 5 more. */
+	now += 1000;
+	for (int k = 0; k < 100; k++)
+		inject(1, &m, "203.0.113.66", "198.51.100.1");
+	ck_assert_uint_eq(st->received[IHMP_HELLO], 16);
+}
+END_TEST
+
+/* Our largest request, a HELLO with 16 IPv6 addresses, fits signed. */
+START_TEST(test_signed_largest_hello)
+{
+	const struct logrec *r;
+	char addr[32];
+
+	bind_key("2001:db8:a::1", 0);
+	secure(0, IHMP_AUTH_REQUIRED, true);
+	secure(1, IHMP_AUTH_REQUIRED, false);
+	for (int k = 1; k <= 16; k++) {
+		snprintf(addr, sizeof(addr), "2001:db8:a::%d", k);
+		up(0, addr);
+	}
+	up(1, "2001:db8:b::1");
+	flow(0, "2001:db8:a::1", "2001:db8:b::1");
+	r = find(0, 0, IHMP_HELLO, 0);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->m.adv.n, 16);
+	ck_assert(r->m.has & IHMP_HAS_SIG);
+	ck_assert_uint_eq(find_pkt(0, 0, IHMP_HELLO, 0)->len, 449);
+	run_until(now + 100);
+	ck_assert_uint_eq(ihmp_stats(H[1].ih)->verified, 1);
+	ck_assert_uint_eq(ihmp_stats(H[0].ih)->encode_failed, 0);
+}
+END_TEST
+
+START_TEST(test_security_config)
+{
+	struct ihmp_config c = test_cfg();
+	struct ihmp_key *pub;
+	uint8_t raw[IHMP_PUBKEY_LEN];
+	struct ihmp *ih;
+
+	ihmp_key_raw_public(K[0], raw);
+	ck_assert_int_eq(ihmp_key_from_raw_public(raw, &pub), 0);
+	c.local_key = pub;		/* cannot sign */
+	ck_assert_int_eq(ihmp_new(&ih, H[0].t, &c), -EINVAL);
+	c.local_key = NULL;
+	c.auth = (enum ihmp_auth_mode)3;
+	ck_assert_int_eq(ihmp_new(&ih, H[0].t, &c), -EINVAL);
+	c.auth = IHMP_AUTH_OFF;
+	c.rl = (struct ratelimit_config)RATELIMIT_CONFIG_DEFAULTS;
+	c.rl.slots = 100;		/* not a power of two */
+	ck_assert_int_eq(ihmp_new(&ih, H[0].t, &c), -EINVAL);
+	c.rl.slots = 64;
+	ck_assert_int_eq(ihmp_new(&ih, H[0].t, &c), 0);
+	ihmp_free(ih);
+	ihmp_key_free(pub);
+}
+END_TEST
+
+static unsigned int drop_left;
+
+/* Loses the next drop_left HANDOFFs from 192.0.2.77. */
+static bool drop_v4_handoff(const struct pkt *p)
+{
+	if (drop_left && p->buf[1] == IHMP_HANDOFF && dime_addr_eq(&p->src, AP("192.0.2.77"))) {
+		drop_left--;
+		return true;
+	}
+	return false;
+}
+
+/* A dual-stack host moves both families; the first IPv4 HANDOFF is lost,
+ * so its retransmission (with its original, older counter) arrives a
+ * second after the IPv6 one was taken: still fresh, since the window spans
+ * time, not a number of counters. */
+START_TEST(test_signed_reordered_handoffs)
+{
+	const struct ihmp_stats *sb;
+	struct dime_hid_entry *b;
+
+	bind_key("192.0.2.1", 0);
+	bind_key("198.51.100.1", 1);
+	secure(0, IHMP_AUTH_REQUIRED, true);
+	secure(1, IHMP_AUTH_REQUIRED, true);
+	sb = ihmp_stats(H[1].ih);
+	up(0, "192.0.2.1");
+	up(0, "2001:db8:a::1");
+	up(1, "198.51.100.1");
+	up(1, "2001:db8:b::1");
+	flow(0, "192.0.2.1", "198.51.100.1");
+	run_until(now + 10000);
+	b = hid_of(1, "192.0.2.1");
+	ck_assert(has(&b->active, "2001:db8:a::1"));
+	down(0, "192.0.2.1");
+	down(0, "2001:db8:a::1");
+	drop_left = 1;
+	drop_fn = drop_v4_handoff;
+	up(0, "192.0.2.77");
+	now += 5;
+	up(0, "2001:db8:a::77");
+	run_until(now + 100);
+	ck_assert(has(&b->active, "2001:db8:a::77"));
+	ck_assert(!has(&b->active, "192.0.2.77"));
+	run_until(now + 2000);
+	ck_assert(has(&b->active, "192.0.2.77"));
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.77")));
+	ck_assert(dime_addr_eq(&b->rloc[DIME_AF6], AP("2001:db8:a::77")));
+	ck_assert_uint_eq(sb->drop_replay, 0);
+	ck_assert_uint_eq(ihmp_stats(H[0].ih)->failed, 0);
+}
+END_TEST
+
 static Suite *ihmp_suite(void)
 {
 	Suite *s = suite_create("ihmp");
@@ -1334,6 +2009,19 @@ static Suite *ihmp_suite(void)
 	tcase_add_test(tc, test_idempotent_requests);
 	tcase_add_test(tc, test_hello_resync);
 	tcase_add_test(tc, test_action_overflow);
+	tcase_add_test(tc, test_signed_handoff);
+	tcase_add_test(tc, test_signed_forgeries);
+	tcase_add_test(tc, test_signed_ack_tampered);
+	tcase_add_test(tc, test_signed_hello_retransmit);
+	tcase_add_test(tc, test_signed_replay);
+	tcase_add_test(tc, test_signed_replay_withdrawn);
+	tcase_add_test(tc, test_signed_reordered_handoffs);
+	tcase_add_test(tc, test_required_no_key);
+	tcase_add_test(tc, test_opportunistic);
+	tcase_add_test(tc, test_auth_off);
+	tcase_add_test(tc, test_rate_limit);
+	tcase_add_test(tc, test_signed_largest_hello);
+	tcase_add_test(tc, test_security_config);
 	suite_add_tcase(s, tc);
 	return s;
 }

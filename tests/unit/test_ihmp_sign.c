@@ -649,6 +649,65 @@ START_TEST(test_known_key_and_public_files)
 }
 END_TEST
 
+/* Public key files in text form, as an operator pastes them, and the
+ * checks that keep others from replacing them. */
+START_TEST(test_public_text_files)
+{
+	static const char b64_pem[] =
+		"-----BEGIN PUBLIC KEY-----\n"
+		"MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"
+		"-----END PUBLIC KEY-----\n";
+	struct ihmp_key *want = NULL, *got = NULL;
+	char why[IHMP_KEY_ERR_MAX], text[2 * IHMP_PUBKEY_HEX_LEN + 8];
+
+	ck_assert_int_eq(ihmp_key_from_public_text(rfc_public_hex, IHMP_PUBKEY_HEX_LEN, &want), 0);
+	/* base64 with a newline, as `echo` writes it */
+	snprintf(text, sizeof(text), "%s\n", ihmp_key_public_text(want, why, sizeof(why)));
+	write_file(path_in("b64.pub"), text, strlen(text), 0644);
+	ck_assert_int_eq(ihmp_key_load_public(path_in("b64.pub"), &got, why, sizeof(why)), 0);
+	ck_assert(ihmp_key_same_public(want, got));
+	ihmp_key_free(got);
+	/* hex with CR LF and trailing blanks */
+	snprintf(text, sizeof(text), "%s \t\r\n", rfc_public_hex);
+	write_file(path_in("hex.pub"), text, strlen(text), 0444);
+	ck_assert_int_eq(ihmp_key_load_public(path_in("hex.pub"), &got, why, sizeof(why)), 0);
+	ck_assert(ihmp_key_same_public(want, got));
+	ihmp_key_free(got);
+	/* the PEM `openssl pkey -pubout` prints for the same key */
+	write_file(path_in("pem.pub"), b64_pem, strlen(b64_pem), 0644);
+	ck_assert_int_eq(ihmp_key_load_public(path_in("pem.pub"), &got, why, sizeof(why)), 0);
+	ck_assert(ihmp_key_same_public(want, got));
+	ihmp_key_free(got);
+	got = NULL;
+	/* leading blanks, two keys, a truncated key, nothing: refused */
+	static const char *const bad[] = { " d75a", "", "\n", "d75a980182b10ab7d54bfed3c964073a",
+					   "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo= x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path_in("bad.pub"), bad[i], strlen(bad[i]), 0644);
+		ck_assert_int_eq(ihmp_key_load_public(path_in("bad.pub"), &got, why, sizeof(why)),
+				 -EINVAL);
+		ck_assert_ptr_nonnull(strstr(why, "not a public key"));
+	}
+	snprintf(text, sizeof(text), "%s %s", rfc_public_hex, rfc_public_hex);
+	write_file(path_in("bad.pub"), text, strlen(text), 0644);
+	ck_assert_int_eq(ihmp_key_load_public(path_in("bad.pub"), &got, why, sizeof(why)), -EINVAL);
+	/* writable by group or others: refused before reading */
+	write_file(path_in("open.pub"), rfc_public_hex, IHMP_PUBKEY_HEX_LEN, 0664);
+	ck_assert_int_eq(ihmp_key_load_public(path_in("open.pub"), &got, why, sizeof(why)), -EPERM);
+	ck_assert_ptr_nonnull(strstr(why, "chmod go-w"));
+	ck_assert_int_eq(chmod(path_in("open.pub"), 0646), 0);
+	ck_assert_int_eq(ihmp_key_load_public(path_in("open.pub"), &got, why, sizeof(why)), -EPERM);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chmod(path_in("open.pub"), 0644), 0);
+		ck_assert_int_eq(chown(path_in("open.pub"), 12345, 12345), 0);
+		ck_assert_int_eq(ihmp_key_load_public(path_in("open.pub"), &got, why, sizeof(why)),
+				 -EPERM);
+	}
+	ck_assert_ptr_null(got);
+	ihmp_key_free(want);
+}
+END_TEST
+
 static Suite *ihmp_sign_suite(void)
 {
 	Suite *s = suite_create("ihmp_sign");
@@ -671,6 +730,7 @@ static Suite *ihmp_sign_suite(void)
 	tcase_add_test(files, test_private_permissions);
 	tcase_add_test(files, test_private_refusals);
 	tcase_add_test(files, test_known_key_and_public_files);
+	tcase_add_test(files, test_public_text_files);
 	suite_add_tcase(s, files);
 	return s;
 }

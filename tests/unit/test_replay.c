@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Check suite for the replay window (replay.c): duplicates, reordering
- * inside the window and its exact edges, old messages, huge jumps, counters
- * at both ends of the 64-bit space (no wrap-around is ever accepted), the
- * floor for a receiver without state, re-answering a retransmitted request
- * without re-applying it, and a long random run against a plain reference
- * model. Also the sender's counter.
+ * within the 64 s span and its exact edges, what more than REPLAY_SEEN
+ * counters in the span do (a floor: refused, never accepted twice), old
+ * messages, huge jumps, counters at both ends of the 64-bit space (no
+ * wrap-around is ever accepted), the floor for a receiver without state,
+ * re-answering a retransmitted request without re-applying it, and a long
+ * random run against a reference model that remembers every counter. Also
+ * the sender's counter.
  */
 #include <check.h>
 #include <errno.h>
@@ -17,6 +19,8 @@
 #include "testutil.h"
 
 #define REQ IHMP_HANDOFF
+#define SEC 1000000ull		/* counters are microseconds */
+#define T0 (1700000000ull * SEC)	/* a wall clock */
 
 /* Check, then accept when fresh, as a receiver does; the verdict. */
 static enum replay_verdict rx(struct replay_window *w, uint64_t c, uint8_t type, uint16_t seq)
@@ -28,69 +32,90 @@ static enum replay_verdict rx(struct replay_window *w, uint64_t c, uint8_t type,
 	return v;
 }
 
+static bool refused(enum replay_verdict v)
+{
+	return v == REPLAY_DUPLICATE || v == REPLAY_STALE;
+}
+
 START_TEST(test_duplicates_in_order)
 {
 	struct replay_window w;
 
 	replay_init(&w, 0);
-	for (uint64_t c = 1; c <= 1000; c++) {
+	for (uint64_t i = 1; i <= 1000; i++) {
+		uint64_t c = T0 + i * 1000;	/* one a millisecond */
+
 		HOT_ASSERT(rx(&w, c, IHMP_ACK, 0) == REPLAY_FRESH);
 		HOT_ASSERT(rx(&w, c, IHMP_ACK, 0) == REPLAY_DUPLICATE);
-		HOT_ASSERT(rx(&w, c - 1 ? c - 1 : c, IHMP_ACK, 0) == REPLAY_DUPLICATE);
+		if (i > 1)
+			HOT_ASSERT(rx(&w, c - 1000, IHMP_ACK, 0) != REPLAY_FRESH);
 	}
-	ck_assert_uint_eq(w.top, 1000);
-	/* Counter 0 was never accepted, and is now far below the window. */
-	ck_assert_int_eq(replay_check(&w, 0, IHMP_ACK, 0), REPLAY_STALE);
+	ck_assert_uint_eq(w.top, T0 + 1000 * 1000);
+	/* Never accepted, below the floor the kept counters left behind. */
+	ck_assert_int_eq(replay_check(&w, T0, IHMP_ACK, 0), REPLAY_STALE);
+	/* Never accepted, above every kept counter but the top: fresh. */
+	ck_assert_int_eq(replay_check(&w, T0 + 1000 * 1000 - 1, IHMP_ACK, 0), REPLAY_FRESH);
 }
 END_TEST
 
-START_TEST(test_reorder_and_edges)
+/* What the span is for: a request whose first copies were lost arrives
+ * long after later messages of the same sender. */
+START_TEST(test_reorder_within_span)
 {
 	struct replay_window w;
+	uint64_t top = T0 + 100 * SEC;
 
 	replay_init(&w, 0);
-	ck_assert_int_eq(rx(&w, 1000, IHMP_ACK, 0), REPLAY_FRESH);
-	/* Everything up to REPLAY_WINDOW - 1 below the top may still arrive,
-	 * once; the next one down is stale. */
-	ck_assert_int_eq(replay_check(&w, 1000 - REPLAY_WINDOW, IHMP_ACK, 0), REPLAY_STALE);
-	for (uint64_t c = 999; c > 1000 - REPLAY_WINDOW; c -= 2)
-		HOT_ASSERT(rx(&w, c, IHMP_ACK, 0) == REPLAY_FRESH);
-	/* Now the odd distances and the top are taken, the even ones free. */
-	for (uint64_t c = 1000; c > 1000 - REPLAY_WINDOW; c--) {
-		bool taken = (1000 - c) % 2 == 1 || c == 1000;
-
-		HOT_ASSERT(rx(&w, c, IHMP_ACK, 0) == (taken ? REPLAY_DUPLICATE : REPLAY_FRESH));
-	}
-	ck_assert_int_eq(rx(&w, 1000 - REPLAY_WINDOW + 1, IHMP_ACK, 0), REPLAY_DUPLICATE);
-	/* Moving the top by one pushes the oldest counter out. */
-	ck_assert_int_eq(rx(&w, 1001, IHMP_ACK, 0), REPLAY_FRESH);
-	ck_assert_int_eq(replay_check(&w, 1001 - REPLAY_WINDOW, IHMP_ACK, 0), REPLAY_STALE);
-	ck_assert_int_eq(replay_check(&w, 1002 - REPLAY_WINDOW, IHMP_ACK, 0), REPLAY_DUPLICATE);
+	ck_assert_int_eq(rx(&w, top, IHMP_ACK, 0), REPLAY_FRESH);
+	for (uint64_t k = 1; k < 30; k++)
+		HOT_ASSERT(rx(&w, top - 2 * k * SEC, REQ, (uint16_t)k) == REPLAY_FRESH);
+	for (uint64_t k = 1; k < 30; k++)
+		HOT_ASSERT(refused(rx(&w, top - 2 * k * SEC, IHMP_ACK, 0)));
+	ck_assert_uint_eq(w.floor, 0);
+	/* The exact edge: REPLAY_SPAN below the top is stale, one less fresh. */
+	ck_assert_int_eq(replay_check(&w, top - REPLAY_SPAN, IHMP_ACK, 0), REPLAY_STALE);
+	ck_assert_int_eq(replay_check(&w, top - REPLAY_SPAN + 1, IHMP_ACK, 0), REPLAY_FRESH);
+	/* The span moves with the top. */
+	ck_assert_int_eq(rx(&w, top + 1, IHMP_ACK, 0), REPLAY_FRESH);
+	ck_assert_int_eq(replay_check(&w, top - REPLAY_SPAN + 1, IHMP_ACK, 0), REPLAY_STALE);
+	ck_assert_int_eq(replay_check(&w, top - REPLAY_SPAN + 2, IHMP_ACK, 0), REPLAY_FRESH);
+	ck_assert_int_eq(replay_check(&w, top, IHMP_ACK, 0), REPLAY_DUPLICATE);
 }
 END_TEST
 
-/* Shifts by every distance across the word boundary keep exactly the bits
- * they should. */
-START_TEST(test_shift_distances)
+/* More accepted counters in the span than kept: the lowest are forgotten,
+ * and everything up to them is refused from then on. */
+START_TEST(test_seen_overflow)
 {
-	for (uint64_t d = 1; d <= REPLAY_WINDOW + 2; d++) {
-		struct replay_window w;
-		uint64_t base = 5000;
+	struct replay_window w;
+	uint64_t n = REPLAY_SEEN + 5;
 
-		replay_init(&w, 0);
-		/* Accept every third counter below base, and base. */
-		for (uint64_t c = base - REPLAY_WINDOW + 1; c <= base; c++)
-			if ((base - c) % 3 == 0)
-				replay_accept(&w, c, IHMP_ACK, 0);
-		ck_assert_int_eq(rx(&w, base + d, IHMP_ACK, 0), REPLAY_FRESH);
-		for (uint64_t c = base + d - 1; c > base + d - REPLAY_WINDOW; c--) {
-			bool seen = c <= base && (base - c) % 3 == 0;
-
-			HOT_ASSERT(replay_check(&w, c, IHMP_ACK, 0) ==
-				   (seen ? REPLAY_DUPLICATE : REPLAY_FRESH));
-		}
-		HOT_ASSERT(replay_check(&w, base + d - REPLAY_WINDOW, IHMP_ACK, 0) == REPLAY_STALE);
-	}
+	replay_init(&w, 0);
+	/* Every other microsecond, in order. */
+	for (uint64_t i = 1; i <= n; i++)
+		HOT_ASSERT(rx(&w, T0 + 2 * i, IHMP_ACK, 0) == REPLAY_FRESH);
+	ck_assert_uint_eq(w.nseen, REPLAY_SEEN);
+	for (uint64_t i = 1; i <= n; i++)
+		HOT_ASSERT(refused(replay_check(&w, T0 + 2 * i, IHMP_ACK, 0)));
+	/* The gaps: fresh above the lowest kept counter, stale below. */
+	ck_assert_uint_eq(w.floor, T0 + 2 * 5 + 1);
+	for (uint64_t c = T0; c < T0 + 2 * n; c += 2)
+		HOT_ASSERT(replay_check(&w, c + 1, IHMP_ACK, 0) ==
+			   (c + 1 >= w.floor ? REPLAY_FRESH : REPLAY_STALE));
+	/* A fresh one below every kept counter is taken, and then stands
+	 * for the floor. */
+	ck_assert_int_eq(rx(&w, T0 + 2 * 5 + 1, IHMP_ACK, 0), REPLAY_FRESH);
+	ck_assert_uint_eq(w.floor, T0 + 2 * 5 + 2);
+	ck_assert_uint_eq(w.nseen, REPLAY_SEEN);
+	/* A newer one now pushes out the lowest kept. */
+	ck_assert_int_eq(rx(&w, T0 + 2 * n + 1, IHMP_ACK, 0), REPLAY_FRESH);
+	ck_assert_uint_eq(w.floor, T0 + 2 * 6 + 1);
+	ck_assert_int_eq(replay_check(&w, T0 + 2 * 6, IHMP_ACK, 0), REPLAY_STALE);
+	ck_assert_int_eq(replay_check(&w, T0 + 2 * 7, IHMP_ACK, 0), REPLAY_DUPLICATE);
+	/* Counters that left the span free their slots without a floor. */
+	ck_assert_int_eq(rx(&w, T0 + 10 * REPLAY_SPAN, IHMP_ACK, 0), REPLAY_FRESH);
+	ck_assert_uint_eq(w.nseen, 1);
+	ck_assert_uint_eq(w.floor, T0 + 2 * 6 + 1);
 }
 END_TEST
 
@@ -106,6 +131,7 @@ START_TEST(test_huge_jump)
 		HOT_ASSERT(replay_check(&w, c, IHMP_ACK, 0) == REPLAY_STALE);
 	ck_assert_int_eq(replay_check(&w, ((uint64_t)1 << 62) - 1, IHMP_ACK, 0), REPLAY_FRESH);
 	ck_assert_int_eq(replay_check(&w, (uint64_t)1 << 62, IHMP_ACK, 0), REPLAY_DUPLICATE);
+	ck_assert_uint_eq(w.nseen, 1);
 	/* Accepting a stale counter changes nothing. */
 	replay_accept(&w, 15, IHMP_ACK, 0);
 	ck_assert_uint_eq(w.top, (uint64_t)1 << 62);
@@ -134,10 +160,16 @@ START_TEST(test_ends_of_the_counter_space)
 	ck_assert_int_eq(rx(&w, UINT64_MAX, IHMP_ACK, 0), REPLAY_FRESH);
 	ck_assert_int_eq(rx(&w, UINT64_MAX - 5, IHMP_ACK, 0), REPLAY_DUPLICATE);
 	ck_assert_int_eq(rx(&w, UINT64_MAX - 1, IHMP_ACK, 0), REPLAY_FRESH);
-	ck_assert_int_eq(rx(&w, UINT64_MAX - (REPLAY_WINDOW - 1), IHMP_ACK, 0), REPLAY_FRESH);
-	ck_assert_int_eq(replay_check(&w, UINT64_MAX - REPLAY_WINDOW, IHMP_ACK, 0), REPLAY_STALE);
+	ck_assert_int_eq(rx(&w, UINT64_MAX - (REPLAY_SPAN - 1), IHMP_ACK, 0), REPLAY_FRESH);
+	ck_assert_int_eq(replay_check(&w, UINT64_MAX - REPLAY_SPAN, IHMP_ACK, 0), REPLAY_STALE);
 	ck_assert_int_eq(replay_check(&w, 0, IHMP_ACK, 0), REPLAY_STALE);
 	ck_assert_int_eq(replay_check(&w, 1, IHMP_ACK, 0), REPLAY_STALE);
+	ck_assert_int_eq(rx(&w, UINT64_MAX, IHMP_ACK, 0), REPLAY_DUPLICATE);
+	/* Filling the kept counters up there raises the floor without
+	 * wrapping it. */
+	for (uint64_t i = 2; i < 2 + 2 * REPLAY_SEEN; i++)
+		rx(&w, UINT64_MAX - i, IHMP_ACK, 0);
+	ck_assert_uint_gt(w.floor, UINT64_MAX - REPLAY_SPAN);
 	ck_assert_int_eq(rx(&w, UINT64_MAX, IHMP_ACK, 0), REPLAY_DUPLICATE);
 }
 END_TEST
@@ -153,7 +185,7 @@ START_TEST(test_floor)
 	replay_accept(&w, 5, IHMP_ACK, 0);
 	ck_assert(!w.started);
 	ck_assert_int_eq(rx(&w, 1050, IHMP_ACK, 0), REPLAY_FRESH);
-	/* Inside the window but below the floor: still stale. */
+	/* Inside the span but below the floor: still stale. */
 	ck_assert_int_eq(replay_check(&w, 1000, IHMP_ACK, 0), REPLAY_FRESH);
 	ck_assert_int_eq(replay_check(&w, 999, IHMP_ACK, 0), REPLAY_STALE);
 }
@@ -164,67 +196,58 @@ START_TEST(test_retransmission)
 	struct replay_window w;
 
 	replay_init(&w, 0);
-	ck_assert_int_eq(rx(&w, 500, REQ, 7), REPLAY_FRESH);
+	ck_assert_int_eq(rx(&w, T0 + 500, REQ, 7), REPLAY_FRESH);
 	/* The same request again: answer, do not apply. */
-	ck_assert_int_eq(rx(&w, 500, REQ, 7), REPLAY_RETRANSMIT);
-	ck_assert_int_eq(rx(&w, 500, REQ, 7), REPLAY_RETRANSMIT);
+	ck_assert_int_eq(rx(&w, T0 + 500, REQ, 7), REPLAY_RETRANSMIT);
+	ck_assert_int_eq(rx(&w, T0 + 500, REQ, 7), REPLAY_RETRANSMIT);
 	/* Same counter, other header: not that request. */
-	ck_assert_int_eq(rx(&w, 500, REQ, 8), REPLAY_DUPLICATE);
-	ck_assert_int_eq(rx(&w, 500, IHMP_ADDR_UP, 7), REPLAY_DUPLICATE);
+	ck_assert_int_eq(rx(&w, T0 + 500, REQ, 8), REPLAY_DUPLICATE);
+	ck_assert_int_eq(rx(&w, T0 + 500, IHMP_ADDR_UP, 7), REPLAY_DUPLICATE);
 	/* An ACK is never retransmitted, so never re-answered. */
-	ck_assert_int_eq(rx(&w, 501, IHMP_ACK, 7), REPLAY_FRESH);
-	ck_assert_int_eq(rx(&w, 501, IHMP_ACK, 7), REPLAY_DUPLICATE);
+	ck_assert_int_eq(rx(&w, T0 + 501, IHMP_ACK, 7), REPLAY_FRESH);
+	ck_assert_int_eq(rx(&w, T0 + 501, IHMP_ACK, 7), REPLAY_DUPLICATE);
 
-	/* Still recognised after the window moved far past it... */
-	ck_assert_int_eq(rx(&w, 100000, IHMP_ACK, 1), REPLAY_FRESH);
-	ck_assert_int_eq(rx(&w, 500, REQ, 7), REPLAY_RETRANSMIT);
+	/* Still recognised after the span moved far past it... */
+	ck_assert_int_eq(rx(&w, T0 + 10 * REPLAY_SPAN, IHMP_ACK, 1), REPLAY_FRESH);
+	ck_assert_int_eq(rx(&w, T0 + 500, REQ, 7), REPLAY_RETRANSMIT);
 	/* ... until REPLAY_ANSWERED newer requests took its place. */
 	for (uint16_t i = 0; i < REPLAY_ANSWERED - 1; i++)
-		ck_assert_int_eq(rx(&w, 100001 + i, IHMP_ADDR_UP, i), REPLAY_FRESH);
-	ck_assert_int_eq(rx(&w, 500, REQ, 7), REPLAY_RETRANSMIT);
-	ck_assert_int_eq(rx(&w, 200000, IHMP_ADDR_DOWN, 99), REPLAY_FRESH);
-	ck_assert_int_eq(rx(&w, 500, REQ, 7), REPLAY_STALE);
-	ck_assert_int_eq(rx(&w, 100001, IHMP_ADDR_UP, 0), REPLAY_RETRANSMIT);
+		ck_assert_int_eq(rx(&w, T0 + 10 * REPLAY_SPAN + 1 + i, IHMP_ADDR_UP, i),
+				 REPLAY_FRESH);
+	ck_assert_int_eq(rx(&w, T0 + 500, REQ, 7), REPLAY_RETRANSMIT);
+	ck_assert_int_eq(rx(&w, T0 + 11 * REPLAY_SPAN, IHMP_ADDR_DOWN, 99), REPLAY_FRESH);
+	ck_assert_int_eq(rx(&w, T0 + 500, REQ, 7), REPLAY_STALE);
+	ck_assert_int_eq(rx(&w, T0 + 10 * REPLAY_SPAN + 1, IHMP_ADDR_UP, 0), REPLAY_RETRANSMIT);
 }
 END_TEST
 
 /* ---- against a reference model ---- */
 
-#define MODEL_MAX 4096
+#define MODEL_MAX 400000
 
+/* Every counter ever accepted, unbounded; no floor of its own. */
 struct model {
 	bool started;
-	uint64_t top, floor;
-	uint64_t seen[MODEL_MAX];	/* accepted counters within the window */
+	uint64_t top, floor0;
+	uint64_t *acc;
 	unsigned int n;
 };
 
-static enum replay_verdict model_check(const struct model *m, uint64_t c)
+static bool model_has(const struct model *m, uint64_t c)
 {
-	if (c < m->floor)
-		return REPLAY_STALE;
-	if (!m->started || c > m->top)
-		return REPLAY_FRESH;
-	if (m->top - c >= REPLAY_WINDOW)
-		return REPLAY_STALE;
 	for (unsigned int i = 0; i < m->n; i++)
-		if (m->seen[i] == c)
-			return REPLAY_DUPLICATE;
-	return REPLAY_FRESH;
+		if (m->acc[i] == c)
+			return true;
+	return false;
 }
 
-static void model_accept(struct model *m, uint64_t c)
+static unsigned int model_above(const struct model *m, uint64_t c)
 {
 	unsigned int k = 0;
 
-	if (!m->started || c > m->top)
-		m->top = c;
-	m->started = true;
-	m->seen[m->n++] = c;
 	for (unsigned int i = 0; i < m->n; i++)
-		if (m->top - m->seen[i] < REPLAY_WINDOW)
-			m->seen[k++] = m->seen[i];
-	m->n = k;
+		k += m->acc[i] > c;
+	return k;
 }
 
 static uint64_t next_rand(uint64_t *s)
@@ -235,42 +258,79 @@ static uint64_t next_rand(uint64_t *s)
 	return *s;
 }
 
+/*
+ * Safety: nothing accepted is ever fresh again; nothing below the initial
+ * floor or beyond the span is fresh; "duplicate" only for what was
+ * accepted. Liveness: a counter never accepted, within the span and above
+ * the initial floor, is fresh when fewer than REPLAY_SEEN accepted
+ * counters are above it (only then can the floor have passed it).
+ */
+static void check_against_model(const struct replay_window *w, const struct model *m, uint64_t c)
+{
+	enum replay_verdict got = replay_check(w, c, IHMP_ACK, 0);
+	bool acc = model_has(m, c);
+	bool in_span = !m->started || c > m->top || m->top - c < REPLAY_SPAN;
+
+	if (acc)
+		HOT_ASSERT(refused(got));
+	if (got == REPLAY_DUPLICATE)
+		HOT_ASSERT(acc);
+	if (c < m->floor0 || !in_span)
+		HOT_ASSERT(got == REPLAY_STALE);
+	if (!acc && c >= m->floor0 && in_span && model_above(m, c) < REPLAY_SEEN)
+		HOT_ASSERT(got == REPLAY_FRESH);
+}
+
 START_TEST(test_random_against_model)
 {
 	static struct model m;
 	struct replay_window w;
 	uint64_t s = 0x9e3779b97f4a7c15ull, base;
 
+	m.acc = malloc(MODEL_MAX * sizeof(*m.acc));
+	ck_assert_ptr_nonnull(m.acc);
 	for (int run = 0; run < 4; run++) {
-		/* Runs start low, in the middle and near the top of the space. */
-		base = run == 0 ? 0 : run == 1 ? 1000000 : UINT64_MAX - 100000 * (uint64_t)run;
-		memset(&m, 0, sizeof(m));
-		m.floor = run == 1 ? base + 50 : 0;
-		replay_init(&w, m.floor);
-		for (int i = 0; i < 100000; i++) {
-			uint64_t r = next_rand(&s), c, off = r % 400;
-			enum replay_verdict want, got;
+		/* Runs start low, at a wall clock and near the top of the space. */
+		base = run == 0 ? 0 : run == 1 ? T0 : UINT64_MAX - 1000 * SEC * (uint64_t)run;
+		m.started = false;
+		m.top = 0;
+		m.n = 0;
+		m.floor0 = run == 1 ? base + 50 : 0;
+		replay_init(&w, m.floor0);
+		for (int i = 0; i < 20000; i++) {
+			uint64_t r = next_rand(&s), c, back = r % (REPLAY_SPAN + REPLAY_SPAN / 4);
+			enum replay_verdict got;
 
 			if (!m.started)
-				c = base + off;
-			else if (r >> 60 == 0)	/* a rare big jump */
-				c = m.top + (r >> 20) % 100000;
-			else if (off < 200)
-				c = m.top - (m.top > off ? off : m.top);
-			else
-				c = m.top + ((off - 200) % 3 == 0 ? off - 200 : 1);
-			if (c < m.top && m.started && UINT64_MAX - m.top < 400)
-				c = m.top - off;	/* stay in range near the top */
-			want = model_check(&m, c);
-			got = replay_check(&w, c, IHMP_ACK, 0);
-			HOT_ASSERT(got == want);
+				c = base + r % 400;
+			else if ((r >> 58) == 0)	/* a rare big jump */
+				c = m.top + (r >> 20) % (4 * REPLAY_SPAN);
+			else if ((r >> 60) < 9)		/* reordered, up to past the span */
+				c = m.top - (m.top > back ? back : m.top);
+			else if ((r >> 60) < 12)	/* an exact old one */
+				c = m.n ? m.acc[(r >> 8) % m.n] : base;
+			else				/* the next ones */
+				c = m.top + 1 + (r >> 8) % (2 * SEC);
+			if (c < base)
+				c = base;
+			if (m.started && c > m.top && UINT64_MAX - m.top < 4 * REPLAY_SPAN)
+				c = m.top - (r >> 30) % 1000;	/* stay in range near the top */
+			check_against_model(&w, &m, c);
+			got = rx(&w, c, IHMP_ACK, 0);
 			if (got == REPLAY_FRESH) {
-				replay_accept(&w, c, IHMP_ACK, 0);
-				model_accept(&m, c);
+				HOT_ASSERT(m.n < MODEL_MAX);
+				m.acc[m.n++] = c;
+				if (!m.started || c > m.top)
+					m.top = c;
+				m.started = true;
 			}
-			HOT_ASSERT(w.top == m.top);
+			ck_assert_msg(w.top == m.top, "run %d step %d: c %llu got %d top %llu model %llu",
+				      run, i, (unsigned long long)c, got, (unsigned long long)w.top,
+				      (unsigned long long)m.top);
+			HOT_ASSERT(w.nseen <= REPLAY_SEEN);
 		}
 	}
+	free(m.acc);
 }
 END_TEST
 
@@ -317,8 +377,8 @@ static Suite *replay_suite(void)
 	TCase *tc = tcase_create("window");
 
 	tcase_add_test(tc, test_duplicates_in_order);
-	tcase_add_test(tc, test_reorder_and_edges);
-	tcase_add_test(tc, test_shift_distances);
+	tcase_add_test(tc, test_reorder_within_span);
+	tcase_add_test(tc, test_seen_overflow);
 	tcase_add_test(tc, test_huge_jump);
 	tcase_add_test(tc, test_ends_of_the_counter_space);
 	tcase_add_test(tc, test_floor);
