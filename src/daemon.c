@@ -545,7 +545,13 @@ static void log_ihmp_msg(const char *dir, const uint8_t *buf, size_t len,
 		  dime_addr_fmt(&m.old_addr, o, sizeof(o)));
 }
 
-/* Carry out what the state machine asked for. */
+/*
+ * Carry out what the state machine asked for: the data plane first, the
+ * messages after. An ACK of a HANDOFF must not leave before our kernel
+ * sets steer the peer's new address: the peer releases its held segments
+ * the moment the ACK arrives, and one that reached our stack untranslated
+ * would meet no socket and draw a RST that kills the connection.
+ */
 static void ihmp_act(struct dimed *d)
 {
 	struct ihmp_actions *acts = d->acts;
@@ -555,8 +561,6 @@ static void ihmp_act(struct dimed *d)
 
 		switch (a->type) {
 		case IHMP_ACT_SEND:
-			log_ihmp_msg("tx", a->buf, a->len, &a->src, &a->dst);
-			ihmpio_send(d->io, &a->src, &a->dst, a->dport, a->buf, a->len, now_ms());
 			break;
 		case IHMP_ACT_LOCATORS_CHANGED:
 			dp_hid_sync(d->dp, a->hid);
@@ -569,6 +573,14 @@ static void ihmp_act(struct dimed *d)
 			peer_lost(d, a->hid);
 			break;
 		}
+	}
+	for (unsigned int i = 0; i < acts->n; i++) {
+		const struct ihmp_action *a = &acts->a[i];
+
+		if (a->type != IHMP_ACT_SEND)
+			continue;
+		log_ihmp_msg("tx", a->buf, a->len, &a->src, &a->dst);
+		ihmpio_send(d->io, &a->src, &a->dst, a->dport, a->buf, a->len, now_ms());
 	}
 	acts->n = 0;
 }
