@@ -20,8 +20,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dime/addrwatch.h"
+#include "dime/conf.h"
 #include "dime/control.h"
 #include "dime/ctnl.h"
 #include "dime/daemon.h"
@@ -37,6 +39,7 @@
 #include "dime/rtnl.h"
 #include "dime/rules.h"
 #include "dime/sockkill.h"
+#include "dime/statefile.h"
 #include "dime/sysctl.h"
 
 #define FLOW_EXPIRE_BUDGET 4096		/* pool entries visited per tick */
@@ -59,6 +62,10 @@
 #define PROBE_WINDOW_MS 2000
 #define LD_BURST 8
 #define PROBED_HOSTS 64			/* hosts whose last probed epoch is kept */
+/* The state file: written at most once a second while something changed;
+ * one older than this at start is ignored (its flows are long gone). */
+#define STATE_WRITE_EVERY_TICKS 4
+#define STATE_MAX_AGE_MS (10 * 60 * 1000)
 
 struct kick {
 	uint32_t hid;			/* DIME_HID_NONE: free */
@@ -110,8 +117,16 @@ struct dimed {
 	unsigned int probed_next;
 	uint64_t watch_until;		/* 0: no flow's ack_watch is set */
 	uint64_t acks_seen, probes_failed;
+	/* The state file (statefile.h), next to the control socket. */
+	char state_path[CONF_PATH_MAX + 8];
+	bool state_dirty;
+	struct dime_addr kept_pins[STATE_PINS_MAX];
+	uint32_t nkept_pins;
+	uint64_t state_writes, state_write_errors;
+	uint32_t state_hosts;		/* hosts restored at start */
 	bool rules_installed;
 	bool rt_dump_done;
+	bool ct_dump_done;
 	uint64_t ticks;
 	uint64_t nfq_truncated_dropped;
 	uint64_t pins_added, pins_removed, pin_errors;
@@ -156,6 +171,7 @@ static enum nfqio_verdict_kind verdict_of(enum dp_verdict v)
 }
 
 static bool hold_packet(struct dimed *d, const struct nfqio_packet *p);
+static void state_mark(struct dimed *d);
 
 /* One packet: only while a queue is being bound, before the loop runs. */
 static enum nfqio_verdict_kind on_packet(void *ctx, struct nfqio_packet *p)
@@ -559,6 +575,8 @@ static void ihmp_act(struct dimed *d)
 	for (unsigned int i = 0; i < acts->n; i++) {
 		const struct ihmp_action *a = &acts->a[i];
 
+		if (a->type != IHMP_ACT_SEND)
+			state_mark(d);
 		switch (a->type) {
 		case IHMP_ACT_SEND:
 			break;
@@ -709,6 +727,241 @@ static void control_plane_close(struct dimed *d)
 	d->kicks = NULL;
 }
 
+/* ---- state file (statefile.h) --------------------------------------------------- */
+
+/* Next to the control socket, so two daemons (namespaces, tests) never
+ * share one: /run/dime/dimed.sock -> /run/dime/dimed.state. */
+static void state_path_init(struct dimed *d)
+{
+	const char *p = d->cfg.ctl_path;
+	size_t n = strlen(p);
+
+	if (n > 5 && strcmp(p + n - 5, ".sock") == 0)
+		n -= 5;
+	snprintf(d->state_path, sizeof(d->state_path), "%.*s.state", (int)n, p);
+}
+
+static void state_mark(struct dimed *d)
+{
+	d->state_dirty = true;
+}
+
+/* Flows of translated hosts are in the state file (their identifiers). */
+static void state_mark_if_moved(struct dimed *d, const struct dime_addr *rid)
+{
+	const struct dime_hid_entry *h = dime_hid_get(d->hids, dime_hid_lookup(d->hids, rid));
+
+	if (h && h->moved)
+		d->state_dirty = true;
+}
+
+static bool set_has(const struct dime_addr_set *s, const struct dime_addr *a)
+{
+	return dime_addr_set_has(s, a);
+}
+
+static void copy_set(struct state_set *to, const struct dime_addr_set *from)
+{
+	to->n = 0;
+	for (uint32_t i = 0; i < from->n && to->n < STATE_SET_MAX; i++)
+		to->addr[to->n++] = from->addr[i];
+}
+
+/* What a restart needs: the hosts whose flows are translated (their
+ * locators differ from what the flows bound), with the identifiers those
+ * flows bound, and our pins. Everything else is learnt again from the
+ * kernel and from IHMP. */
+/* hid -> 1 + index in st->hosts, open addressing (size a power of two
+ * above twice the hosts, so there is always a free slot). */
+struct host_map {
+	uint32_t mask;
+	uint32_t *hid, *idx;
+};
+
+static uint32_t *map_slot(const struct host_map *m, uint32_t hid)
+{
+	uint32_t i = (hid * 2654435761u) & m->mask;
+
+	while (m->hid[i] && m->hid[i] != hid)
+		i = (i + 1) & m->mask;
+	return &m->hid[i];
+}
+
+static int state_collect(struct dimed *d, struct state *st)
+{
+	struct host_map m = { 0 };
+	uint32_t size = 4, cursor = 0;
+	struct dime_flow *f;
+
+	while (size < 2 * dime_hid_count(d->hids) + 2)
+		size <<= 1;
+	m.mask = size - 1;
+	m.hid = calloc(size, sizeof(*m.hid));
+	m.idx = calloc(size, sizeof(*m.idx));
+
+	memset(st, 0, sizeof(*st));
+	st->hosts = calloc(dime_hid_count(d->hids) + 1, sizeof(*st->hosts));
+	if (!m.hid || !m.idx || !st->hosts) {
+		free(m.hid);
+		free(m.idx);
+		free(st->hosts);
+		st->hosts = NULL;
+		return -ENOMEM;
+	}
+	for (uint32_t hid = dime_hid_next(d->hids, DIME_HID_NONE); hid != DIME_HID_NONE;
+	     hid = dime_hid_next(d->hids, hid)) {
+		const struct dime_hid_entry *h = dime_hid_get(d->hids, hid);
+		struct state_host *sh;
+
+		if (!h || !h->moved || st->nhosts >= STATE_HOSTS_MAX)
+			continue;
+		sh = &st->hosts[st->nhosts++];
+		{
+			uint32_t *s = map_slot(&m, hid);
+
+			*s = hid;
+			m.idx[s - m.hid] = st->nhosts;
+		}
+		sh->ihmp = h->ihmp != NULL;
+		memcpy(sh->rloc, h->rloc, sizeof(sh->rloc));
+		memcpy(sh->lloc, h->lloc, sizeof(sh->lloc));
+		copy_set(&sh->active, &h->active);
+		copy_set(&sh->unreach, &h->unreach);
+		copy_set(&sh->local, &h->local);
+	}
+	while ((f = dime_flow_iter(d->flows, &cursor))) {
+		uint32_t *s = map_slot(&m, f->hid);
+		uint32_t i = *s ? m.idx[s - m.hid] : 0;
+		const struct dime_hid_entry *h = dime_hid_get(d->hids, f->hid);
+		struct state_host *sh;
+		bool dup = false;
+
+		if (!i || !h)
+			continue;
+		sh = &st->hosts[i - 1];
+		if (set_has(&h->active, &f->rid) || set_has(&h->unreach, &f->rid))
+			continue;
+		for (uint32_t k = 0; k < sh->nbound && !dup; k++)
+			dup = dime_addr_eq(&sh->bound[k], &f->rid);
+		if (!dup && sh->nbound < STATE_BOUND_MAX)
+			sh->bound[sh->nbound++] = f->rid;
+	}
+	for (uint32_t i = 0; i < d->local.n && st->npins < STATE_PINS_MAX; i++)
+		if (d->local.e[i].pin)
+			st->pins[st->npins++] = d->local.e[i].addr;
+	free(m.hid);
+	free(m.idx);
+	return 0;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void state_save(struct dimed *d)
+{
+	char err[STATE_ERR_MAX];
+	struct state st;
+	int rc;
+
+	if (!d->state_dirty)
+		return;
+	d->state_dirty = false;
+	if ((rc = state_collect(d, &st)) == 0) {
+		st.time_ms = wall_ms();
+		rc = statefile_write(d->state_path, &st, err, sizeof(err));
+		if (rc < 0)
+			log_warnx("state file: %s", err);
+		state_free(&st);
+	} else {
+		log_warn_e(rc, "state file: cannot collect the state");
+	}
+	rc < 0 ? d->state_write_errors++ : d->state_writes++;
+}
+
+/* Put a restored host back: its sets, the identifiers its flows bound
+ * (as unreachable addresses, so the flows find it when conntrack's dump
+ * brings them back), its locators. */
+static int state_restore_host(struct dimed *d, const struct state_host *sh)
+{
+	uint32_t hid;
+	int err = dime_hid_create(d->hids, now_ms(), &hid);
+
+	if (err < 0)
+		return err;
+	for (uint32_t i = 0; i < sh->active.n && !err; i++)
+		err = dime_hid_addr_add(d->hids, hid, DIME_HID_ACTIVE, &sh->active.addr[i]);
+	for (uint32_t i = 0; i < sh->unreach.n && !err; i++)
+		err = dime_hid_addr_add(d->hids, hid, DIME_HID_UNREACH, &sh->unreach.addr[i]);
+	for (uint32_t i = 0; i < sh->local.n && !err; i++)
+		err = dime_hid_addr_add(d->hids, hid, DIME_HID_LOCAL, &sh->local.addr[i]);
+	for (uint32_t i = 0; i < sh->nbound && !err; i++) {
+		err = dime_hid_addr_add(d->hids, hid, DIME_HID_UNREACH, &sh->bound[i]);
+		if (err == -ENOSPC)
+			err = 0;	/* that flow will make a host of its own */
+	}
+	for (int f = 0; f < 2 && !err; f++) {
+		if (dime_addr_is_set(&sh->rloc[f]))
+			err = dime_hid_set_rloc(d->hids, hid, &sh->rloc[f]);
+		if (!err && dime_addr_is_set(&sh->lloc[f]))
+			err = dime_hid_set_lloc(d->hids, hid, &sh->lloc[f]);
+	}
+	if (err < 0)
+		dime_hid_destroy(d->hids, hid);
+	return err;
+}
+
+/* After kill -9: the hosts and pins of the run before, so its moved
+ * flows (adopted again from conntrack) keep their translation. */
+static void state_restore(struct dimed *d)
+{
+	char err[STATE_ERR_MAX];
+	struct state st;
+	uint32_t restored = 0;
+	uint64_t age;
+	int rc = statefile_read(d->state_path, &st, err, sizeof(err));
+
+	if (rc == -ENOENT)
+		return;
+	if (rc < 0) {
+		log_warnx("state file: %s: starting without it", err);
+		return;
+	}
+	age = wall_ms() > st.time_ms ? wall_ms() - st.time_ms : 0;
+	if (age > STATE_MAX_AGE_MS) {
+		log_notice("state file %s is %llu s old: ignored", d->state_path,
+			   (unsigned long long)(age / 1000));
+		state_free(&st);
+		return;
+	}
+	for (uint32_t i = 0; i < st.nhosts; i++) {
+		rc = state_restore_host(d, &st.hosts[i]);
+		if (rc < 0)
+			log_warn_e(rc, "state file: host %u not restored", i + 1);
+		else
+			restored++;
+	}
+	d->nkept_pins = st.npins;
+	memcpy(d->kept_pins, st.pins, st.npins * sizeof(st.pins[0]));
+	d->state_hosts = restored;
+	log_notice("restored %u moved hosts and %u pins from %s (written %llu ms ago)", restored,
+		   st.npins, d->state_path, (unsigned long long)age);
+	state_free(&st);
+	d->state_dirty = true;
+}
+
+/* The pins the state file listed are still on lo: give them back their
+ * fallback rules (the flush of stale ones took those). */
+static void state_pins_back(struct dimed *d)
+{
+	for (uint32_t i = 0; i < d->nkept_pins; i++)
+		pin_add(&d->kept_pins[i]);
+}
+
 /* ---- conntrack ------------------------------------------------------------ */
 
 static uint8_t tcp_state_from_ct(uint8_t ct)
@@ -781,6 +1034,7 @@ static void on_conntrack(void *ctx, enum ctnl_event ev, const struct ctnl_flow *
 			log_warn_e(err, "conntrack: dump");
 		return;
 	case CTNL_DUMP_DONE:
+		d->ct_dump_done = true;
 		log_debug("conntrack: dump done, %u flows known", dime_flow_count(d->flows));
 		return;
 	case CTNL_UPDATE:
@@ -804,10 +1058,13 @@ static void on_conntrack(void *ctx, enum ctnl_event ev, const struct ctnl_flow *
 		/* We opened it: the peer learns of us by HELLO. */
 		if (dime_addr_eq(&key.lid, &f->orig_src))
 			ihmp_maybe_hello(d, &key);
+		state_mark_if_moved(d, &key.rid);
 		return;
 	case CTNL_DESTROY:
-		if (orient(d, f, &key))
+		if (orient(d, f, &key)) {
+			state_mark_if_moved(d, &key.rid);
 			dp_flow_forget(d->dp, &key);
+		}
 		return;
 	}
 }
@@ -837,6 +1094,7 @@ static void pin(struct dimed *d, const struct dime_addr *addr)
 		return;
 	}
 	d->pins_added++;
+	state_mark(d);
 	log_info("%s: address gone, kept on lo as an identifier for its flows", a);
 	ctl_server_event(d->ctl, &(struct ctl_event){ .kind = CTL_EV_PIN_ADDED, .addr = *addr });
 }
@@ -853,6 +1111,7 @@ static void unpin(struct dimed *d, const struct dime_addr *addr, const char *why
 		return;
 	}
 	d->pins_removed++;
+	state_mark(d);
 	log_info("%s: pinned identifier removed (%s)", a, why);
 	ctl_server_event(d->ctl, &(struct ctl_event){ .kind = CTL_EV_PIN_REMOVED, .addr = *addr,
 		.text = why });
@@ -1005,6 +1264,8 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 	EMIT("pins_removed", d->pins_removed);
 	EMIT("pin_errors", d->pin_errors);
 	EMIT("conntrack_ignored", d->ct_ignored);
+	EMIT("state_writes", d->state_writes);
+	EMIT("state_write_errors", d->state_write_errors);
 	if (d->ih) {
 		const struct ihmpio_stats *io = ihmpio_stats(d->io);
 		const struct sockkill_stats *sk = sockkill_stats(d->sk);
@@ -1061,6 +1322,7 @@ static int ctl_set_locator(void *ctx, const struct dime_addr *peer, const struct
 		log_warn_e(err, "host %s: set-locator refused", p);
 		return err;
 	}
+	state_mark(d);
 	log_info("host %s: locators set by hand: remote %s, local %s", p,
 		 rloc ? dime_addr_fmt(rloc, r, sizeof(r)) : "unchanged",
 		 lloc ? dime_addr_fmt(lloc, l, sizeof(l)) : "unchanged");
@@ -1158,6 +1420,7 @@ static int rules_open(struct dimed *d)
 		.ihmp_port = d->cfg.ihmp_port,
 		.mark = d->cfg.mark,
 		.ipv6 = d->cfg.ipv6,
+		.take_over = d->state_hosts > 0 || d->nkept_pins > 0,
 	};
 	int err = rules_install(&rc);
 
@@ -1186,6 +1449,16 @@ static int netlink_open(struct dimed *d)
 	}
 	if ((err = ctnl_open(&d->ct, on_conntrack, d)) < 0 || (err = ctnl_dump(d->ct)) < 0)
 		return err;
+	/* With hosts restored from a state file, their flows must be steered
+	 * again before their packets meet the new, empty sets untranslated:
+	 * wait for the conntrack dump here too (bounded; a huge table goes on
+	 * in the loop). */
+	for (int i = 0; i < 20 && d->nkept_pins + d->state_hosts && !d->ct_dump_done; i++) {
+		struct pollfd pfd = { .fd = ctnl_dump_fd(d->ct), .events = POLLIN };
+
+		if (poll(&pfd, 1, 50) > 0 && (err = ctnl_handle_dump_readable(d->ct)) < 0)
+			return err;
+	}
 	return 0;
 }
 
@@ -1203,7 +1476,9 @@ int dimed_start(struct dimed **out, const struct dimed_config *cfg)
 	 * and addresses, then the operator's socket. */
 	if ((err = tables_open(d)) < 0)
 		goto fail;
-	if ((err = pin_flush_stale()) < 0)
+	state_path_init(d);
+	state_restore(d);
+	if ((err = pin_flush_stale_except(d->kept_pins, d->nkept_pins)) < 0)
 		log_warn_e(err, "cannot remove identifiers pinned by an earlier run");
 	if ((err = queues_open(d)) < 0)
 		goto fail;
@@ -1216,6 +1491,7 @@ int dimed_start(struct dimed **out, const struct dimed_config *cfg)
 		goto fail;
 	if ((err = netlink_open(d)) < 0)
 		goto fail;
+	state_pins_back(d);
 	if ((err = ctl_server_open(&d->ctl, cfg->ctl_path, &ctl_backend, d)) < 0)
 		goto fail;
 	if (cfg->ihmp)
@@ -1248,8 +1524,11 @@ void dimed_stop(struct dimed *d)
 		nfqio_close(d->nfq_in);
 	if (d->nfq_out)
 		nfqio_close(d->nfq_out);
-	/* Pins only exist for flows that will die with the rules anyway. */
+	/* Pins only exist for flows that will die with the rules anyway, and
+	 * with them the state a restart would need. */
 	pin_flush_stale();
+	if (d->state_path[0] && unlink(d->state_path) < 0 && errno != ENOENT)
+		log_warn("state file %s: cannot remove it", d->state_path);
 	sysctl_restore_all();
 	dp_free(d->dp);
 	if (d->flows) {
@@ -1365,6 +1644,8 @@ void dimed_tick(struct dimed *d)
 	if (d->ih && d->ticks % HID_GC_EVERY_TICKS == 0)
 		peer_gc(d);
 	watch_expire(d);
+	if (d->ticks % STATE_WRITE_EVERY_TICKS == 0)
+		state_save(d);
 }
 
 int64_t dimed_timeout_ms(struct dimed *d)

@@ -46,6 +46,7 @@ struct ipset {
 	uint32_t seq;
 	struct rev_entry revs[REV_CACHE];
 	unsigned nrevs;
+	bool keep_contents;	/* reuse existing sets as they are (ipset_keep_contents) */
 	char tx[TX_SIZE];
 	char rx[RX_SIZE];
 };
@@ -416,8 +417,17 @@ static int reuse_existing(struct ipset *s, const char *name, const char *type, i
 			  name, info.type, family_name(info.family), type, family_name(family), name);
 		return -EEXIST;
 	}
+	if (s->keep_contents) {
+		log_debug("ipset %s: exists, reused with its members", name);
+		return 0;
+	}
 	log_debug("ipset %s: exists, flushed and reused", name);
 	return ipset_flush(s, name);
+}
+
+void ipset_keep_contents(struct ipset *s, bool keep)
+{
+	s->keep_contents = keep;
 }
 
 int ipset_create(struct ipset *s, const char *name, const char *type, int family, uint32_t maxelem)

@@ -300,8 +300,13 @@ int pin_add(const struct dime_addr *a)
 			log_warn_e(err, "pin %s: already on lo, cannot check whose", text);
 			return err;
 		}
-		if (s.have && s.found.proto == DIME_IFA_PROTO)
+		if (s.have && s.found.proto == DIME_IFA_PROTO) {
+			/* Ours already (kept across a restart): its fallback
+			 * rule went with the flush of stale ones. */
+			if ((err = fallback_add(a)) < 0)
+				log_warn_e(err, "pin %s: no fallback route", text);
 			return 0;
+		}
 		log_warnx("pin %s: already on lo and not ours (proto %u), left alone", text,
 			  s.found.proto);
 		return -EEXIST;
@@ -355,7 +360,20 @@ int pin_del(const struct dime_addr *a)
 	return 0;
 }
 
+static bool kept(const struct dime_addr *a, const struct dime_addr *keep, size_t nkeep)
+{
+	for (size_t i = 0; i < nkeep; i++)
+		if (dime_addr_eq(a, &keep[i]))
+			return true;
+	return false;
+}
+
 int pin_flush_stale(void)
+{
+	return pin_flush_stale_except(NULL, 0);
+}
+
+int pin_flush_stale_except(const struct dime_addr *keep, size_t nkeep)
 {
 	char text[DIME_ADDR_STRLEN];
 	int removed = 0;
@@ -363,13 +381,15 @@ int pin_flush_stale(void)
 	fallback_flush();
 	for (int round = 0; round < PIN_FLUSH_ROUNDS; round++) {
 		struct lo_scan s = { .want = NULL };
-		int err = lo_scan(&s, AF_UNSPEC);
+		int err = lo_scan(&s, AF_UNSPEC), this_round = 0;
 
 		if (err < 0) {
 			log_warn_e(err, "pin: cannot list lo's addresses to flush stale pins");
 			return err;
 		}
 		for (size_t i = 0; i < s.n_pins; i++) {
+			if (kept(&s.pins[i].addr, keep, nkeep))
+				continue;
 			dime_addr_fmt(&s.pins[i].addr, text, sizeof(text));
 			err = del_addr(&s.pins[i]);
 			if (err < 0 && err != -EADDRNOTAVAIL) {
@@ -378,8 +398,10 @@ int pin_flush_stale(void)
 			}
 			log_info("pin %s: removed stale pin from lo", text);
 			removed++;
+			this_round++;
 		}
-		if (!s.more)
+		/* A full batch of kept pins only would come back every round. */
+		if (!s.more || this_round == 0)
 			return removed;
 	}
 	return removed;

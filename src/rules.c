@@ -1049,12 +1049,88 @@ static int install_rules(const struct rules_config *cfg, int family)
 	return run_tool(restore_tool(family), restore_args, text, NULL, false);
 }
 
+/*
+ * The install text with the earlier run's chain flushed and refilled in
+ * the same table transaction instead of created: "-D jump" and "-F chain"
+ * in place of the chain's declaration. Fails (and the caller falls back)
+ * when the earlier run's chain or jump is not there.
+ */
+static int render_take_over(const struct rules_config *cfg, int family, char *out, size_t size)
+{
+	char text[4096];
+	const char *decl[2] = { ":" RULES_CHAIN_IN " - [0:0]\n", ":" RULES_CHAIN_OUT " - [0:0]\n" };
+	const char *repl[2] = { "-D PREROUTING -j " RULES_CHAIN_IN "\n-F " RULES_CHAIN_IN "\n",
+				"-D OUTPUT -j " RULES_CHAIN_OUT "\n-F " RULES_CHAIN_OUT "\n" };
+	int rc = rules_render_install(cfg, family, text, sizeof(text));
+	size_t o = 0;
+
+	if (rc < 0)
+		return rc;
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		const char *put = p;
+		size_t plen = len;
+
+		for (int i = 0; i < 2; i++) {
+			if (len == strlen(decl[i]) && memcmp(p, decl[i], len) == 0) {
+				put = repl[i];
+				plen = strlen(repl[i]);
+			}
+		}
+		if (o + plen + 1 > size)
+			return -ENOSPC;
+		memcpy(out + o, put, plen);
+		o += plen;
+		p += len;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int take_over(const struct rules_config *cfg)
+{
+	char text[4096 + 256];
+	int rc = ipset_ready();
+
+	if (rc < 0)
+		return rc;
+	st.cfg = *cfg;
+	ipset_keep_contents(st.ipset, true);
+	for (size_t i = 0; rc == 0 && i < 2; i++)
+		if (family_wanted(cfg, families[i]))
+			rc = create_sets(families[i]);
+	ipset_keep_contents(st.ipset, false);
+	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		if (!family_wanted(cfg, families[i]))
+			continue;
+		rc = render_take_over(cfg, families[i], text, sizeof(text));
+		if (rc == 0)
+			rc = run_tool(restore_tool(families[i]), restore_args, text, NULL, true);
+	}
+	if (rc < 0)
+		return rc;
+	st.installed = true;
+	log_info("rules: taken over from the earlier run, sets kept (queue out %u, in %u)",
+		 cfg->queue_out, cfg->queue_in);
+	return 0;
+}
+
 int rules_install(const struct rules_config *cfg)
 {
 	int rc = rules_config_check(cfg);
 
 	if (rc < 0)
 		return rc;
+	/* After a crash, with its state restored: keep steering what the
+	 * earlier run steered while this one learns the flows again. The
+	 * sets' members from before stay until the sets go at exit; they
+	 * only make the kernel queue packets that then pass unchanged. */
+	if (cfg->take_over) {
+		if (take_over(cfg) == 0)
+			return 0;
+		log_notice("rules: the earlier run's rules could not be taken over; installing afresh");
+	}
 	rc = rules_remove_stale();
 	if (rc < 0) {
 		log_warnx("rules: an earlier run's rules could not be removed; not installing");

@@ -60,6 +60,9 @@ int ipset_create(struct ipset *s, const char *name, const char *type, int family
  * while a rule still references it. */
 int ipset_destroy(struct ipset *s, const char *name);
 int ipset_flush(struct ipset *s, const char *name);
+/* With keep, ipset_create() reuses an existing set of the right type as it
+ * is instead of flushing it (taking over from a killed run). */
+void ipset_keep_contents(struct ipset *s, bool keep);
 /* 0 and *info filled, or -ENOENT (not logged) when there is no such set. */
 int ipset_header(struct ipset *s, const char *name, struct ipset_info *info);
 

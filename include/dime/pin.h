@@ -24,6 +24,8 @@
 #ifndef DIME_PIN_H
 #define DIME_PIN_H
 
+#include <stddef.h>
+
 #include "dime/addr.h"
 
 #define DIME_IFA_PROTO 0xd1
@@ -57,6 +59,9 @@ int pin_del(const struct dime_addr *a);
  * and route of PIN_TABLE (left by a previous run). Returns how many pins
  * were removed, or -errno. */
 int pin_flush_stale(void);
+/* The same, but the pins in keep[0..nkeep) stay (restored from the state
+ * file after a restart; pin_add() then gives them their fallback rule). */
+int pin_flush_stale_except(const struct dime_addr *keep, size_t nkeep);
 
 /*
  * Prepare a mobility interface, recording every change for

@@ -49,6 +49,9 @@ struct rules_config {
 	uint16_t ihmp_port;	/* dimed's own UDP port: never queued (1..65535) */
 	uint32_t mark;		/* fwmark bit(s) of packets dimed sends itself; nonzero */
 	bool ipv6;		/* also ip6tables and the *6 sets */
+	/* Take over the rules and sets of a run that was killed, without a
+	 * moment in which packets pass unsteered (rules_install). */
+	bool take_over;
 };
 
 enum rules_set {
