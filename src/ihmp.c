@@ -69,6 +69,9 @@ struct peer {
 	uint64_t hold_until;
 	unsigned int nat_n;
 	struct dime_addr nat_addr[NAT_MAX], nat_host[NAT_MAX];
+	/* Port mappings an IHMP-aware NAT announced (NAT_ENTRY). */
+	unsigned int map_n;
+	struct ihmp_nat_entry map[NAT_MAX];
 	/* The peer's key (a priori, bound at creation or by the first message
 	 * it verified); NULL: none. Owned by the caller. */
 	const struct ihmp_key *key;
@@ -985,6 +988,7 @@ static void rx_hello(struct ihmp *ih, const struct rx *rx)
 	clear_set(ih, hid, DIME_HID_UNREACH, &e->unreach);
 	clear_set(ih, hid, DIME_HID_LOCAL, &e->local);
 	p->nat_n = 0;
+	p->map_n = 0;
 	p->legacy = p->hold = false;
 	memset(p->lost, 0, sizeof(p->lost));
 	p->established = true;
@@ -1240,6 +1244,39 @@ static void rx_request_auth(struct ihmp *ih, const struct rx *rx, struct peer *p
 	}
 }
 
+/*
+ * docs/ihmp.md 11: an IHMP-aware NAT created a mapping for a host we know
+ * (NAT_MAP's host address): keep it with that host (replacing one for the
+ * same protocol and host port, the oldest when full) and acknowledge to
+ * the NAT. The data plane does not translate ports through it yet.
+ */
+static void rx_nat_entry(struct ihmp *ih, const struct rx *rx)
+{
+	const struct ihmp_nat_entry *n = &rx->m->nat;
+	struct dime_hid_entry *e;
+	struct peer *p = peer_of(ih, dime_hid_lookup(ih->hids, &n->host_addr), &e);
+	unsigned int i;
+
+	if (!p || dime_addr_set_has(&e->unreach, &n->host_addr)) {
+		ih->st.drop_unknown_host++;
+		return;
+	}
+	for (i = 0; i < p->map_n; i++)
+		if (p->map[i].proto == n->proto && p->map[i].host_port == n->host_port &&
+		    dime_addr_eq(&p->map[i].host_addr, &n->host_addr))
+			break;
+	if (i == p->map_n) {
+		if (p->map_n == NAT_MAX)
+			memmove(&p->map[0], &p->map[1], (NAT_MAX - 1) * sizeof(p->map[0]));
+		else
+			p->map_n++;
+		i = p->map_n - 1;
+	}
+	p->map[i] = *n;
+	ih->st.nat_entries++;
+	send_ack(ih, rx, p->hid, 0, false);
+}
+
 int ihmp_input(struct ihmp *ih, const uint8_t *buf, size_t len, const struct dime_addr *src,
 	       uint16_t sport, const struct dime_addr *dst, uint64_t now,
 	       struct ihmp_actions *acts)
@@ -1277,8 +1314,7 @@ int ihmp_input(struct ihmp *ih, const uint8_t *buf, size_t len, const struct dim
 		return 0;
 	}
 	if (m.type == IHMP_NAT_ENTRY) {
-		/* dimed v1 has no IHMP-aware NAT support (docs/ihmp.md 11). */
-		ih->st.drop_unexpected++;
+		rx_nat_entry(ih, &rx);
 		return 0;
 	}
 	p = rx_peer(ih, &m);
@@ -1615,6 +1651,7 @@ void ihmp_stats_foreach(const struct ihmp *ih,
 	emit(ctx, "legacy_peers", st->legacy_peers);
 	emit(ctx, "peers_lost", st->peers_lost);
 	emit(ctx, "nat_detected", st->nat_detected);
+	emit(ctx, "nat_entries", st->nat_entries);
 	emit(ctx, "conflicts", st->conflicts);
 	emit(ctx, "verified", st->verified);
 	emit(ctx, "unverified", st->unverified);
@@ -1646,6 +1683,8 @@ int ihmp_peer_info(const struct ihmp *ih, uint32_t hid, struct ihmp_peer_info *o
 	out->nat_n = p->nat_n;
 	memcpy(out->nat_addr, p->nat_addr, sizeof(p->nat_addr));
 	memcpy(out->nat_host, p->nat_host, sizeof(p->nat_host));
+	out->map_n = p->map_n;
+	memcpy(out->map, p->map, sizeof(p->map));
 	return 0;
 }
 

@@ -149,6 +149,7 @@ struct ihmp_stats {
 	uint64_t legacy_peers;			/* HELLO never answered */
 	uint64_t peers_lost;			/* hold expired */
 	uint64_t nat_detected;			/* requests we ACKed with ND */
+	uint64_t nat_entries;			/* NAT_ENTRY mappings stored */
 	uint64_t conflicts;			/* address owned by another HID */
 	uint64_t verified;			/* accepted with a verified signature */
 	uint64_t unverified;			/* accepted without (off, or no key) */
@@ -170,6 +171,8 @@ struct ihmp_peer_info {
 	unsigned int pending;	/* requests awaiting an ACK */
 	unsigned int nat_n;	/* nat_addr:host_addr tuples stored */
 	struct dime_addr nat_addr[4], nat_host[4];
+	unsigned int map_n;	/* port mappings from NAT_ENTRY */
+	struct ihmp_nat_entry map[4];
 };
 
 struct ihmp;

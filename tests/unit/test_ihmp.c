@@ -344,7 +344,6 @@ static void pair_v4(void)
 
 START_TEST(test_hello_symmetric)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_hello_symmetric");
 	struct dime_hid_entry *a, *b;
 	unsigned int mark;
 
@@ -407,7 +406,6 @@ static void hello_msg(struct ihmp_msg *m, const char *from, const char *const *a
 
 START_TEST(test_probe_selection)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_probe_selection");
 	static const char *const adv[] = { "192.0.2.1", "10.1.0.1", "169.254.1.1", "172.16.0.1",
 					   "2001:db8:a::1", "fd00::1", NULL };
 	struct ihmp_msg m;
@@ -464,7 +462,6 @@ END_TEST
 /* B answers a PATH_PROBE: source to active, destination to local, nonce echoed. */
 START_TEST(test_probe_receiver)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_probe_receiver");
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
 	const struct logrec *ack;
@@ -496,7 +493,6 @@ END_TEST
 
 START_TEST(test_addr_up_reachable)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_addr_up_reachable");
 	struct dime_hid_entry *a, *b;
 	const struct logrec *r;
 	unsigned int mark;
@@ -529,7 +525,6 @@ END_TEST
 
 START_TEST(test_addr_up_unreachable)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_addr_up_unreachable");
 	struct dime_hid_entry *a, *b;
 	const struct logrec *r;
 	unsigned int mark;
@@ -560,7 +555,6 @@ static bool drop_from_203(const struct pkt *p)
 
 START_TEST(test_addr_up_probe_fallback)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_addr_up_probe_fallback");
 	struct dime_hid_entry *b;
 	uint64_t t0;
 	unsigned int mark;
@@ -593,7 +587,6 @@ END_TEST
 
 START_TEST(test_addr_down)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_addr_down");
 	struct dime_hid_entry *a, *b;
 	const struct logrec *r;
 	unsigned int mark;
@@ -632,7 +625,6 @@ END_TEST
 
 START_TEST(test_handoff_ou)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_handoff_ou");
 	struct dime_hid_entry *a, *b;
 	const struct logrec *r;
 	struct ihmp_peer_info pi;
@@ -687,7 +679,6 @@ END_TEST
 /* Up first, down second, within the window: one HANDOFF, no ADDR_DOWN. */
 START_TEST(test_handoff_up_then_down)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_handoff_up_then_down");
 	struct dime_hid_entry *b;
 	unsigned int mark;
 
@@ -717,7 +708,6 @@ static bool drop_all(const struct pkt *p)
 
 START_TEST(test_legacy_peer)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_legacy_peer");
 	uint64_t t0 = now;
 	struct ihmp_peer_info pi;
 	uint32_t hid;
@@ -753,7 +743,6 @@ static bool drop_to_b(const struct pkt *p)
 
 START_TEST(test_handoff_retransmission_bound)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_handoff_retransmission_bound");
 	struct ihmp_config c = test_cfg();
 	uint64_t t0;
 	const uint64_t at[6] = { 0, 1000, 3000, 7000, 15000, 31000 };
@@ -786,7 +775,6 @@ static bool drop_a_to_b2(const struct pkt *p)
 
 START_TEST(test_hold_reattach)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_hold_reattach");
 	struct dime_hid_entry *a;
 	struct ihmp_peer_info pi;
 	unsigned int mark;
@@ -829,7 +817,6 @@ END_TEST
 
 START_TEST(test_hold_expiry)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_hold_expiry");
 	struct dime_hid_entry *a;
 	struct ihmp_peer_info pi;
 	uint64_t t0;
@@ -860,7 +847,6 @@ END_TEST
 
 START_TEST(test_both_move)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_both_move");
 	struct dime_hid_entry *a, *b;
 	unsigned int mark;
 
@@ -901,7 +887,6 @@ END_TEST
 
 START_TEST(test_thousand_flows_one_handoff)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_thousand_flows_one_handoff");
 	struct dime_hid_entry *a;
 	unsigned int mark;
 	pair_v4();
@@ -927,7 +912,6 @@ END_TEST
 
 START_TEST(test_nat_detected)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_nat_detected");
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
 	const struct logrec *ack;
@@ -989,7 +973,6 @@ static bool to_nat(const struct pkt *p)
 
 START_TEST(test_nat_requester)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_nat_requester");
 	struct dime_hid_entry *a, *b;
 	unsigned int mark;
 
@@ -1029,7 +1012,6 @@ END_TEST
 
 START_TEST(test_nat_forced_hello)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_nat_forced_hello");
 	static const char *const adv[] = { "10.0.0.5", "2001:db8:a::1", NULL };
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
@@ -1088,7 +1070,6 @@ static void nat_a(struct pkt *p)
 
 START_TEST(test_nat_forced_sender)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_nat_forced_sender");
 	struct dime_hid_entry *a;
 	struct ihmp_peer_info pi;
 	unsigned int mark;
@@ -1114,7 +1095,6 @@ END_TEST
 
 START_TEST(test_malformed_dropped)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_malformed_dropped");
 	const struct ihmp_stats *st = ihmp_stats(H[1].ih);
 	uint8_t buf[IHMP_MSG_MAX + 8];
 	struct ihmp_msg m;
@@ -1171,7 +1151,6 @@ END_TEST
 
 START_TEST(test_unexpected_dropped)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_unexpected_dropped");
 	const struct ihmp_stats *st = ihmp_stats(H[1].ih);
 	struct ihmp_msg m;
 	const struct logrec *hello;
@@ -1207,17 +1186,55 @@ START_TEST(test_unexpected_dropped)
 	m.host_id = A("198.51.100.1");
 	inject(0, &m, "198.51.100.1", "192.0.2.1");
 	ck_assert_uint_eq(ihmp_stats(H[0].ih)->drop_unmatched_ack, 3);
-	/* NAT_ENTRY: no IHMP-aware NAT support in v1. */
+	/* NAT_ENTRY for a host nobody here knows. */
 	ihmp_msg_init(&m, IHMP_NAT_ENTRY, 3);
 	m.host_id = A("203.0.113.1");
 	m.nat.proto = 6;
 	m.nat.nat_port = 40001;
 	m.nat.host_port = 80;
 	m.nat.nat_addr = A("203.0.113.1");
-	m.nat.host_addr = A("192.0.2.1");
+	m.nat.host_addr = A("192.0.2.99");
 	inject(1, &m, "203.0.113.1", "198.51.100.1");
-	ck_assert_uint_eq(st->drop_unexpected, 1);
+	ck_assert_uint_eq(st->drop_unknown_host, 3);
 	ck_assert_uint_eq(nlog, mark);		/* none answered */
+}
+END_TEST
+
+/* docs/ihmp.md 11: an IHMP-aware NAT tells B about a mapping for A; B
+ * keeps it with A's host entry and acknowledges to the NAT. */
+START_TEST(test_nat_entry_stored_and_acked)
+{
+	struct ihmp_msg m;
+	struct ihmp_peer_info pi;
+	struct dime_hid_entry *b;
+	const struct logrec *r;
+	unsigned int mark;
+
+	pair_v4();
+	b = hid_of(1, "192.0.2.1");
+	mark = nlog;
+	ihmp_msg_init(&m, IHMP_NAT_ENTRY, 77);
+	m.host_id = A("203.0.113.1");
+	m.nat.proto = 6;
+	m.nat.nat_port = 40001;
+	m.nat.host_port = 80;
+	m.nat.nat_addr = A("203.0.113.1");
+	m.nat.host_addr = A("192.0.2.1");
+	up(2, "203.0.113.1");		/* the NAT, so its ACK can be seen */
+	inject(1, &m, "203.0.113.1", "198.51.100.1");
+	ck_assert_int_eq(ihmp_peer_info(H[1].ih, b->hid, &pi), 0);
+	ck_assert_uint_eq(pi.map_n, 1);
+	ck_assert_uint_eq(pi.map[0].nat_port, 40001);
+	ck_assert(dime_addr_eq(&pi.map[0].nat_addr, AP("203.0.113.1")));
+	ck_assert_uint_eq(ihmp_stats(H[1].ih)->nat_entries, 1);
+	ck_assert_uint_eq(count(mark, 1, IHMP_ACK, IHMP_NAT_ENTRY), 1);
+	r = find(mark, 1, IHMP_ACK, 0);
+	ck_assert(dime_addr_eq(&r->dst, AP("203.0.113.1")));
+	ck_assert_uint_eq(r->m.seq, 77);
+	/* The same mapping again replaces, it does not add. */
+	inject(1, &m, "203.0.113.1", "198.51.100.1");
+	ck_assert_int_eq(ihmp_peer_info(H[1].ih, b->hid, &pi), 0);
+	ck_assert_uint_eq(pi.map_n, 1);
 }
 END_TEST
 
@@ -1225,7 +1242,6 @@ END_TEST
  * address is removed without complaint. */
 START_TEST(test_idempotent_requests)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_idempotent_requests");
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
 	unsigned int mark;
@@ -1267,7 +1283,6 @@ END_TEST
 /* A peer restarts: its new HELLO replaces what we knew. */
 START_TEST(test_hello_resync)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_hello_resync");
 	static const char *const adv[] = { "192.0.2.1", "192.0.2.8", NULL };
 	struct ihmp_msg m;
 	struct dime_hid_entry *b;
@@ -1288,7 +1303,6 @@ END_TEST
 
 START_TEST(test_action_overflow)
 {
-	if (getenv("IHMP_TRACE")) fprintf(stderr, "=== %s\n", "test_action_overflow");
 	/* 40 HELLOs due at once into a list that has room for 34: the rest
 	 * stay due and go out from the next timer call at the same instant. */
 	unsigned int mark;
@@ -2006,6 +2020,7 @@ static Suite *ihmp_suite(void)
 	tcase_add_test(tc, test_nat_forced_sender);
 	tcase_add_test(tc, test_malformed_dropped);
 	tcase_add_test(tc, test_unexpected_dropped);
+	tcase_add_test(tc, test_nat_entry_stored_and_acked);
 	tcase_add_test(tc, test_idempotent_requests);
 	tcase_add_test(tc, test_hello_resync);
 	tcase_add_test(tc, test_action_overflow);
