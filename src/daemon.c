@@ -124,6 +124,11 @@ struct dimed {
 	uint32_t nkept_pins;
 	uint64_t state_writes, state_write_errors;
 	uint32_t state_hosts;		/* hosts restored at start */
+	/* Hand-offs in flight, for the journal and monitor (one line when the
+	 * HANDOFF leaves, one when it is acknowledged, with milliseconds). */
+	struct { uint16_t seq; uint8_t tries; bool used; uint32_t hid; uint64_t first_ms; } ho[16];
+	uint64_t addr_event_ms;		/* the last address event, monotonic */
+	uint64_t handoffs_acked, handoff_ms_last, handoff_ms_max;
 	bool rules_installed;
 	bool rt_dump_done;
 	bool ct_dump_done;
@@ -561,6 +566,61 @@ static void log_ihmp_msg(const char *dir, const uint8_t *buf, size_t len,
 		  dime_addr_fmt(&m.old_addr, o, sizeof(o)));
 }
 
+/* A HANDOFF leaves (first try or retransmission): info, and monitor. */
+static void handoff_sent(struct dimed *d, const struct ihmp_action *a, const struct ihmp_msg *m)
+{
+	char dst[DIME_ADDR_STRLEN], n[DIME_ADDR_STRLEN], o[DIME_ADDR_STRLEN];
+	uint64_t now = now_ms();
+	unsigned int free_i = 0, i;
+
+	for (i = 0; i < 16; i++) {
+		if (d->ho[i].used && d->ho[i].seq == m->seq && d->ho[i].hid == a->hid)
+			break;
+		if (!d->ho[i].used || d->ho[i].first_ms < d->ho[free_i].first_ms)
+			free_i = i;
+	}
+	if (i == 16) {
+		i = free_i;
+		d->ho[i].used = true;
+		d->ho[i].seq = m->seq;
+		d->ho[i].hid = a->hid;
+		d->ho[i].first_ms = now;
+		d->ho[i].tries = 0;
+	}
+	d->ho[i].tries++;
+	log_info("host %s (hid %#x): %s sent from %s, old %s (%u sent so far, %llu ms after the address event)",
+		 dime_addr_fmt(&a->dst, dst, sizeof(dst)), a->hid, ihmp_type_name(m->type),
+		 dime_addr_fmt(&m->new_addr, n, sizeof(n)), dime_addr_fmt(&m->old_addr, o, sizeof(o)),
+		 d->ho[i].tries, (unsigned long long)(now - d->addr_event_ms));
+	ctl_server_event(d->ctl, &(struct ctl_event){ .kind = CTL_EV_HANDOFF_SENT, .hid = a->hid,
+		.addr = a->dst, .has_value = true, .value = d->ho[i].tries });
+}
+
+/* An ACK of a HANDOFF arrived: how long the hand-off took. */
+static void handoff_acked(struct dimed *d, const struct dime_addr *from, const struct ihmp_msg *m)
+{
+	char a[DIME_ADDR_STRLEN];
+	uint64_t now = now_ms(), ms;
+	uint32_t hid = dime_hid_lookup(d->hids, from);
+
+	for (unsigned int i = 0; i < 16; i++) {
+		if (!d->ho[i].used || d->ho[i].seq != m->seq)
+			continue;
+		ms = now - d->ho[i].first_ms;
+		d->ho[i].used = false;
+		d->handoffs_acked++;
+		d->handoff_ms_last = ms;
+		if (ms > d->handoff_ms_max)
+			d->handoff_ms_max = ms;
+		log_info("host %s (hid %#x): HANDOFF acknowledged after %llu ms (%llu ms after the address event)",
+			 dime_addr_fmt(from, a, sizeof(a)), hid, (unsigned long long)ms,
+			 (unsigned long long)(now - d->addr_event_ms));
+		ctl_server_event(d->ctl, &(struct ctl_event){ .kind = CTL_EV_HANDOFF_ACKED, .hid = hid,
+			.addr = *from, .has_value = true, .value = ms });
+		return;
+	}
+}
+
 /*
  * Carry out what the state machine asked for: the data plane first, the
  * messages after. An ACK of a HANDOFF must not leave before our kernel
@@ -595,8 +655,13 @@ static void ihmp_act(struct dimed *d)
 	for (unsigned int i = 0; i < acts->n; i++) {
 		const struct ihmp_action *a = &acts->a[i];
 
+		struct ihmp_msg m;
+
 		if (a->type != IHMP_ACT_SEND)
 			continue;
+		if (ihmp_decode(a->buf, a->len, &m) == 0 &&
+		    (m.type == IHMP_HANDOFF || m.type == IHMP_HANDOFF_UNREACHABLE))
+			handoff_sent(d, a, &m);
 		log_ihmp_msg("tx", a->buf, a->len, &a->src, &a->dst);
 		ihmpio_send(d->io, &a->src, &a->dst, a->dport, a->buf, a->len, now_ms());
 	}
@@ -608,7 +673,12 @@ static void on_ihmp_rx(void *ctx, const uint8_t *buf, size_t len, const struct d
 {
 	struct dimed *d = ctx;
 
+	struct ihmp_msg m;
+
 	log_ihmp_msg("rx", buf, len, src, dst);
+	if (len > 1 && buf[1] == IHMP_ACK && ihmp_decode(buf, len, &m) == 0 &&
+	    (m.acked_type == IHMP_HANDOFF || m.acked_type == IHMP_HANDOFF_UNREACHABLE))
+		handoff_acked(d, src, &m);
 	ihmp_input(d->ih, buf, len, src, sport, dst, now_ms(), d->acts);
 	ihmp_act(d);
 }
@@ -620,6 +690,7 @@ static void on_addr_change(void *ctx, enum addrwatch_change change, const struct
 	int err;
 
 	dime_addr_fmt(addr, a, sizeof(a));
+	d->addr_event_ms = now_ms();
 	ctl_server_event(d->ctl, &(struct ctl_event){
 		.kind = change == ADDRWATCH_UP ? CTL_EV_ADDR_UP : CTL_EV_ADDR_DOWN, .addr = *addr });
 	if (change == ADDRWATCH_UP) {
@@ -1291,6 +1362,9 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 		EMIT("held_kept", d->held_kept);
 		EMIT("held_released", d->held_released);
 		EMIT("held_replaced", d->held_replaced);
+		EMIT("handoffs_acked", d->handoffs_acked);
+		EMIT("handoff_ms_last", d->handoff_ms_last);
+		EMIT("handoff_ms_max", d->handoff_ms_max);
 		EMIT("sock_tcp_probes_sent", sk->probes_sent);
 		EMIT("sock_tcp_probe_answers", d->acks_seen);
 		EMIT("sock_tcp_probes_failed", d->probes_failed);
