@@ -329,6 +329,19 @@ static size_t frame_set_locator(struct ctl_job *job, const struct ctl_backend *b
 	return finish(buf, job, ctl_result_from_errno(err), 0, false);
 }
 
+/* The outcome goes back; the details (each error with file:line) are in
+ * the journal, logged once there by the reload itself. */
+static size_t frame_reload(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
+			   uint8_t *buf)
+{
+	int err;
+
+	if (!be->reload)
+		return finish(buf, job, CTL_E_UNKNOWN_COMMAND, 0, false);
+	err = be->reload(ctx);
+	return finish(buf, job, err == -EINVAL ? CTL_E_CONFIG : ctl_result_from_errno(err), 0, false);
+}
+
 /* State changes are an operator's; a refused attempt is worth a line. */
 static size_t refuse(struct ctl_job *job, uint8_t *buf)
 {
@@ -356,6 +369,8 @@ size_t ctl_job_next_frame(struct ctl_job *job, const struct ctl_backend *be, voi
 		return frame_addrs(job, be, ctx, buf);
 	case CTL_T_SET_LOCATOR:
 		return frame_set_locator(job, be, ctx, buf);
+	case CTL_T_RELOAD:
+		return frame_reload(job, be, ctx, buf);
 	default:
 		return finish(buf, job, CTL_E_UNKNOWN_COMMAND, 0, false);
 	}

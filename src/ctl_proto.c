@@ -32,6 +32,8 @@ static const struct {
 	[CTL_E_BUSY] = { "busy", "too many control clients, try again" },
 	[CTL_E_MONITOR_FULL] = { "monitor-full", "too many monitor clients, try again" },
 	[CTL_E_TOO_SLOW] = { "too-slow", "fell behind the event stream and was dropped" },
+	[CTL_E_CONFIG] = { "config-errors", "the configuration file has errors; the running "
+			   "configuration stays (see dimed's log, or dimed -n)" },
 };
 
 const char *ctl_result_str(unsigned int code)
@@ -82,6 +84,8 @@ const char *ctl_type_name(unsigned int type)
 		return "monitor";
 	case CTL_T_SET_LOCATOR:
 		return "set-locator";
+	case CTL_T_RELOAD:
+		return "reload";
 	default:
 		return NULL;
 	}
@@ -474,6 +478,7 @@ int ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t cap, 
 	case CTL_T_SHOW_FLOWS:
 	case CTL_T_SHOW_ADDRS:
 	case CTL_T_MONITOR:
+	case CTL_T_RELOAD:
 		break;
 	case CTL_T_SET_LOCATOR:
 		err = put_set_locator(&w, req);
@@ -547,6 +552,7 @@ enum ctl_result ctl_request_decode(const struct ctl_hdr *hdr, const uint8_t *bod
 	case CTL_T_SHOW_FLOWS:
 	case CTL_T_SHOW_ADDRS:
 	case CTL_T_MONITOR:
+	case CTL_T_RELOAD:
 		return decode_no_args(body, len);
 	case CTL_T_SET_LOCATOR:
 		return decode_set_locator(body, len, req);

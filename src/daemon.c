@@ -129,6 +129,7 @@ struct dimed {
 	struct { uint16_t seq; uint8_t tries; bool used; uint32_t hid; uint64_t first_ms; } ho[16];
 	uint64_t addr_event_ms;		/* the last address event, monotonic */
 	uint64_t handoffs_acked, handoff_ms_last, handoff_ms_max;
+	int (*reloader)(struct dimed *d);
 	bool rules_installed;
 	bool rt_dump_done;
 	bool ct_dump_done;
@@ -1427,6 +1428,18 @@ static int ctl_addrs(void *ctx, ctl_addr_fn emit, void *emit_ctx)
 	return err;
 }
 
+static int ctl_reload(void *ctx)
+{
+	struct dimed *d = ctx;
+
+	return d->reloader ? d->reloader(d) : -EOPNOTSUPP;
+}
+
+void dimed_set_reloader(struct dimed *d, int (*reload)(struct dimed *d))
+{
+	d->reloader = reload;
+}
+
 static uint64_t ctl_now(void *ctx)
 {
 	return now_ms();
@@ -1439,6 +1452,7 @@ static const struct ctl_backend ctl_backend = {
 	.set_locator = ctl_set_locator,
 	.now_ms = ctl_now,
 	.addrs = ctl_addrs,
+	.reload = ctl_reload,
 };
 
 /* ---- start and stop ------------------------------------------------------------ */

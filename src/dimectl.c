@@ -634,6 +634,20 @@ static int run_set_locator(const struct dimectl_options *opt, int argc, char **a
 	return rc ? rc : request(opt, "set-locator", &req, &sink);
 }
 
+static int run_reload(const struct dimectl_options *opt, int argc, char **argv)
+{
+	struct ctl_request req = { .type = CTL_T_RELOAD };
+	struct ctl_reply_sink sink = { 0 };
+	int rc;
+
+	if (argc > 1)
+		return usage_error("reload: unexpected argument \"%s\"", argv[1]);
+	rc = request(opt, "reload", &req, &sink);
+	if (rc == 0)
+		printf("configuration reloaded\n");
+	return rc;
+}
+
 static int run_version(const struct dimectl_options *opt, int argc, char **argv)
 {
 	struct collect c = { 0 };
@@ -661,6 +675,8 @@ static const struct command commands[] = {
 	{ "monitor", "", "print events as they happen, until interrupted", run_monitor },
 	{ "set-locator", "PEER [remote ADDR] [local ADDR]",
 	  "choose the locators dimed writes for PEER's host", run_set_locator },
+	{ "reload", "", "re-read dime.conf (as SIGHUP); a file with errors changes nothing",
+	  run_reload },
 	{ "version", "", "dimectl's and dimed's versions", run_version },
 	{ "help", "", "show this help", run_help },
 };

@@ -214,17 +214,17 @@ static const struct dimed_options *run_opt;
  * with file:line and the running configuration stays. Otherwise the log
  * level and what dimed_reload() can apply take effect at once.
  */
-static void reload(struct dimed *d)
+static int reload_config(struct dimed *d)
 {
 	struct dime_conf conf;
 	struct dimed_config cfg;
 	int level, changed;
 
 	sd_notify_state("RELOADING=1");
-	log_notice("SIGHUP: reloading %s", run_opt->conf_path);
+	log_notice("reloading %s", run_opt->conf_path);
 	if (load_config(run_opt, &conf, "reload") < 0) {
 		sd_notify_state("READY=1");
-		return;
+		return -EINVAL;
 	}
 	conf_to_daemon(&conf, &cfg, &cfg.flow_timeouts, &level);
 	changed = dimed_reload(d, &cfg);
@@ -235,6 +235,13 @@ static void reload(struct dimed *d)
 	}
 	log_notice("reload: done, %d setting%s changed", changed, changed == 1 ? "" : "s");
 	sd_notify_state("READY=1");
+	return 0;
+}
+
+static void reload(struct dimed *d)
+{
+	log_notice("SIGHUP received");
+	reload_config(d);
 }
 
 static int run(const struct dime_conf *conf, const char *user)
@@ -260,6 +267,7 @@ static int run(const struct dime_conf *conf, const char *user)
 		return 1;
 	}
 	log_ratelimit_enable(true);
+	dimed_set_reloader(d, reload_config);
 	sig = loop_run(d, notify_ready, reload);
 	log_ratelimit_enable(false);
 	sd_notify_state("STOPPING=1");

@@ -88,6 +88,10 @@ struct ctl_backend {
 			   const struct dime_addr *lloc, uint64_t now_ms);
 	uint64_t (*now_ms)(void *ctx);
 	int (*addrs)(void *ctx, ctl_addr_fn emit, void *emit_ctx);
+	/* RELOAD: the same path as SIGHUP. 0 when the file was applied,
+	 * -EINVAL when it has errors (logged; the running configuration
+	 * stays). NULL: not supported. */
+	int (*reload)(void *ctx);
 	uint64_t (*wall_ms)(void *ctx);
 };
 

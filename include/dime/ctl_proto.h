@@ -61,7 +61,7 @@ enum ctl_type {
 	CTL_T_SHOW_ADDRS = 0x0005,
 	CTL_T_MONITOR = 0x0006,		/* turns the connection into an event stream */
 	CTL_T_SET_LOCATOR = 0x0101,
-	CTL_T_RELOAD = 0x0102,		/* reserved, not in version 1 */
+	CTL_T_RELOAD = 0x0102,		/* re-read the configuration (as SIGHUP) */
 	CTL_T_SET_LOCAL_KEY = 0x0103,	/* reserved, not in version 1 */
 };
 
@@ -144,6 +144,7 @@ enum ctl_result {
 	CTL_E_BUSY = 14,		/* too many control clients */
 	CTL_E_MONITOR_FULL = 15,	/* too many monitor clients */
 	CTL_E_TOO_SLOW = 16,		/* a monitor fell behind its event stream */
+	CTL_E_CONFIG = 17,		/* RELOAD: the file has errors, nothing changed */
 	CTL_RESULT_COUNT
 };
 

@@ -74,6 +74,10 @@ void dimed_stop(struct dimed *d);
  */
 int dimed_reload(struct dimed *d, const struct dimed_config *cfg);
 
+/* Who reads the file again for `dimectl reload` (main.c; SIGHUP takes the
+ * same path): 0 when applied, -EINVAL when the file has errors. */
+void dimed_set_reloader(struct dimed *d, int (*reload)(struct dimed *d));
+
 int dimed_fd(const struct dimed *d, enum dimed_fd which);
 /* The descriptor is readable. Returns > 0 when work is left over (the
  * loop should call again soon), 0 when drained. */

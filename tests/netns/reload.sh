@@ -7,7 +7,8 @@
 #  2. a file with errors changes nothing: every error is logged with
 #     file:line, the daemon keeps running and answering, and a later good
 #     file is taken again;
-#  3. SIGTERM afterwards still stops it cleanly.
+#  3. dimectl reload takes the same path and reports the outcome;
+#  4. SIGTERM afterwards still stops it cleanly.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -47,7 +48,19 @@ printf 'hold-time 20s\n' >"$CONF"
 kill -HUP "$pid"
 tb_wait_for 10 "the third reload" grep -q "hold-time 20s" "$LOG"
 
-# 3. clean stop
+# dimectl reload takes the same path and tells its caller the outcome.
+printf 'hold-time 25s\n' >"$CONF"
+out=$("$DIMECTL" -s "$TB_TMP/mh.sock" reload) || tb_fail "dimectl reload failed on a good file"
+[ "$out" = "configuration reloaded" ] || tb_fail "dimectl reload said: $out"
+grep -q "hold-time 25s" "$LOG" || tb_fail "dimectl reload did not apply the file"
+printf 'hold-time 5\nbogus 1\n' >"$CONF"
+if out=$("$DIMECTL" -s "$TB_TMP/mh.sock" reload 2>&1); then
+	tb_fail "dimectl reload succeeded on a broken file"
+fi
+echo "$out" | grep -q "configuration file has errors" || tb_fail "dimectl reload said: $out"
+grep -q "hold-time 5s" "$LOG" && tb_fail "a value from the broken file was applied"
+
+# 4. clean stop
 kill -TERM "$pid"
 tb_wait_for 10 "dimed to exit" bash -c "! kill -0 $pid 2>/dev/null"
 grep -q "stopped" "$LOG" || tb_fail "dimed did not stop cleanly"

@@ -92,7 +92,7 @@ out=$(bash -c '. /usr/share/bash-completion/bash_completion
 	c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
 	      COMPREPLY=(); _dimectl; echo "${COMPREPLY[*]}"; }
 	c dimectl ""; c dimectl dump ""; c dimectl show ""; c dimectl set-locator 192.0.2.1 ""')
-[ "$out" = "show stats dump monitor set-locator version help
+[ "$out" = "show stats dump monitor set-locator reload version help
 hids flows addrs stats
 hids flows addrs
 remote local" ] || fail "bash completion: $out"

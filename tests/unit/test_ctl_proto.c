@@ -251,8 +251,7 @@ START_TEST(test_request_encode_refuses)
 	ck_assert_int_eq(ctl_request_encode(&req, buf, CTL_HDR_LEN + 4, &len), -ENOSPC);
 	ck_assert_int_eq(ctl_request_encode(&req, buf, sizeof(buf), &len), 0);
 
-	static const uint16_t not_v1[] = { 0, CTL_T_RELOAD, CTL_T_SET_LOCAL_KEY, 0x7fff,
-					   0xffff };
+	static const uint16_t not_v1[] = { 0, CTL_T_SET_LOCAL_KEY, 0x7fff, 0xffff };
 	for (size_t i = 0; i < sizeof(not_v1) / sizeof(not_v1[0]); i++) {
 		struct ctl_request r = { .type = not_v1[i] };
 
@@ -263,8 +262,7 @@ END_TEST
 
 START_TEST(test_request_unknown_command)
 {
-	static const uint16_t not_v1[] = { 0, CTL_T_RELOAD, CTL_T_SET_LOCAL_KEY, 0x0007, 0x7fff,
-					   0xffff };
+	static const uint16_t not_v1[] = { 0, CTL_T_SET_LOCAL_KEY, 0x0007, 0x7fff, 0xffff };
 	uint8_t buf[CTL_REQUEST_MAX];
 	struct ctl_request req;
 
@@ -278,6 +276,18 @@ START_TEST(test_request_unknown_command)
 	ck_assert_str_eq(ctl_type_name(CTL_T_SHOW_FLOWS), "show-flows");
 	ck_assert_str_eq(ctl_type_name(CTL_T_SHOW_ADDRS), "show-addrs");
 	ck_assert_str_eq(ctl_type_name(CTL_T_MONITOR), "monitor");
+	ck_assert_str_eq(ctl_type_name(CTL_T_RELOAD), "reload");
+	/* RELOAD: no arguments, and a state change (root or dimed's user). */
+	{
+		struct ctl_request r = { .type = CTL_T_RELOAD };
+		size_t n;
+
+		ck_assert_int_eq(ctl_request_encode(&r, buf, sizeof(buf), &n), 0);
+		ck_assert_int_eq(ctl_request_parse(buf, n, &req), CTL_OK);
+		ck_assert_uint_eq(req.type, CTL_T_RELOAD);
+		ck_assert(CTL_T_RELOAD & CTL_T_CHANGES_STATE);
+		ck_assert_str_eq(ctl_result_name(CTL_E_CONFIG), "config-errors");
+	}
 }
 END_TEST
 
