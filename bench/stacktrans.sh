@@ -14,6 +14,13 @@
 #
 # Usage: sudo bench/stacktrans.sh [SECONDS] [ROUNDS]   (default 8 and 3)
 # Needs a build (DIME_BUILD_DIR, default build/). Prints; asserts nothing.
+#
+# The figures depend on the machine more than on dimed (docs/dataplane.md,
+# "Performance"), so the run says what it ran with. Optional, for all cases:
+#   DIME_BENCH_CC=NAME          iperf3 congestion control (default: the
+#                               system's, printed; BBR paces, CUBIC does not)
+#   DIME_BENCH_CPUS_DIMED=LIST  taskset for both dimeds (e.g. 0)
+#   DIME_BENCH_CPUS_IPERF=LIST  taskset for the iperf3 client and server
 set -eu
 . "$(dirname "$0")/../tests/netns/lib.sh"
 
@@ -22,7 +29,17 @@ ROUNDS=${2:-3}
 SKIP=3			# seconds of each run not counted (slow start; the hand-off)
 DIMED=$TB_BUILD_DIR/src/dimed
 DIMECTL=$TB_BUILD_DIR/src/dimectl
+CC=${DIME_BENCH_CC:-}
+CPUS_DIMED=${DIME_BENCH_CPUS_DIMED:-}
+CPUS_IPERF=${DIME_BENCH_CPUS_IPERF:-}
 command -v iperf3 >/dev/null || tb_fail "iperf3 is not installed (scripts/deps installs it)"
+
+# pin PID CPULIST: every thread of PID, when a list is given
+pin() { [ -z "$2" ] || taskset -a -p -c "$2" "$1" >/dev/null; }
+# the iperf3 client command, with the chosen CPUs and congestion control
+iperf_client() {
+	tb_exec mh ${CPUS_IPERF:+taskset -c "$CPUS_IPERF"} iperf3 ${CC:+-C "$CC"} "$@"
+}
 
 ctl() {
 	local node=$1
@@ -35,6 +52,8 @@ dimed_up() {
 	tb_bg ch dimed-ch "$DIMED" -s "$TB_TMP/ch.sock" >/dev/null
 	tb_wait_for 10 "dimed on MH" ctl mh version
 	tb_wait_for 10 "dimed on CH" ctl ch version
+	local node
+	for node in mh ch; do pin "$(pgrep -f "^$DIMED -s $TB_TMP/$node.sock")" "$CPUS_DIMED"; done
 }
 
 dimed_down() {
@@ -48,7 +67,7 @@ dimed_down() {
 
 # iperf_run NAME SRC: iperf3 client MH -> CH bound to SRC; per-second Mbit/s in NAME.log
 iperf_run() {
-	tb_exec mh iperf3 -c $TB_CH_4 -B "$2" -t "$DURATION" -i 1 -f m --forceflush >"$TB_TMP/$1.log" 2>&1
+	iperf_client -c $TB_CH_4 -B "$2" -t "$DURATION" -i 1 -f m --forceflush >"$TB_TMP/$1.log" 2>&1
 }
 
 # mean Mbit/s of the 1-second intervals from SKIP on
@@ -60,10 +79,11 @@ mean_after_skip() {
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 tb_setup 2>/dev/null
-tb_bg ch iperf3-server iperf3 -s >/dev/null
+pin "$(tb_bg ch iperf3-server iperf3 -s)" "$CPUS_IPERF"
 tb_wait_for 5 "iperf3 server" tb_exec ch sh -c "ss -ltn | grep -q ':5201 '"
+used_cc=${CC:-$(tb_exec mh sysctl -n net.ipv4.tcp_congestion_control)}
 
-plain=() unmoved=() moved=()
+plain=() unmoved=() moved=() ratios=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	# MH starts every round on link 1.
 	iperf_run "plain$r" $TB_MH1_4
@@ -74,7 +94,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	unmoved+=("$(mean_after_skip "unmoved$r")")
 
 	# The moved flow: hand off 1 s in, locators set during a 0.2 s gap.
-	tb_exec mh iperf3 -c $TB_CH_4 -B $TB_MH1_4 -t "$DURATION" -i 1 -f m --forceflush \
+	iperf_client -c $TB_CH_4 -B $TB_MH1_4 -t "$DURATION" -i 1 -f m --forceflush \
 		>"$TB_TMP/moved$r.log" 2>&1 &
 	iperf=$!
 	tb_sleep 1
@@ -85,17 +105,23 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	tb_mh_attach 2 2>/dev/null
 	wait "$iperf" || true
 	moved+=("$(mean_after_skip "moved$r")")
-	rewritten=$(ctl mh dump stats | awk '$1 == "dp_out_rewritten" { print $2 }')
+	ctl mh dump stats >"$TB_TMP/moved$r.stats"
+	rewritten=$(awk '$1 == "dp_out_rewritten" { print $2 }' "$TB_TMP/moved$r.stats")
+	# Packets longer than a verdict can carry (BIG TCP): dropped, and the flow stalls.
+	toolong=$(awk '$1 == "nfq_truncated_dropped" { print $2 }' "$TB_TMP/moved$r.stats")
 	dimed_down
 	tb_mh_detach 2 2>/dev/null
 	tb_mh_attach 1 2>/dev/null
-	printf 'round %d: plain %s, unmoved %s, moved %s Mbit/s (MH rewrote %s packets)\n' "$r" \
-		"${plain[-1]}" "${unmoved[-1]}" "${moved[-1]}" "$rewritten"
+	ratios+=("$(awk -v a="${moved[-1]}" -v b="${plain[-1]}" 'BEGIN { printf "%.3f", b ? a / b : 0 }')")
+	printf 'round %d: plain %s, unmoved %s, moved %s Mbit/s (moved/plain %s; MH rewrote %s packets, dropped %s too long)\n' \
+		"$r" "${plain[-1]}" "${unmoved[-1]}" "${moved[-1]}" "${ratios[-1]}" "$rewritten" "${toolong:-0}"
 done
 
 p=$(median "${plain[@]}") u=$(median "${unmoved[@]}") m=$(median "${moved[@]}")
 echo
 echo "StackTrans goodput, iperf3 TCP MH -> CH, unshaped veth, median of $ROUNDS x ${DURATION}s:"
+printf '  congestion control %s; CPUs: dimed %s, iperf3 %s; moved/plain per round, median %s\n' "$used_cc" \
+	"${CPUS_DIMED:-any}" "${CPUS_IPERF:-any}" "$(median "${ratios[@]}")"
 printf '  %-34s %10s %8s %8s\n' case "Mbit/s" ratio target
 printf '  %-34s %10s %8s %8s\n' "plain kernel (no dimed)" "$p" 1.00 -
 printf '  %-34s %10s %8.3f %8s\n' "dimed running, flow not moved" "$u" "$(awk -v a="$u" -v b="$p" 'BEGIN { print a / b }')" ">=0.98"
