@@ -38,6 +38,7 @@ enum conf_type {
 	T_DURATION,	/* uint64_t ms: N[ms|s|m|h], bare N is seconds */
 	T_SIZE,		/* uint64_t bytes: N[K|M|G] */
 	T_WORD,		/* uint32_t: the index of one of the directive's words */
+	T_IFLIST,	/* interface name patterns, comma-separated, char[CONF_IFLIST_MAX] */
 };
 
 struct directive {
@@ -47,7 +48,7 @@ struct directive {
 	uint64_t min, max;	/* numbers, durations (ms), sizes (bytes) */
 	uint64_t def;		/* every type but T_PATH */
 	uint64_t step;		/* durations: the value must be a multiple (ms) */
-	const char *def_str;	/* T_PATH */
+	const char *def_str;	/* T_PATH, T_IFLIST */
 	const char *const *words;	/* T_WORD: NULL-terminated */
 	const char *help;
 };
@@ -88,6 +89,15 @@ static const struct directive directives[CONF_KEY_COUNT] = {
 		"control-socket", .type = T_PATH, .off = OFF(control_socket, char[CONF_PATH_MAX]),
 		.def_str = CTL_SOCKET_PATH,
 		.help = "UNIX socket that dimectl talks to (the -s option overrides it)" },
+	[CONF_STATE_FILE] = {
+		"state-file", .type = T_PATH, .off = OFF(state_file, char[CONF_PATH_MAX]),
+		.def_str = "/run/dime/dimed.state",
+		.help = "Where dimed keeps what a restart after a crash needs (default: the control socket's path with .state for .sock)" },
+	[CONF_IGNORE_INTERFACES] = {
+		"ignore-interfaces", .type = T_IFLIST,
+		.off = OFF(ignore_interfaces, char[CONF_IFLIST_MAX]),
+		.def_str = "docker*,virbr*,br-*,lxcbr*,cni*,flannel*",
+		.help = "Interfaces whose addresses are never advertised to peers: names or patterns with * and ?, comma-separated, or none" },
 	[CONF_QUEUE_OUT] = {
 		"queue-out", D_UINT(queue_out, 0, 65535, 5100),
 		.help = "NFQUEUE number for outbound packets of moved hosts" },
@@ -339,7 +349,7 @@ static void put_number(struct dime_conf *c, const struct directive *d, uint64_t 
 
 static void fmt_value(const struct dime_conf *c, const struct directive *d, char *buf, size_t len)
 {
-	if (d->type == T_PATH)
+	if (d->type == T_PATH || d->type == T_IFLIST)
 		snprintf(buf, len, "%s", (const char *)cfield(c, d));
 	else
 		fmt_number(d, get_number(c, d), buf, len);
@@ -366,6 +376,10 @@ static void fmt_range(const struct directive *d, char *buf, size_t len)
 	switch (d->type) {
 	case T_PATH:
 		snprintf(buf, len, "an absolute path of at most %u bytes", CONF_PATH_MAX - 1);
+		return;
+	case T_IFLIST:
+		snprintf(buf, len, "none, or up to %u interface names or patterns (letters, digits, "
+			 "- _ . * ?), comma-separated", CONF_IFPATTERNS_MAX);
 		return;
 	case T_BOOL:
 		snprintf(buf, len, "yes or no");
@@ -530,6 +544,47 @@ static bool has_control(const char *s)
 	return false;
 }
 
+/* "none", or comma-separated patterns of interface names (at most
+ * IFNAMSIZ-1 characters each, the characters Linux allows in practice plus
+ * the glob * and ?), no empty one. */
+static int set_iflist(struct dime_conf *c, const struct directive *d, const char *s, char *why,
+		      size_t whylen)
+{
+	char shown[SHOW_MAX * 4 + 4];
+	unsigned n = 0;
+	size_t len = strlen(s), start = 0;
+
+	if (len >= CONF_IFLIST_MAX) {
+		snprintf(why, whylen, "\"%s\" must be at most %u bytes long, got %zu", d->name,
+			 CONF_IFLIST_MAX - 1, len);
+		return -EINVAL;
+	}
+	if (strcmp(s, "none") != 0) {
+		for (size_t i = 0; i <= len; i++) {
+			char ch = s[i];
+
+			if (ch != ',' && ch != '\0') {
+				if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				      (ch >= '0' && ch <= '9') || strchr("-_.*?", ch))) {
+					snprintf(why, whylen, "\"%s\": '%c' cannot be in an interface name, got \"%s\"",
+						 d->name, is_control((unsigned char)ch) ? '?' : ch, show(s, shown));
+					return -EINVAL;
+				}
+				continue;
+			}
+			if (i == start || i - start > 15 || ++n > CONF_IFPATTERNS_MAX) {
+				snprintf(why, whylen, "\"%s\" must be none or up to %u comma-separated "
+					 "names of 1..15 characters, got \"%s\"", d->name,
+					 CONF_IFPATTERNS_MAX, show(s, shown));
+				return -EINVAL;
+			}
+			start = i + 1;
+		}
+	}
+	memcpy(field(c, d), s, len + 1);
+	return 0;
+}
+
 /* Store value s for d into c, or explain why not into why. */
 static int set_value(struct dime_conf *c, const struct directive *d, const char *s, char *why,
 		     size_t whylen)
@@ -537,6 +592,8 @@ static int set_value(struct dime_conf *c, const struct directive *d, const char 
 	char range[96], shown[SHOW_MAX * 4 + 4];
 	uint64_t v;
 
+	if (d->type == T_IFLIST)
+		return set_iflist(c, d, s, why, whylen);
 	if (d->type == T_PATH) {
 		if (s[0] != '/') {
 			snprintf(why, whylen, "\"%s\" must be an absolute path, got \"%s\"", d->name,
@@ -861,6 +918,21 @@ int conf_set(struct dime_conf *c, const char *name, const char *value, const cha
 	return 0;
 }
 
+/* Next to the control socket (.sock -> .state), so two daemons with two
+ * sockets never share one. The control socket's default is in place by
+ * now: it comes first in the table. */
+static void state_file_default(struct dime_conf *c)
+{
+	const char *p = c->control_socket;
+	size_t n = strlen(p);
+
+	if (n > 5 && strcmp(p + n - 5, ".sock") == 0)
+		n -= 5;
+	if (n + 7 > CONF_PATH_MAX - 1)
+		n = CONF_PATH_MAX - 1 - 6;
+	snprintf(c->state_file, CONF_PATH_MAX, "%.*s.state", (int)n, p);
+}
+
 void conf_apply_defaults(struct dime_conf *c)
 {
 	for (size_t i = 0; i < CONF_KEY_COUNT; i++) {
@@ -868,8 +940,12 @@ void conf_apply_defaults(struct dime_conf *c)
 
 		if (c->set[i])
 			continue;
-		if (d->type == T_PATH)
+		if (i == CONF_STATE_FILE)
+			state_file_default(c);
+		else if (d->type == T_PATH)
 			snprintf(field(c, d), CONF_PATH_MAX, "%s", d->def_str);
+		else if (d->type == T_IFLIST)
+			snprintf(field(c, d), CONF_IFLIST_MAX, "%s", d->def_str);
 		else
 			put_number(c, d, d->def);
 	}
@@ -931,6 +1007,11 @@ void conf_to_daemon(const struct dime_conf *c, struct dimed_config *cfg,
 	if (cfg) {
 		to_daemon_config(&e, cfg);
 		cfg->ctl_path = path_of(c, CONF_CONTROL_SOCKET);
+		/* Derived values live in the caller's struct only when set. */
+		cfg->state_path = c->set[CONF_STATE_FILE] ? c->state_file : NULL;
+		cfg->ignore_interfaces = c->set[CONF_IGNORE_INTERFACES]
+						 ? c->ignore_interfaces
+						 : directives[CONF_IGNORE_INTERFACES].def_str;
 		cfg->ihmp_key_path = path_of(c, CONF_IHMP_KEY);
 		cfg->ihmp_peer_keys_dir = path_of(c, CONF_IHMP_PEER_KEYS);
 	}

@@ -9,6 +9,7 @@
  *  - control requests -> tables, counters, hand-set locators.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <net/if.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <linux/netfilter/nf_conntrack_common.h>
@@ -808,6 +809,10 @@ static void state_path_init(struct dimed *d)
 	const char *p = d->cfg.ctl_path;
 	size_t n = strlen(p);
 
+	if (d->cfg.state_path) {
+		snprintf(d->state_path, sizeof(d->state_path), "%s", d->cfg.state_path);
+		return;
+	}
 	if (n > 5 && strcmp(p + n - 5, ".sock") == 0)
 		n -= 5;
 	snprintf(d->state_path, sizeof(d->state_path), "%.*s.state", (int)n, p);
@@ -1189,11 +1194,27 @@ static void unpin(struct dimed *d, const struct dime_addr *addr, const char *why
 		.text = why });
 }
 
+/* ignore-interfaces: an address there is never advertised to peers. */
+static bool iface_ignored(const struct dimed *d, int ifindex)
+{
+	char name[IF_NAMESIZE], list[CONF_IFLIST_MAX];
+	const char *pat = d->cfg.ignore_interfaces;
+
+	if (!pat || strcmp(pat, "none") == 0 || ifindex <= 0 ||
+	    !if_indextoname((unsigned int)ifindex, name))
+		return false;
+	snprintf(list, sizeof(list), "%s", pat);
+	for (char *save = NULL, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save))
+		if (fnmatch(p, name, 0) == 0)
+			return true;
+	return false;
+}
+
 static void on_address(struct dimed *d, const struct rtnl_addr *ra)
 {
 	bool ours = ra->proto == DIME_IFA_PROTO;
 
-	if (d->ih)
+	if (d->ih && (ra->deleted || !iface_ignored(d, ra->ifindex)))
 		addrwatch_event(&d->aw, ra, now_ms(), on_addr_change, d);
 
 	if (ra->deleted) {

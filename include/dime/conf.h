@@ -29,12 +29,16 @@ struct dime_flow_timeouts;
 #define CONF_FILE_MAX (64u << 10)	/* bytes; a larger file is refused */
 #define CONF_LINE_MAX 1024u		/* bytes, newline excluded */
 #define CONF_PATH_MAX 108u		/* sun_path, NUL included */
+#define CONF_IFLIST_MAX 128u		/* ignore-interfaces, NUL included */
+#define CONF_IFPATTERNS_MAX 16u		/* patterns in it */
 #define CONF_ERRORS_MAX 64u		/* kept; the rest are counted */
 #define CONF_ERROR_LEN 320u
 
 /* Directives, in the order dime.conf(5) and conf_print() list them. */
 enum conf_key {
 	CONF_CONTROL_SOCKET,
+	CONF_STATE_FILE,
+	CONF_IGNORE_INTERFACES,
 	CONF_QUEUE_OUT,
 	CONF_QUEUE_IN,
 	CONF_IHMP_PORT,
@@ -67,6 +71,8 @@ enum conf_key {
  * fills the others. Durations are in milliseconds, sizes in bytes. */
 struct dime_conf {
 	char control_socket[CONF_PATH_MAX];
+	char state_file[CONF_PATH_MAX];
+	char ignore_interfaces[CONF_IFLIST_MAX];
 	uint32_t queue_out;
 	uint32_t queue_in;
 	uint32_t ihmp_port;

@@ -18,6 +18,8 @@
  * only table of defaults. */
 struct dimed_config {
 	const char *ctl_path;		/* control socket */
+	const char *state_path;		/* state file; NULL: next to ctl_path */
+	const char *ignore_interfaces;	/* "none" or comma-separated patterns */
 	uint16_t queue_out;		/* NFQUEUE numbers */
 	uint16_t queue_in;
 	uint16_t ihmp_port;		/* never queued */
