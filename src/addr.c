@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "dime/addr.h"
 
@@ -67,4 +69,27 @@ uint32_t dime_addr_hash(const struct dime_addr *addr, uint32_t seed)
 	for (int i = 0; i < 4; i++)
 		h = mix32(h ^ addr->a.u32[i]) + 0x9e3779b9u;
 	return h;
+}
+
+unsigned int dime_addr_to_sockaddr(const struct dime_addr *addr, uint16_t port,
+				   struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (addr->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, addr->a.u8, 4);
+		return sizeof(*sin);
+	}
+	if (addr->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, addr->a.u8, 16);
+		return sizeof(*sin6);
+	}
+	return 0;
 }

@@ -268,6 +268,17 @@ int ihmpio_handle_readable(struct ihmpio *io, int family)
 	return 1;
 }
 
+/* The source address of a datagram, as its one control message. */
+static void put_pktinfo(struct msghdr *mh, struct cmsghdr *c, int level, int type, const void *pi,
+			size_t len)
+{
+	mh->msg_controllen = CMSG_SPACE(len);
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), pi, len);
+}
+
 static int send_now(struct ihmpio *io, const struct dime_addr *src, const struct dime_addr *dst,
 		    uint16_t dport, const uint8_t *buf, size_t len)
 {
@@ -278,7 +289,7 @@ static int send_now(struct ihmpio *io, const struct dime_addr *src, const struct
 	} cbuf;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_name = &to, .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf.b };
+			     .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b) };
 	struct cmsghdr *c;
 	int fd = ihmpio_fd(io, dst->family);
 
@@ -286,38 +297,19 @@ static int send_now(struct ihmpio *io, const struct dime_addr *src, const struct
 		io->st.send_errors++;
 		return -EAFNOSUPPORT;
 	}
-	memset(&to, 0, sizeof(to));
 	memset(&cbuf, 0, sizeof(cbuf));
+	mh.msg_namelen = dime_addr_to_sockaddr(dst, dport, &to);
+	c = CMSG_FIRSTHDR(&mh);
 	if (dst->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&to;
 		struct in_pktinfo pi = { 0 };
 
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(dport);
-		memcpy(&sin->sin_addr, dst->a.u8, 4);
 		memcpy(&pi.ipi_spec_dst, src->a.u8, 4);
-		mh.msg_namelen = sizeof(*sin);
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		put_pktinfo(&mh, c, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&to;
 		struct in6_pktinfo pi = { 0 };
 
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(dport);
-		memcpy(&sin6->sin6_addr, dst->a.u8, 16);
 		memcpy(&pi.ipi6_addr, src->a.u8, 16);
-		mh.msg_namelen = sizeof(*sin6);
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		put_pktinfo(&mh, c, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	}
 	if (sendmsg(fd, &mh, MSG_DONTWAIT) < 0) {
 		int err = -errno;

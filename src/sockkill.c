@@ -220,26 +220,10 @@ void sockkill_close(struct sockkill *sk)
 static int inject(struct sockkill *sk, const struct dime_addr *dst, const uint8_t *msg, size_t len)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd;
+	socklen_t sl = dime_addr_to_sockaddr(dst, 0, &ss);
+	int fd = dst->family == AF_INET ? sk->raw4 : sk->raw6;
 
-	memset(&ss, 0, sizeof(ss));
-	if (dst->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, dst->a.u8, 4);
-		sl = sizeof(*sin);
-		fd = sk->raw4;
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, dst->a.u8, 16);
-		sl = sizeof(*sin6);
-		fd = sk->raw6;
-	}
-	if (fd < 0)
+	if (fd < 0 || sl == 0)
 		return -EAFNOSUPPORT;
 	if (sendto(fd, msg, len, 0, (struct sockaddr *)&ss, sl) < 0)
 		return -errno;
@@ -412,22 +396,8 @@ int sockkill_tcp_probe(struct sockkill *sk, const struct dime_flow *flow)
 	n = sockkill_build_probe(flow, r[0], r[1], pkt, sizeof(pkt));
 	if (n < 0)
 		return n;
-	memset(&ss, 0, sizeof(ss));
-	if (flow->rid.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, flow->rid.a.u8, 4);
-		sl = sizeof(*sin);
-		fd = sk->hdr4;
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, flow->rid.a.u8, 16);
-		sl = sizeof(*sin6);
-		fd = sk->hdr6;
-	}
+	sl = dime_addr_to_sockaddr(&flow->rid, 0, &ss);
+	fd = flow->rid.family == AF_INET ? sk->hdr4 : sk->hdr6;
 	if (fd < 0)
 		return -EAFNOSUPPORT;
 	if (sendto(fd, pkt, (size_t)n, 0, (struct sockaddr *)&ss, sl) < 0) {

@@ -51,6 +51,12 @@ int dime_addr_parse(struct dime_addr *addr, const char *text);
 /* Format into buf (at least DIME_ADDR_STRLEN bytes); returns buf. "-" when unset. */
 const char *dime_addr_fmt(const struct dime_addr *addr, char *buf, size_t size);
 
+/* addr and port (host order) as a socket address; returns its length, 0
+ * for an address of no family. */
+struct sockaddr_storage;
+unsigned int dime_addr_to_sockaddr(const struct dime_addr *addr, uint16_t port,
+				   struct sockaddr_storage *ss);
+
 /* 32-bit hash of the address mixed with seed; stable within one process. */
 uint32_t dime_addr_hash(const struct dime_addr *addr, uint32_t seed);
 
