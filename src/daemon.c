@@ -670,6 +670,38 @@ static void ihmp_act(struct dimed *d)
 	acts->n = 0;
 }
 
+/*
+ * A HANDOFF or ADDR_UP brings an address that a host entry without IHMP
+ * state already owns (made for a flow before anyone knew whose address it
+ * was, say a connection adopted from conntrack after a restart): that entry
+ * is this peer. Merge it first, or the state machine could not claim the
+ * address and the peer's flows would not be translated.
+ */
+static void claim_new_address(struct dimed *d, const struct ihmp_msg *m)
+{
+	uint32_t owner = dime_hid_lookup(d->hids, &m->new_addr);
+	uint32_t peer = dime_hid_lookup(d->hids, &m->host_id);
+	const struct dime_hid_entry *o = dime_hid_get(d->hids, owner);
+	const struct dime_hid_entry *p;
+	char a[DIME_ADDR_STRLEN];
+	int err;
+
+	if (!o || o->ihmp)
+		return;
+	if (!dime_hid_get(d->hids, peer) && dime_addr_is_set(&m->old_addr))
+		peer = dime_hid_lookup(d->hids, &m->old_addr);
+	p = dime_hid_get(d->hids, peer);
+	if (!p || !p->ihmp || peer == owner)
+		return;
+	err = dp_hid_merge(d->dp, peer, owner, now_ms());
+	dime_addr_fmt(&m->new_addr, a, sizeof(a));
+	if (err < 0)
+		log_warn_e(err, "host entry %#x (%s) is peer %#x's, but cannot be merged", owner, a,
+			   peer);
+	else
+		log_info("host entry %#x (%s) was peer %#x's: merged", owner, a, peer);
+}
+
 static void on_ihmp_rx(void *ctx, const uint8_t *buf, size_t len, const struct dime_addr *src,
 		       uint16_t sport, const struct dime_addr *dst)
 {
@@ -681,6 +713,9 @@ static void on_ihmp_rx(void *ctx, const uint8_t *buf, size_t len, const struct d
 	if (len > 1 && buf[1] == IHMP_ACK && ihmp_decode(buf, len, &m) == 0 &&
 	    (m.acked_type == IHMP_HANDOFF || m.acked_type == IHMP_HANDOFF_UNREACHABLE))
 		handoff_acked(d, src, &m);
+	else if (len > 1 && (buf[1] == IHMP_HANDOFF || buf[1] == IHMP_ADDR_UP) &&
+		 ihmp_decode(buf, len, &m) == 0)
+		claim_new_address(d, &m);
 	ihmp_input(d->ih, buf, len, src, sport, dst, now_ms(), d->acts);
 	ihmp_act(d);
 }
@@ -1587,6 +1622,7 @@ int dimed_start(struct dimed **out, const struct dimed_config *cfg)
 		goto fail;
 	state_path_init(d);
 	state_restore(d);
+	pin_set_own_mark(cfg->mark);
 	if ((err = pin_flush_stale_except(d->kept_pins, d->nkept_pins)) < 0)
 		log_warn_e(err, "cannot remove identifiers pinned by an earlier run");
 	if ((err = queues_open(d)) < 0)

@@ -262,25 +262,30 @@ static bool flow_out_translated(const struct dime_hid_entry *h, const struct dim
 	return (rloc && !dime_addr_eq(rloc, rid)) || (lloc && !dime_addr_eq(lloc, lid));
 }
 
-/* Addresses of one family in a set, plus the preferred one first. */
+static uint32_t candidate_add(struct dime_addr *out, uint32_t n, const struct dime_addr *a)
+{
+	for (uint32_t j = 0; j < n; j++)
+		if (dime_addr_eq(&out[j], a))
+			return n;
+	out[n] = *a;
+	return n + 1;
+}
+
+/* The addresses one side of a flow may use, of its family: the preferred
+ * one, the set's, and the identifier the flow bound (a host that moves
+ * keeps using the other's old address until it hears of the move, and
+ * that address may be ours only as a pin by then). */
 static uint32_t candidates(const struct dime_addr *pref, const struct dime_addr_set *set,
-			   uint8_t family, struct dime_addr out[DIME_HID_SET_MAX + 1])
+			   const struct dime_addr *id, struct dime_addr out[DIME_HID_SET_MAX + 2])
 {
 	uint32_t n = 0;
 
 	if (pref)
-		out[n++] = *pref;
-	for (uint32_t i = 0; i < set->n; i++) {
-		bool dup = false;
-
-		if (set->addr[i].family != family)
-			continue;
-		for (uint32_t j = 0; j < n && !dup; j++)
-			dup = dime_addr_eq(&out[j], &set->addr[i]);
-		if (!dup)
-			out[n++] = set->addr[i];
-	}
-	return n;
+		n = candidate_add(out, n, pref);
+	for (uint32_t i = 0; i < set->n; i++)
+		if (set->addr[i].family == id->family)
+			n = candidate_add(out, n, &set->addr[i]);
+	return candidate_add(out, n, id);
 }
 
 /*
@@ -295,12 +300,12 @@ static uint32_t candidates(const struct dime_addr *pref, const struct dime_addr_
  * would answer them with a RST. Nothing arrives from those addresses until
  * a host moves, so this costs nothing before.
  */
-#define FLOW_ENTRIES_MAX (2 + (DIME_HID_SET_MAX + 1) * (DIME_HID_SET_MAX + 1))
+#define FLOW_ENTRIES_MAX (2 + (DIME_HID_SET_MAX + 2) * (DIME_HID_SET_MAX + 2))
 static uint32_t flow_entries(const struct dime_hid_entry *h, const struct dime_addr *lid,
 			     const struct dime_addr *rid, struct dp_entry out[FLOW_ENTRIES_MAX])
 {
 	const struct dime_addr *rloc = rloc_of(h, rid->family);
-	struct dime_addr rem[DIME_HID_SET_MAX + 1], loc[DIME_HID_SET_MAX + 1];
+	struct dime_addr rem[DIME_HID_SET_MAX + 2], loc[DIME_HID_SET_MAX + 2];
 	uint32_t n = 0, nr, nl;
 
 	if (flow_out_translated(h, lid, rid)) {
@@ -314,8 +319,8 @@ static uint32_t flow_entries(const struct dime_hid_entry *h, const struct dime_a
 			out[n++].a = *rid;
 		}
 	}
-	nr = candidates(rloc, &h->active, rid->family, rem);
-	nl = candidates(lloc_of(h, lid->family), &h->local, lid->family, loc);
+	nr = candidates(rloc, &h->active, rid, rem);
+	nl = candidates(lloc_of(h, lid->family), &h->local, lid, loc);
 	for (uint32_t i = 0; i < nr; i++) {
 		for (uint32_t j = 0; j < nl; j++) {
 			if (dime_addr_eq(&rem[i], rid) && dime_addr_eq(&loc[j], lid))
@@ -593,6 +598,17 @@ static int merge_hosts(struct dataplane *dp, uint32_t into, uint32_t from, uint6
 	}
 	free(keys);
 	free(states);
+	return err;
+}
+
+int dp_hid_merge(struct dataplane *dp, uint32_t into, uint32_t from, uint64_t now_ms)
+{
+	int err;
+
+	if (into == from || !dime_hid_get(dp->hids, into))
+		return -EINVAL;
+	err = merge_hosts(dp, into, from, now_ms);
+	dp_hid_sync(dp, into);
 	return err;
 }
 

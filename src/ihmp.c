@@ -86,8 +86,11 @@ struct ihmp {
 	unsigned int ndirty;	/* peers whose LOCATORS_CHANGED did not fit */
 	unsigned int nlocal;
 	struct dime_addr local[IHMP_LOCAL_MAX];
-	struct dime_addr last_up;	/* for up-then-down hand-offs */
-	uint64_t last_up_at;
+	/* The last address that came up, per family (DIME_AF4, DIME_AF6), for
+	 * up-then-down hand-offs: a dual-stack move brings up both families'
+	 * new addresses before the old ones go. */
+	struct dime_addr last_up[2];
+	uint64_t last_up_at[2];
 	struct ratelimit *rl;	/* NULL: no limits */
 	uint64_t sign_ctr;	/* the last COUNTER we signed */
 	struct ihmp_stats st;
@@ -807,8 +810,13 @@ static void start_handoff(struct ihmp *ih, struct peer *p, struct dime_hid_entry
 	ih->st.handoffs++;
 	/* The peer answers from the moment it takes the HANDOFF in, to n:
 	 * those packets must be translated back before our ACK arrives, so
-	 * n joins the local set now; our own output waits for the ACK. */
-	e->out_held[dime_af_index(n->family)] = true;
+	 * n joins the local set now. Our own output waits for the ACK, unless
+	 * the peer already knows n (its ADDR_UP or probe was acknowledged: n
+	 * is in the local set), as in a soft hand-off: then it switches now. */
+	if (dime_addr_set_has(&e->local, n))
+		dime_hid_set_lloc(ih->hids, p->hid, n);
+	else
+		e->out_held[dime_af_index(n->family)] = true;
 	set_local(ih, p->hid, n);
 	mark_changed(ih, p, acts);
 	for (unsigned int s = 0; s < 2; s++)
@@ -1094,6 +1102,12 @@ static struct peer *rx_peer(struct ihmp *ih, const struct ihmp_msg *m)
 	 * only the host itself claimed (unreachable set). */
 	if (p && !dime_addr_set_has(&e->unreach, &m->host_id))
 		return p;
+	if (m->type == IHMP_ADDR_DOWN || m->type == IHMP_ADDR_DOWN_UNREACHABLE) {
+		/* The same for the OLD address of an ADDR_DOWN. */
+		p = peer_of(ih, dime_hid_lookup(ih->hids, &m->old_addr), &e);
+		if (p && !dime_addr_set_has(&e->unreach, &m->old_addr))
+			return p;
+	}
 	if (m->type == IHMP_HANDOFF || m->type == IHMP_HANDOFF_UNREACHABLE) {
 		/* HOST_ID may be an address of the other family that the
 		 * other family's HANDOFF, processed first, just removed: the
@@ -1361,8 +1375,8 @@ int ihmp_local_addr_up(struct ihmp *ih, const struct dime_addr *n, uint64_t now,
 	if (ih->nlocal >= IHMP_LOCAL_MAX)
 		return -ENOSPC;
 	ih->local[ih->nlocal++] = *n;
-	ih->last_up = *n;
-	ih->last_up_at = now;
+	ih->last_up[dime_af_index(n->family)] = *n;
+	ih->last_up_at[dime_af_index(n->family)] = now;
 	for (struct peer *p = ih->peers; p; p = p->next) {
 		struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
 		struct lost *l = &p->lost[dime_af_index(n->family)];
@@ -1403,7 +1417,8 @@ static void peer_addr_down(struct ihmp *ih, struct peer *p, struct dime_hid_entr
 	l->pairable = true;
 	l->announced = false;
 	if (pair) {
-		start_handoff(ih, p, e, &ih->last_up, o, !was_local, now, acts);
+		start_handoff(ih, p, e, &ih->last_up[dime_af_index(o->family)], o, !was_local, now,
+			      acts);
 		return;
 	}
 	if (!usable_locals(ih, e)) {
@@ -1431,8 +1446,13 @@ int ihmp_local_addr_down(struct ihmp *ih, const struct dime_addr *o, uint64_t no
 		return 0;
 	ih->local[i] = ih->local[--ih->nlocal];
 	/* A HANDOFF replaces an address by one of its own family. */
-	pair = ih->last_up.family == o->family && !dime_addr_eq(&ih->last_up, o) &&
-	       local_up(ih, &ih->last_up) && now - ih->last_up_at <= ih->cfg.pair_ms;
+	{
+		int f = dime_af_index(o->family);
+		const struct dime_addr *up = &ih->last_up[f];
+
+		pair = up->family == o->family && !dime_addr_eq(up, o) && local_up(ih, up) &&
+		       now - ih->last_up_at[f] <= ih->cfg.pair_ms;
+	}
 	for (struct peer *p = ih->peers; p; p = p->next) {
 		struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
 

@@ -176,7 +176,23 @@ static void put_addr(struct nlmsghdr *nlh, const struct dime_addr *a)
 
 /* ---- the pins' fallback route (pin.h) --------------------------------------------- */
 
-static int pin_rule(uint16_t type, uint16_t flags, uint8_t family, const struct dime_addr *src)
+/* dimed's own fwmark: its own packets never take the fallback route (an
+ * IHMP message must fail at once, to be retried when a real route is
+ * there, not loop back through lo). */
+static uint32_t own_mark;
+
+void pin_set_own_mark(uint32_t mark)
+{
+	own_mark = mark;
+}
+
+/*
+ * One of the two rules per pin: "from PIN lookup PIN_TABLE" at
+ * PIN_RULE_PRIORITY, or (unreachable) "from PIN fwmark M/M unreachable"
+ * just before it. With src NULL (deletes only), any source.
+ */
+static int pin_rule(uint16_t type, uint16_t flags, uint8_t family, const struct dime_addr *src,
+		    bool unreachable)
 {
 	unsigned char buf[256] __attribute__((aligned(4)));
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -186,16 +202,24 @@ static int pin_rule(uint16_t type, uint16_t flags, uint8_t family, const struct 
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
 	frh->family = family;
-	frh->action = FR_ACT_TO_TBL;
+	frh->action = unreachable ? FR_ACT_UNREACHABLE : FR_ACT_TO_TBL;
 	frh->table = RT_TABLE_UNSPEC;
 	if (src) {
 		frh->src_len = family == AF_INET6 ? 128 : 32;
 		mnl_attr_put(nlh, FRA_SRC, dime_addr_len(src), src->a.u8);
 	}
+	/* The protocol also makes a delete match our rules only. */
+	mnl_attr_put_u8(nlh, FRA_PROTOCOL, DIME_IFA_PROTO);
+	if (unreachable) {
+		mnl_attr_put_u32(nlh, FRA_PRIORITY, PIN_RULE_PRIORITY - 1);
+		if (type == RTM_NEWRULE) {
+			mnl_attr_put_u32(nlh, FRA_FWMARK, own_mark);
+			mnl_attr_put_u32(nlh, FRA_FWMASK, own_mark);
+		}
+		return req_run(nlh, NULL, NULL);
+	}
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, PIN_RULE_PRIORITY);
 	mnl_attr_put_u32(nlh, FRA_TABLE, PIN_TABLE);
-	if (type == RTM_NEWRULE)
-		mnl_attr_put_u8(nlh, FRA_PROTOCOL, DIME_IFA_PROTO);
 	return req_run(nlh, NULL, NULL);
 }
 
@@ -222,8 +246,13 @@ static int fallback_add(const struct dime_addr *a)
 {
 	int err = pin_table_route(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, a->family);
 
+	if (err == 0 && own_mark) {
+		err = pin_rule(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, a->family, a, true);
+		if (err == -EEXIST)
+			err = 0;
+	}
 	if (err == 0) {
-		err = pin_rule(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, a->family, a);
+		err = pin_rule(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, a->family, a, false);
 		if (err == -EEXIST)
 			err = 0;
 	}
@@ -233,8 +262,9 @@ static int fallback_add(const struct dime_addr *a)
 static void fallback_del(const struct dime_addr *a)
 {
 	char text[DIME_ADDR_STRLEN];
-	int err = pin_rule(RTM_DELRULE, 0, a->family, a);
+	int err = pin_rule(RTM_DELRULE, 0, a->family, a, false);
 
+	pin_rule(RTM_DELRULE, 0, a->family, a, true);
 	if (err < 0 && err != -ENOENT)
 		log_warn_e(err, "pin %s: cannot remove its fallback rule",
 			   dime_addr_fmt(a, text, sizeof(text)));
@@ -247,7 +277,10 @@ static void fallback_flush(void)
 
 	for (size_t f = 0; f < sizeof(families); f++) {
 		for (int i = 0; i < PIN_FLUSH_ROUNDS; i++)
-			if (pin_rule(RTM_DELRULE, 0, families[f], NULL) < 0)
+			if (pin_rule(RTM_DELRULE, 0, families[f], NULL, false) < 0)
+				break;
+		for (int i = 0; i < PIN_FLUSH_ROUNDS; i++)
+			if (pin_rule(RTM_DELRULE, 0, families[f], NULL, true) < 0)
 				break;
 		pin_table_route(RTM_DELROUTE, 0, families[f]);
 	}

@@ -163,6 +163,13 @@ int dp_flow_forget(struct dataplane *dp, const struct dime_flow_key *key);
 int dp_set_locator(struct dataplane *dp, const struct dime_addr *peer,
 		   const struct dime_addr *rloc, const struct dime_addr *lloc, uint64_t now_ms);
 
+/* The host entry `from`, which has no control-plane state, turns out to be
+ * `into` (IHMP: an address a HANDOFF or ADDR_UP brings belongs to an entry
+ * made for a flow before): its flows move to `into`, keeping what they
+ * bound, and `from` goes. 0, -EINVAL, -EADDRINUSE (`from` has IHMP state),
+ * -ENOMEM. */
+int dp_hid_merge(struct dataplane *dp, uint32_t into, uint32_t from, uint64_t now_ms);
+
 /* Bring the kernel sets for one host in line with its flows and locators. */
 void dp_hid_sync(struct dataplane *dp, uint32_t hid);
 

@@ -44,6 +44,9 @@
  * protocol DIME_IFA_PROTO and go with the pins.
  */
 #define PIN_TABLE 0xd1d1
+/* Before PIN_RULE_PRIORITY, per pin: "from PIN fwmark M/M unreachable",
+ * so dimed's own packets (marked M) never take the fallback. */
+void pin_set_own_mark(uint32_t mark);
 #define PIN_RULE_PRIORITY 33000
 
 /* Pin a on lo, with its fallback route. An existing pin of ours is

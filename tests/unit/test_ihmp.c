@@ -1167,7 +1167,7 @@ START_TEST(test_unexpected_dropped)
 	/* ... nor does an address in the unreachable set name a host. */
 	ihmp_msg_init(&m, IHMP_ADDR_DOWN, 2);
 	m.host_id = A("198.51.100.77");
-	m.old_addr = A("192.0.2.1");
+	m.old_addr = A("192.0.2.250");	/* (an OLD the host has would name it) */
 	inject(1, &m, "192.0.2.1", "198.51.100.1");
 	ck_assert_uint_eq(st->drop_unknown_host, 2);
 	/* ACKs that match nothing: wrong seq, wrong nonce, wrong type. */
