@@ -343,6 +343,154 @@ tb_goodput_table() {
 	done
 }
 
+# ---- CH with two addresses ----------------------------------------------------------
+# tb_ch_add_alt: CH gains its alternative address and keeps the old one.
+tb_ch_add_alt() {
+	local ns
+	ns=$(tb_ns ch)
+	ip -n "$ns" addr add $TB_CH_ALT_4/25 dev eth0
+	ip -n "$ns" -6 addr add $TB_CH_ALT_6/64 dev eth0 nodad
+	tb_log "CH also has $TB_CH_ALT_4, $TB_CH_ALT_6"
+}
+
+# tb_ch_drop_primary: CH loses its first address and keeps the alternative.
+tb_ch_drop_primary() {
+	local ns
+	ns=$(tb_ns ch)
+	ip -n "$ns" addr del $TB_CH_4/25 dev eth0
+	ip -n "$ns" -6 addr del $TB_CH_6/64 dev eth0
+	ip -n "$ns" route replace default via $TB_CORE_CH_4
+	ip -n "$ns" -6 route replace default via $TB_CORE_CH_6
+	tb_log "CH lost $TB_CH_4, $TB_CH_6"
+}
+
+# ---- dimed on the testbed ------------------------------------------------------------
+# Each node runs at most one dimed, with its configuration in $TB_TMP/NODE.conf,
+# its control socket at $TB_TMP/NODE.sock and its log in $TB_TMP/dimed-NODE.log.
+TB_DIMED() { echo "$TB_BUILD_DIR/src/dimed"; }
+TB_DIMECTL() { echo "$TB_BUILD_DIR/src/dimectl"; }
+
+# tb_dimed_start NODE [DIRECTIVE VALUE]...: write NODE's dime.conf from the
+# pairs, start dimed at debug level and wait until it answers.
+tb_dimed_start() {
+	local node=$1 conf
+	shift
+	conf=$TB_TMP/$node.conf
+	: >"$conf"
+	while [ $# -ge 2 ]; do
+		printf '%s %s\n' "$1" "$2" >>"$conf"
+		shift 2
+	done
+	[ -x "$(TB_DIMED)" ] || tb_fail "dimed not built: $(TB_DIMED)"
+	tb_bg "$node" "dimed-$node" "$(TB_DIMED)" -f "$conf" -l debug -s "$TB_TMP/$node.sock" >/dev/null
+	# ip netns exec execs the command: this PID is dimed's.
+	printf -v "TB_DIMED_PID_$node" '%s' "${TB_PIDS##* }"
+	tb_wait_for 10 "dimed on $node to answer" "$(TB_DIMECTL)" -s "$TB_TMP/$node.sock" version
+}
+
+tb_dimed_pid() { local v="TB_DIMED_PID_$1"; echo "${!v:-}"; }
+
+# tb_ctl NODE ARGS...: dimectl against NODE's dimed.
+tb_ctl() {
+	local node=$1
+	shift
+	tb_exec "$node" "$(TB_DIMECTL)" -s "$TB_TMP/$node.sock" "$@"
+}
+
+# tb_stat NODE NAME: one counter of NODE's dimed (0 when it has no such counter).
+tb_stat() {
+	tb_ctl "$1" dump stats | awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }'
+}
+
+# tb_dimed_stop NODE: SIGTERM, wait (bounded) for a clean exit.
+tb_dimed_stop() {
+	local node=$1 pid
+	pid=$(tb_dimed_pid "$node")
+	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then tb_fail "dimed on $node is not running"; fi
+	kill -TERM "$pid"
+	tb_wait_for 10 "dimed on $node to exit" bash -c "! kill -0 $pid 2>/dev/null"
+	grep -q "stopped" "$TB_TMP/dimed-$node.log" || tb_fail "dimed on $node did not stop cleanly"
+}
+
+# tb_dimed_check_log NODE [IGNORE_ERE]: no warning or error line (other than
+# those matching IGNORE_ERE) and no sanitizer report in NODE's dimed log.
+tb_dimed_check_log() {
+	local node=$1 ignore=${2:-^$} log=$TB_TMP/dimed-$1.log
+	if grep -E "^dimed: .*(warning|error|cannot|refused)" "$log" | grep -Ev "$ignore" >&2; then
+		tb_fail "dimed on $node logged a warning"
+	fi
+	if grep -E "AddressSanitizer|LeakSanitizer|runtime error" "$log" >&2; then
+		tb_fail "dimed on $node: sanitizer report"
+	fi
+}
+
+# ---- IHMP on the wire ---------------------------------------------------------------
+# A router without dimed counts the IHMP datagrams it forwards, by family and
+# message type (byte 1 of the UDP payload) and, for ACKs, by the type they
+# acknowledge (the ACKED TLV right after HOST_ID), with u32 matches in a user
+# chain of its filter table. IPv6 offsets assume no extension headers, which
+# IHMP never sends.
+TB_IHMP_PORT=${TB_IHMP_PORT:-5150}
+TB_IHMP_TYPES="HELLO PATH_PROBE ADDR_UP ADDR_UP_UNREACHABLE ADDR_DOWN ADDR_DOWN_UNREACHABLE HANDOFF HANDOFF_UNREACHABLE ACK NAT_ENTRY"
+
+# tb_ihmp_count_start NODE: install the counters in NODE (a router).
+tb_ihmp_count_start() {
+	local node=$1 t name n v4 v6 a4 a6
+	for t in iptables ip6tables; do
+		tb_exec "$node" "$t" -N TB-IHMP
+		tb_exec "$node" "$t" -I FORWARD -p udp -m multiport --ports "$TB_IHMP_PORT" -j TB-IHMP
+		tb_exec "$node" "$t" -A TB-IHMP -m comment --comment "tb-ihmp total"
+	done
+	n=0
+	for name in $TB_IHMP_TYPES; do
+		n=$((n + 1))
+		# the first 4 payload bytes: version, type, flags
+		v4="0>>22&0x3C@8>>16&0xFF=$n" v6="48>>16&0xFF=$n"
+		tb_exec "$node" iptables -A TB-IHMP -m u32 --u32 "$v4" -m comment --comment "tb-ihmp $name"
+		tb_exec "$node" ip6tables -A TB-IHMP -m u32 --u32 "$v6" -m comment --comment "tb-ihmp $name"
+		[ "$name" = ACK ] && continue
+		# ACK (9): HOST_ID (4 + 4 or 16 bytes), then the ACKED TLV (type 2,
+		# length 1, value), read as the 4 bytes ending with its value (u32
+		# reads only words that lie wholly inside the packet).
+		a4=$(printf '0>>22&0x3C@8>>16&0xFF=9&&0>>22&0x3C@25=0x20001%02x' "$n")
+		a6=$(printf '48>>16&0xFF=9&&77=0x20001%02x' "$n")
+		tb_exec "$node" iptables -A TB-IHMP -m u32 --u32 "$a4" -m comment --comment "tb-ihmp ACK/$name"
+		tb_exec "$node" ip6tables -A TB-IHMP -m u32 --u32 "$a6" -m comment --comment "tb-ihmp ACK/$name"
+	done
+}
+
+# tb_ihmp_count_zero NODE: reset the counters.
+tb_ihmp_count_zero() {
+	tb_exec "$1" iptables -Z TB-IHMP
+	tb_exec "$1" ip6tables -Z TB-IHMP
+}
+
+# tb_ihmp_wire NODE 4|6|46 WHAT: datagrams counted so far; WHAT is total, a
+# type name (HANDOFF) or ACK/TYPE (the ACKs of that type).
+tb_ihmp_wire() {
+	local node=$1 fams=$2 what=$3 f t n=0 v
+	for f in $(echo "$fams" | grep -o .); do
+		t=iptables
+		[ "$f" = 6 ] && t=ip6tables
+		v=$(tb_exec "$node" "$t" -L TB-IHMP -n -v -x |
+			awk -v c="/* tb-ihmp $what */" 'index($0, c) { print $1 }')
+		n=$((n + ${v:-0}))
+	done
+	echo "$n"
+}
+
+# tb_ihmp_wire_table NODE: every non-zero counter, one "family name count" a line.
+tb_ihmp_wire_table() {
+	local t f
+	for t in iptables ip6tables; do
+		f=4
+		[ "$t" = ip6tables ] && f=6
+		tb_exec "$1" "$t" -L TB-IHMP -n -v -x |
+			awk -v f="$f" 'match($0, /\/\* tb-ihmp [^ ]+ \*\//) && $1 > 0 {
+				s = substr($0, RSTART + 11, RLENGTH - 14); printf "IPv%s %-28s %s\n", f, s, $1 }'
+	done
+}
+
 # ---- teardown ------------------------------------------------------------------------
 # Kill everything this run started, then every namespace it made. Runs from
 # the EXIT trap, so also when a test fails half-way; it never fails itself.

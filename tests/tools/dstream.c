@@ -7,7 +7,10 @@
  *   dstream send (--tcp|--udp) -c ADDR -p PORT [-B ADDR] -t SECONDS [-r MBIT] [-l BYTES] [-q]
  *
  * Output is for scripts: one "key=value" line per second and a final
- * "result=" line on stdout; errors on stderr. Exit 0 OK, 1 FAIL, 2 usage
+ * "result=" line on stdout; errors on stderr, and the sender also reports
+ * each kind of send error on stdout with its time ("error" when it ends the
+ * run, "senderr" the first time a UDP send fails with a given errno), so a
+ * scenario can tell when the application learnt that its peer was gone. Exit 0 OK, 1 FAIL, 2 usage
  * error or a sender that stalled. All I/O is non-blocking and every wait is
  * a ppoll() with a deadline, so no run outlives its time limits. SIGINT and
  * SIGTERM are blocked except inside ppoll(), which makes them end the run
@@ -77,6 +80,22 @@ static uint64_t mono_ns(void)
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
+}
+
+/* Wall-clock seconds: comparable with `date +%s.%N` in the scripts. */
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *errno_name(int err)
+{
+	const char *name = strerrorname_np(err);
+
+	return name ? name : "unknown";
 }
 
 static uint64_t sec_to_ns(double s)
@@ -191,6 +210,8 @@ struct rx {
 	uint64_t deadline_ns;	/* -t */
 	uint64_t idle_ns;	/* -i */
 	uint64_t last_rx_ns;
+	uint64_t max_gap_ns;	/* longest wait between two arrivals of data */
+	uint64_t max_gap_at_ns;	/* when it began, from the first byte */
 	uint8_t *buf;
 	size_t buf_len;
 };
@@ -305,6 +326,19 @@ static int rx_open(const struct opts *o, unsigned *bound_port)
 	return fd;
 }
 
+/* Data arrived at now: note the wait since the previous arrival (the
+ * longest one is a hand-off's stall as the application sees it). */
+static void rx_arrival(struct rx *rx, uint64_t now)
+{
+	const struct sc_stats *st = &rx->sc->st;
+
+	if (st->started && now - rx->last_rx_ns > rx->max_gap_ns) {
+		rx->max_gap_ns = now - rx->last_rx_ns;
+		rx->max_gap_at_ns = rx->last_rx_ns - st->first_ns;
+	}
+	rx->last_rx_ns = now;
+}
+
 static enum stop rx_accept(struct rx *rx, int lfd, int *cfd)
 {
 	enum stop why;
@@ -342,7 +376,7 @@ static enum stop rx_tcp(struct rx *rx, int lfd)
 		uint64_t now = mono_ns();
 
 		if (n > 0) {
-			rx->last_rx_ns = now;
+			rx_arrival(rx, now);
 			if (sc_feed(rx->sc, rx->buf, (size_t)n, now) < 0)
 				break;	/* framing lost: no point reading on */
 		} else if (n == 0) {
@@ -398,7 +432,7 @@ static enum stop rx_udp(struct rx *rx, int fd)
 		uint64_t now = mono_ns();
 
 		if (n > 0) {
-			rx->last_rx_ns = now;
+			rx_arrival(rx, now);
 			for (int i = 0; i < n; i++)
 				sc_feed_datagram(rx->sc, b.iov[i].iov_base, b.msg[i].msg_len, now);
 		} else if (errno == EAGAIN || errno == EINTR) {
@@ -449,12 +483,13 @@ static int rx_summary(const struct rx *rx, enum stop why)
 	if (reason)
 		printf(" reason=%s", reason);
 	printf(" proto=%s bytes=%llu blocks=%llu gaps=%llu dups=%llu corrupt=%llu reordered=%llu"
-	       " lost=%llu seconds=%.2f mbit=%.2f ignored=%llu\n",
+	       " lost=%llu seconds=%.2f mbit=%.2f ignored=%llu maxgap_ms=%.1f maxgap_at=%.3f\n",
 	       proto_name(sc->proto), (unsigned long long)st->bytes,
 	       (unsigned long long)st->blocks, (unsigned long long)st->gaps,
 	       (unsigned long long)st->dups, (unsigned long long)st->corrupt,
 	       (unsigned long long)st->reordered, (unsigned long long)sc_lost(sc),
-	       (double)span / 1e9, mbit_of(st->bytes, span), (unsigned long long)st->ignored);
+	       (double)span / 1e9, mbit_of(st->bytes, span), (unsigned long long)st->ignored,
+	       (double)rx->max_gap_ns / 1e6, (double)rx->max_gap_at_ns / 1e9);
 	return reason ? 1 : 0;
 }
 
@@ -560,6 +595,8 @@ struct tx {
 	struct ticker tk;
 	uint64_t sec_bytes;
 	uint64_t bytes, blocks, senderr, backoff_until_ns;
+	int errs_seen[8];	/* errnos already reported as senderr */
+	unsigned int nerrs_seen;
 	uint64_t start_ns, deadline_ns, data_end_ns;
 };
 
@@ -590,6 +627,22 @@ static bool udp_transient(int err)
 	       err == EADDRNOTAVAIL || err == EINVAL;
 }
 
+/* One stdout line for a send error: what (error: the run ends; senderr: a
+ * UDP datagram lost, reported once per errno), seconds since the
+ * connection and wall-clock time. */
+static void tx_report(struct tx *tx, const char *what, int err)
+{
+	if (strcmp(what, "senderr") == 0) {
+		for (unsigned int i = 0; i < tx->nerrs_seen; i++)
+			if (tx->errs_seen[i] == err)
+				return;
+		if (tx->nerrs_seen < sizeof(tx->errs_seen) / sizeof(tx->errs_seen[0]))
+			tx->errs_seen[tx->nerrs_seen++] = err;
+	}
+	printf("dstream: %s t=%.3f wall=%.6f err=%s\n", what,
+	       (double)(mono_ns() - tx->start_ns) / 1e9, wall_s(), errno_name(err));
+}
+
 static void tx_block_done(struct tx *tx)
 {
 	tx->blk_len = 0;
@@ -615,12 +668,21 @@ static enum push tx_push(struct tx *tx)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return PUSH_AGAIN;
 	if (n < 0 && tx->o->proto == SC_UDP && udp_transient(errno)) {
+		tx_report(tx, "senderr", errno);
 		tx->senderr++;
 		tx_block_done(tx);
 		return PUSH_BACKOFF;
 	}
-	fprintf(stderr, "dstream: send to %s port %u: %s\n", tx->o->peer, tx->o->port,
-		n < 0 ? strerror(errno) : "nothing sent");
+	if (n < 0) {
+		int err = errno;
+
+		fprintf(stderr, "dstream: send to %s port %u: %s\n", tx->o->peer, tx->o->port,
+			strerror(err));
+		tx_report(tx, "error", err);
+	} else {
+		fprintf(stderr, "dstream: send to %s port %u: nothing sent\n", tx->o->peer,
+			tx->o->port);
+	}
 	return PUSH_ERROR;
 }
 
@@ -890,7 +952,12 @@ static void help(void)
 	      "      one block per datagram).\n"
 	      "-q drops the per-second lines. Output: key=value lines on stdout, ending with\n"
 	      "\"result=OK\" or \"result=FAIL reason=...\". Exit 0 OK, 1 FAIL, 2 usage error or\n"
-	      "sender stalled (END not handed over within 2 s after -t).\n", stdout);
+	      "sender stalled (END not handed over within 2 s after -t).\n"
+	      "The receiver's result line gives the longest wait between two arrivals of\n"
+	      "data (maxgap_ms) and when it began (maxgap_at, seconds after the first byte).\n"
+	      "The sender prints \"error t= wall= err=ENAME\" for the error that ends its run\n"
+	      "and \"senderr t= wall= err=ENAME\" the first time a UDP send fails with each\n"
+	      "errno (t: seconds since connected; wall: the real-time clock).\n", stdout);
 }
 
 static int bad_value(const char *opt, const char *text, const char *range)
