@@ -47,8 +47,9 @@ struct ipset {
 	struct rev_entry revs[REV_CACHE];
 	unsigned nrevs;
 	bool keep_contents;	/* reuse existing sets as they are (ipset_keep_contents) */
-	char tx[TX_SIZE];
-	char rx[RX_SIZE];
+	/* Netlink messages are built and parsed in place: 4-byte aligned. */
+	char tx[TX_SIZE] __attribute__((aligned(8)));
+	char rx[RX_SIZE] __attribute__((aligned(8)));
 };
 
 /* Data replies (TYPE, HEADER) go to a callback before their ack arrives. */

@@ -289,7 +289,7 @@ static void diag_req_fill(struct inet_diag_req_v2 *req, const struct dime_flow *
 static int diag_call(struct sockkill *sk, uint16_t type, const struct inet_diag_req_v2 *req,
 		     struct diag_reply *reply)
 {
-	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	uint8_t buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(8)));
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	uint32_t seq = ++sk->seq, portid = mnl_socket_get_portid(sk->diag);
 	uint64_t deadline = nlu_now_ms() + DIAG_TIMEOUT_MS;
