@@ -304,31 +304,21 @@ static struct kick *kick_find(struct dimed *d, const struct dime_flow *flow, boo
 	return free_slot;
 }
 
-/* Bytes of TCP payload in a packet as the socket sent it (0 for pure ACKs
- * and anything we cannot tell). */
-static size_t tcp_payload(const uint8_t *p, size_t len)
+/* A TCP segment's header, found by the packet parser the data plane
+ * uses: the header's offset, and the payload length (GSO packets carry
+ * more than one segment's worth). False for anything else. */
+static bool tcp_segment(const uint8_t *buf, size_t len, size_t *th, size_t *payload)
 {
-	size_t ipl, total, thl;
+	struct pkt_info info;
+	size_t thl;
 
-	if (len < 20)
-		return 0;
-	if ((p[0] >> 4) == 4) {
-		ipl = (size_t)(p[0] & 0x0f) * 4;
-		total = (size_t)p[2] << 8 | p[3];
-		if (p[9] != IPPROTO_TCP)
-			return 0;
-	} else {
-		if (len < 40 || p[6] != IPPROTO_TCP)
-			return 0;
-		ipl = 40;
-		total = 40 + ((size_t)p[4] << 8 | p[5]);
-	}
-	if (total > len)
-		total = len;	/* GSO: the payload is there, whatever the header says */
-	if (ipl + 13 >= total)
-		return 0;
-	thl = (size_t)(p[ipl + 12] >> 4) * 4;
-	return total > ipl + thl ? total - ipl - thl : 0;
+	if (pkt_parse(buf, len, &info) < 0 || info.ip.proto != IPPROTO_TCP ||
+	    !(info.ip.flags & PKT_IP_PORTS) || (size_t)info.ip.l4off + 20 > len)
+		return false;
+	*th = info.ip.l4off;
+	thl = (size_t)(buf[*th + 12] >> 4) * 4;
+	*payload = info.ip.len > *th + thl ? info.ip.len - *th - thl : 0;
+	return true;
 }
 
 /* Data plane: a segment of a flow whose output is held was dropped. Tell
@@ -341,8 +331,10 @@ static void on_held(void *ctx, const struct dime_flow *flow, const uint8_t *buf,
 	uint64_t now = now_ms();
 	struct kick *k;
 
+	size_t th, payload;
+
 	if (!d->sk || flow->proto != IPPROTO_TCP || flow->tcp_state != DIME_TCP_ESTABLISHED ||
-	    tcp_payload(buf, len) == 0)
+	    !tcp_segment(buf, len, &th, &payload) || payload == 0)
 		return;
 	k = kick_find(d, flow, true);
 	if (!k)
@@ -484,18 +476,13 @@ static void probe_senders(struct dimed *d, uint32_t hid)
 static void on_ack_seen(void *ctx, struct dime_flow *flow, const uint8_t *buf, size_t len)
 {
 	struct dimed *d = ctx;
-	size_t ipl;
+	size_t th, payload;
 	uint32_t ack;
 
-	if (len < 20)
+	if (!tcp_segment(buf, len, &th, &payload) || !(buf[th + 13] & 0x10))
 		return;
-	ipl = (buf[0] >> 4) == 4 ? (size_t)(buf[0] & 0x0f) * 4 : 40;
-	if ((buf[0] >> 4) == 6 && buf[6] != IPPROTO_TCP)
-		return;
-	if (len < ipl + 20 || !(buf[ipl + 13] & 0x10))
-		return;
-	ack = (uint32_t)buf[ipl + 8] << 24 | (uint32_t)buf[ipl + 9] << 16 |
-	      (uint32_t)buf[ipl + 10] << 8 | buf[ipl + 11];
+	ack = (uint32_t)buf[th + 8] << 24 | (uint32_t)buf[th + 9] << 16 |
+	      (uint32_t)buf[th + 10] << 8 | buf[th + 11];
 	flow->ack_watch = 0;
 	d->acks_seen++;
 	sockkill_tcp_ld_seq(d->sk, flow, ack, LD_BURST);
@@ -544,28 +531,26 @@ static void peer_lost(struct dimed *d, uint32_t hid)
 
 /* One IHMP message at debug level, for following a hand-off in the
  * journal: type, sequence number, flags, host and addresses it carries. */
-static void log_ihmp_msg(const char *dir, const uint8_t *buf, size_t len,
+static void log_ihmp_msg(const char *dir, size_t len, int err, const struct ihmp_msg *msg,
 			 const struct dime_addr *src, const struct dime_addr *dst)
 {
 	char s[DIME_ADDR_STRLEN], t[DIME_ADDR_STRLEN], h[DIME_ADDR_STRLEN];
 	char n[DIME_ADDR_STRLEN], o[DIME_ADDR_STRLEN];
-	struct ihmp_msg m;
-	int err;
 
 	if (log_get_level() < LOG_LEVEL_DEBUG)
 		return;
 	dime_addr_fmt(src, s, sizeof(s));
 	dime_addr_fmt(dst, t, sizeof(t));
-	if ((err = ihmp_decode(buf, len, &m)) < 0) {
+	if (err < 0) {
 		log_debug("IHMP %s %s -> %s: %zu bytes, malformed (%s)", dir, s, t, len,
 			  strerror(-err));
 		return;
 	}
 	log_debug("IHMP %s %s -> %s: %s%s%s seq %u flags %#x host %s new %s old %s", dir, s, t,
-		  ihmp_type_name(m.type), m.type == IHMP_ACK ? " of " : "",
-		  m.type == IHMP_ACK ? ihmp_type_name(m.acked_type) : "", m.seq, m.flags,
-		  dime_addr_fmt(&m.host_id, h, sizeof(h)), dime_addr_fmt(&m.new_addr, n, sizeof(n)),
-		  dime_addr_fmt(&m.old_addr, o, sizeof(o)));
+		  ihmp_type_name(msg->type), msg->type == IHMP_ACK ? " of " : "",
+		  msg->type == IHMP_ACK ? ihmp_type_name(msg->acked_type) : "", msg->seq, msg->flags,
+		  dime_addr_fmt(&msg->host_id, h, sizeof(h)), dime_addr_fmt(&msg->new_addr, n, sizeof(n)),
+		  dime_addr_fmt(&msg->old_addr, o, sizeof(o)));
 }
 
 /* A HANDOFF leaves (first try or retransmission): info, and monitor. */
@@ -656,15 +641,15 @@ static void ihmp_act(struct dimed *d)
 	}
 	for (unsigned int i = 0; i < acts->n; i++) {
 		const struct ihmp_action *a = &acts->a[i];
-
 		struct ihmp_msg m;
+		int err;
 
 		if (a->type != IHMP_ACT_SEND)
 			continue;
-		if (ihmp_decode(a->buf, a->len, &m) == 0 &&
-		    (m.type == IHMP_HANDOFF || m.type == IHMP_HANDOFF_UNREACHABLE))
+		err = ihmp_decode(a->buf, a->len, &m);
+		if (err == 0 && (m.type == IHMP_HANDOFF || m.type == IHMP_HANDOFF_UNREACHABLE))
 			handoff_sent(d, a, &m);
-		log_ihmp_msg("tx", a->buf, a->len, &a->src, &a->dst);
+		log_ihmp_msg("tx", a->len, err, &m, &a->src, &a->dst);
 		ihmpio_send(d->io, &a->src, &a->dst, a->dport, a->buf, a->len, now_ms());
 	}
 	acts->n = 0;
@@ -706,15 +691,16 @@ static void on_ihmp_rx(void *ctx, const uint8_t *buf, size_t len, const struct d
 		       uint16_t sport, const struct dime_addr *dst)
 {
 	struct dimed *d = ctx;
-
 	struct ihmp_msg m;
+	/* Decoded here once for the journal and the two checks below; the
+	 * state machine decodes (and authenticates) on its own. */
+	int err = ihmp_decode(buf, len, &m);
 
-	log_ihmp_msg("rx", buf, len, src, dst);
-	if (len > 1 && buf[1] == IHMP_ACK && ihmp_decode(buf, len, &m) == 0 &&
+	log_ihmp_msg("rx", len, err, &m, src, dst);
+	if (err == 0 && m.type == IHMP_ACK &&
 	    (m.acked_type == IHMP_HANDOFF || m.acked_type == IHMP_HANDOFF_UNREACHABLE))
 		handoff_acked(d, src, &m);
-	else if (len > 1 && (buf[1] == IHMP_HANDOFF || buf[1] == IHMP_ADDR_UP) &&
-		 ihmp_decode(buf, len, &m) == 0)
+	else if (err == 0 && (m.type == IHMP_HANDOFF || m.type == IHMP_ADDR_UP))
 		claim_new_address(d, &m);
 	ihmp_input(d->ih, buf, len, src, sport, dst, now_ms(), d->acts);
 	ihmp_act(d);
