@@ -11,6 +11,7 @@
  * written back in their canonical form (largest exact unit), which the
  * parser reads to the same value, so `dimed -n -v` output re-parses.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -130,17 +131,23 @@ static const struct directive directives[CONF_KEY_COUNT] = {
 	[CONF_IHMP_KEY] = {
 		"ihmp-key", .type = T_PATH, .off = OFF(ihmp_key, char[CONF_PATH_MAX]),
 		.def_str = "/etc/dime/ihmp.key",
-		.help = "Our Ed25519 private key (PEM, mode 0600); everything IHMP sends is signed with it. Missing: we send unsigned, unless ihmp-auth is required" },
+		.help = "Our Ed25519 private key (PEM, root's, mode 0600), for every local address; everything IHMP sends is signed with it. Missing: we send unsigned, unless ihmp-auth is required. May be given again as \"ihmp-key PATH ADDR|PREFIX...\" (up to 8 lines of up to 16 addresses or prefixes each): a key for messages from those addresses only, the longest prefix winning" },
 	[CONF_IHMP_PEER_KEYS] = {
 		"ihmp-peer-keys", .type = T_PATH, .off = OFF(ihmp_peer_keys, char[CONF_PATH_MAX]),
 		.def_str = "/etc/dime/peers",
 		.help = "Directory of peers' public keys, one per file named ADDRESS.pub or ADDRESS_PREFIXLEN.pub; missing: no peer keys" },
+	[CONF_IHMP_TOFU] = {
+		"ihmp-tofu", D_BOOL(ihmp_tofu, 1),
+		.help = "Trust on first use: a peer without a key in ihmp-peer-keys whose first HELLO is signed with the key it carries gets that key bound until dimed forgets the peer" },
 	[CONF_IHMP_RATE_LIMIT] = {
 		"ihmp-rate-limit", D_UINT(ihmp_rate_limit, 0, 1000000, 50),
 		.help = "IHMP messages per second taken from one source (/32, or /64 for IPv6), in bursts of twice that; 0 turns every IHMP rate limit off" },
 	[CONF_IHMP_RATE_LIMIT_GLOBAL] = {
 		"ihmp-rate-limit-global", D_UINT(ihmp_rate_limit_global, 0, 1000000, 1000),
 		.help = "IHMP messages per second taken from all sources together, in bursts of twice that; 0: no global limit" },
+	[CONF_IHMP_PATH_VALIDATION] = {
+		"ihmp-path-validation", D_BOOL(ihmp_path_validation, 1),
+		.help = "Send a peer's flows to a new address only once it echoed our probe from there; until then at most three times what it sent us (no: as soon as IHMP says so)" },
 	[CONF_FWMARK] = {
 		"fwmark", D_HEX(fwmark, 1, UINT32_MAX, 0x4d000000),
 		.help = "Firewall mark bits of packets dimed sends itself; they are never queued" },
@@ -699,7 +706,9 @@ static void unknown_directive(struct parser *p, unsigned line, const char *name)
 		report(p, line, "unknown directive \"%s\"", show(name, shown));
 }
 
-#define MAX_WORDS 3	/* a directive, its value, and one too many */
+/* A directive and its value, or ihmp-key, its path and its addresses;
+ * and one too many. */
+#define MAX_WORDS (2 + CONF_KEY_PREFIXES_MAX + 1)
 
 /* Split at blanks, up to a '#'. Returns the number of words (all of them,
  * though only MAX_WORDS are kept). */
@@ -726,6 +735,112 @@ static unsigned split(char *s, char *word[MAX_WORDS])
 	}
 }
 
+/* ADDR or ADDR/LEN, host bits zero; a bare address is a /32 or /128. */
+static int parse_prefix(const char *s, struct dime_addr *net, uint8_t *len)
+{
+	char text[INET6_ADDRSTRLEN + 4];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned bits, max;
+	uint64_t v;
+	bool overflow;
+
+	if (alen >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, s, alen);
+	text[alen] = '\0';
+	memset(net, 0, sizeof(*net));
+	if (inet_pton(AF_INET, text, net->a.u8) == 1)
+		net->family = AF_INET;
+	else if (inet_pton(AF_INET6, text, net->a.u8) == 1)
+		net->family = AF_INET6;
+	else
+		return -EINVAL;
+	max = net->family == AF_INET ? 32 : 128;
+	bits = max;
+	if (slash) {
+		size_t n = scan_u64(slash + 1, false, &v, &overflow);
+
+		if (n == 0 || n > 3 || slash[1 + n] || overflow || v > max ||
+		    (slash[1] == '0' && n > 1))
+			return -EINVAL;
+		bits = (unsigned)v;
+	}
+	for (unsigned b = bits; b < max; b++)
+		if (net->a.u8[b / 8] & (0x80 >> (b % 8)))
+			return -EINVAL;
+	*len = (uint8_t)bits;
+	return 0;
+}
+
+static bool bound_has(const struct conf_bound_key *b, const struct dime_addr *net, uint8_t len)
+{
+	for (unsigned i = 0; i < b->n; i++)
+		if (b->len[i] == len && dime_addr_eq(&b->net[i], net))
+			return true;
+	return false;
+}
+
+/* The line of an earlier ihmp-key that binds net/len, or 0. */
+static unsigned bound_line(const struct dime_conf *c, const struct dime_addr *net, uint8_t len)
+{
+	for (unsigned i = 0; i < c->n_bound_keys; i++)
+		if (bound_has(&c->bound_keys[i], net, len))
+			return c->bound_keys[i].line;
+	return 0;
+}
+
+/* "ihmp-key PATH ADDR|PREFIX...": appended to c's bound keys (n > 2). */
+static void parse_bound_key(struct parser *p, struct dime_conf *c, unsigned line, char **word,
+			    unsigned n)
+{
+	const struct directive *d = &directives[CONF_IHMP_KEY];
+	struct conf_bound_key b = { .line = line };
+	char why[CONF_ERROR_LEN], shown[SHOW_MAX * 4 + 4];
+	struct dime_conf tmp;
+	bool ok = true;
+
+	if (n > 2 + CONF_KEY_PREFIXES_MAX) {
+		report(p, line, "\"%s\" binds a key to at most %u addresses or prefixes, got more",
+		       d->name, CONF_KEY_PREFIXES_MAX);
+		return;
+	}
+	if (c->n_bound_keys == CONF_BOUND_KEYS_MAX) {
+		report(p, line, "\"%s\" with addresses may be given at most %u times", d->name,
+		       CONF_BOUND_KEYS_MAX);
+		return;
+	}
+	if (set_value(&tmp, d, word[1], why, sizeof(why)) < 0) {
+		report(p, line, "%s", why);
+		ok = false;
+	}
+	for (unsigned i = 2; i < n; i++) {
+		struct dime_addr net;
+		uint8_t len;
+		unsigned other;
+
+		if (parse_prefix(word[i], &net, &len) < 0) {
+			report(p, line, "\"%s\": \"%s\" is not an address or prefix (ADDR or "
+			       "ADDR/LEN, host bits zero)", d->name, show(word[i], shown));
+			ok = false;
+		} else if (bound_has(&b, &net, len)) {
+			report(p, line, "\"%s\": %s is given twice", d->name, show(word[i], shown));
+			ok = false;
+		} else if ((other = bound_line(c, &net, len)) != 0) {
+			report(p, line, "\"%s\": %s is already bound to a key on line %u",
+			       d->name, show(word[i], shown), other);
+			ok = false;
+		} else {
+			b.net[b.n] = net;
+			b.len[b.n++] = len;
+		}
+	}
+	if (!ok)
+		return;
+	memcpy(b.path, tmp.ihmp_key, sizeof(b.path));
+	c->bound_keys[c->n_bound_keys++] = b;
+}
+
 static void parse_words(struct parser *p, struct dime_conf *c, unsigned line, char **word,
 			unsigned n)
 {
@@ -738,6 +853,10 @@ static void parse_words(struct parser *p, struct dime_conf *c, unsigned line, ch
 		return;
 	}
 	key = (enum conf_key)(d - directives);
+	if (key == CONF_IHMP_KEY && n > 2) {
+		parse_bound_key(p, c, line, word, n);
+		return;
+	}
 	if (c->line[key]) {
 		report(p, line, "\"%s\" is already set on line %u", d->name, c->line[key]);
 		return;
@@ -989,6 +1108,8 @@ static void to_daemon_config(const struct dime_conf *c, struct dimed_config *cfg
 	cfg->ihmp_auth = (uint8_t)c->ihmp_auth;
 	cfg->ihmp_rate = c->ihmp_rate_limit;
 	cfg->ihmp_rate_global = c->ihmp_rate_limit_global;
+	cfg->ihmp_tofu = c->ihmp_tofu;
+	cfg->ihmp_path_validation = c->ihmp_path_validation;
 }
 
 /* A path setting: into the caller's struct when set, else the table's
@@ -1014,6 +1135,8 @@ void conf_to_daemon(const struct dime_conf *c, struct dimed_config *cfg,
 						 : directives[CONF_IGNORE_INTERFACES].def_str;
 		cfg->ihmp_key_path = path_of(c, CONF_IHMP_KEY);
 		cfg->ihmp_peer_keys_dir = path_of(c, CONF_IHMP_PEER_KEYS);
+		cfg->ihmp_bound_keys = c->bound_keys;
+		cfg->ihmp_bound_keys_n = c->n_bound_keys;
 	}
 	if (timeouts) {
 		timeouts->tcp_established = ms_to_s(e.flow_timeout_tcp_established);
@@ -1028,6 +1151,24 @@ void conf_to_daemon(const struct dime_conf *c, struct dimed_config *cfg,
 /* Wide enough for the longest name, so values line up. */
 #define NAME_WIDTH 28
 
+/* "ihmp-key PATH PREFIX..." lines, prefixes always with their length so
+ * the output re-parses to the same bindings. */
+static void print_bound_keys(const struct dime_conf *c, FILE *out)
+{
+	for (unsigned i = 0; i < c->n_bound_keys; i++) {
+		const struct conf_bound_key *b = &c->bound_keys[i];
+
+		fprintf(out, "%-*s %s", NAME_WIDTH, directives[CONF_IHMP_KEY].name, b->path);
+		for (unsigned j = 0; j < b->n; j++) {
+			char a[INET6_ADDRSTRLEN];
+
+			inet_ntop(b->net[j].family, b->net[j].a.u8, a, sizeof(a));
+			fprintf(out, " %s/%u", a, b->len[j]);
+		}
+		fputc('\n', out);
+	}
+}
+
 void conf_print(const struct dime_conf *c, FILE *out)
 {
 	struct dime_conf e = *c;
@@ -1037,6 +1178,8 @@ void conf_print(const struct dime_conf *c, FILE *out)
 	for (size_t i = 0; i < CONF_KEY_COUNT; i++) {
 		fmt_value(&e, &directives[i], value, sizeof(value));
 		fprintf(out, "%-*s %s\n", NAME_WIDTH, directives[i].name, value);
+		if (i == CONF_IHMP_KEY)
+			print_bound_keys(c, out);
 	}
 }
 

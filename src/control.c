@@ -774,6 +774,7 @@ static int start_job(struct ctl_client *c, const struct ctl_request *req)
 	memset(&c->job, 0, sizeof(c->job));
 	c->job.req = *req;
 	c->job.may_change = c->may_change;
+	c->job.root = c->uid == 0;
 	c->job.server = &c->srv->stats;
 	c->job_active = true;
 	return 0;
@@ -784,6 +785,7 @@ static void end_job(struct ctl_client *c)
 	free(c->frame);
 	c->frame = NULL;
 	c->job_active = false;
+	explicit_bzero(&c->job.req.key, sizeof(c->job.req.key));
 }
 
 /* Take in one request. CTL_WAIT_READ: not complete yet; CTL_WAIT_CLOSE:
@@ -812,6 +814,8 @@ static enum ctl_wait read_request(struct ctl_client *c)
 		return CTL_WAIT_CLOSE;
 	}
 	r = ctl_request_decode(&c->hdr, c->in + CTL_HDR_LEN, c->hdr.len, &req);
+	/* SET_LOCAL_KEY carries a private key: no copy outlives its use. */
+	explicit_bzero(c->in, CTL_HDR_LEN + c->hdr.len);
 	c->in_len = 0;
 	c->have_hdr = false;
 	if (r == CTL_OK && req.type == CTL_T_MONITOR)
@@ -819,8 +823,11 @@ static enum ctl_wait read_request(struct ctl_client *c)
 	if (r == CTL_OK || r == CTL_E_UNKNOWN_COMMAND) {
 		/* Unknown commands go through the handlers too, which answer
 		 * CTL_E_UNKNOWN_COMMAND and keep the connection. */
-		return start_job(c, &req) ? CTL_WAIT_CLOSE : CTL_WAIT_WRITE;
+		err = start_job(c, &req);
+		explicit_bzero(&req.key, sizeof(req.key));
+		return err ? CTL_WAIT_CLOSE : CTL_WAIT_WRITE;
 	}
+	explicit_bzero(&req.key, sizeof(req.key));
 	queue_error(c, c->hdr.type, r);
 	return CTL_WAIT_WRITE;
 }

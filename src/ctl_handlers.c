@@ -342,6 +342,79 @@ static size_t frame_reload(struct ctl_job *job, const struct ctl_backend *be, vo
 	return finish(buf, job, err == -EINVAL ? CTL_E_CONFIG : ctl_result_from_errno(err), 0, false);
 }
 
+/* ---- IHMP keys ---- */
+
+static enum ctl_result key_result(int err)
+{
+	switch (err) {
+	case -EOPNOTSUPP:
+		return CTL_E_IHMP_OFF;
+	case -EEXIST:
+		return CTL_E_KEY_BOUND;
+	case -ENOENT:
+		return CTL_E_NO_SUCH_KEY;
+	default:
+		return ctl_result_from_errno(err);
+	}
+}
+
+/* Handing dimed a private key needs uid 0 itself, not dimed's user: the
+ * key file dimectl read was root's (docs/security.md 5). The reply is the
+ * key's record: its id and the list it is bound to now. */
+static size_t frame_set_local_key(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
+				  uint8_t *buf)
+{
+	struct ctl_set_local_key *k = &job->req.key;
+	struct ctl_lkey_rec rec = { .runtime = true, .n = k->n };
+	struct ctl_writer w;
+	int err;
+
+	if (!job->root) {
+		explicit_bzero(k, sizeof(*k));
+		log_notice("control: set-local-key from a client whose uid is not 0: refused");
+		return finish(buf, job, CTL_E_NEED_ROOT, 0, false);
+	}
+	if (!be->set_local_key) {
+		explicit_bzero(k, sizeof(*k));
+		return finish(buf, job, CTL_E_UNKNOWN_COMMAND, 0, false);
+	}
+	err = be->set_local_key(ctx, k, rec.id, rec.pub);
+	explicit_bzero(k->seed, sizeof(k->seed));
+	if (err)
+		return finish(buf, job, key_result(err), 0, false);
+	memcpy(rec.net, k->net, sizeof(rec.net));
+	memcpy(rec.len, k->len, sizeof(rec.len));
+	ctl_writer_init(&w, buf + CTL_HDR_LEN, CTL_REPLY_BODY_MAX);
+	if (!k->remove && ctl_put_lkey_rec(&w, &rec))
+		return finish(buf, job, CTL_E_INTERNAL, 0, false);
+	return finish(buf, job, CTL_OK, w.len, false);
+}
+
+static int emit_lkey(void *emit_ctx, const struct ctl_lkey_rec *rec)
+{
+	return ctl_put_lkey_rec(emit_ctx, rec);
+}
+
+/* At most a few dozen keys: always one frame. */
+static size_t frame_keys(struct ctl_job *job, const struct ctl_backend *be, void *ctx,
+			 uint8_t *buf)
+{
+	struct ctl_writer w;
+	int err;
+
+	if (!be->local_keys)
+		return finish(buf, job, CTL_E_UNKNOWN_COMMAND, 0, false);
+	ctl_writer_init(&w, buf + CTL_HDR_LEN, CTL_REPLY_BODY_MAX);
+	err = be->local_keys(ctx, emit_lkey, &w);
+	if (err == -EOPNOTSUPP)
+		return finish(buf, job, CTL_OK, 0, false);
+	if (err) {
+		log_warn_e(err, "control: show-keys: the key list cannot be sent");
+		return finish(buf, job, CTL_E_INTERNAL, 0, false);
+	}
+	return finish(buf, job, CTL_OK, w.len, false);
+}
+
 /* State changes are an operator's; a refused attempt is worth a line. */
 static size_t refuse(struct ctl_job *job, uint8_t *buf)
 {
@@ -367,10 +440,14 @@ size_t ctl_job_next_frame(struct ctl_job *job, const struct ctl_backend *be, voi
 		return frame_flows(job, be, ctx, buf);
 	case CTL_T_SHOW_ADDRS:
 		return frame_addrs(job, be, ctx, buf);
+	case CTL_T_SHOW_KEYS:
+		return frame_keys(job, be, ctx, buf);
 	case CTL_T_SET_LOCATOR:
 		return frame_set_locator(job, be, ctx, buf);
 	case CTL_T_RELOAD:
 		return frame_reload(job, be, ctx, buf);
+	case CTL_T_SET_LOCAL_KEY:
+		return frame_set_local_key(job, be, ctx, buf);
 	default:
 		return finish(buf, job, CTL_E_UNKNOWN_COMMAND, 0, false);
 	}

@@ -34,6 +34,13 @@ static const struct {
 	[CTL_E_TOO_SLOW] = { "too-slow", "fell behind the event stream and was dropped" },
 	[CTL_E_CONFIG] = { "config-errors", "the configuration file has errors; the running "
 			   "configuration stays (see dimed's log, or dimed -n)" },
+	[CTL_E_NEED_ROOT] = { "need-root", "permission denied: only root (uid 0) may hand dimed a "
+			      "private key" },
+	[CTL_E_IHMP_OFF] = { "ihmp-off", "IHMP is off in this dimed (ihmp no): it has no keys" },
+	[CTL_E_KEY_BOUND] = { "key-bound", "an address or prefix is already bound to another "
+			      "key: give that key's whole list, or remove it first" },
+	[CTL_E_NO_SUCH_KEY] = { "no-such-key", "no key is bound to exactly that list of "
+				"addresses" },
 };
 
 const char *ctl_result_str(unsigned int code)
@@ -82,10 +89,14 @@ const char *ctl_type_name(unsigned int type)
 		return "show-addrs";
 	case CTL_T_MONITOR:
 		return "monitor";
+	case CTL_T_SHOW_KEYS:
+		return "show-keys";
 	case CTL_T_SET_LOCATOR:
 		return "set-locator";
 	case CTL_T_RELOAD:
 		return "reload";
+	case CTL_T_SET_LOCAL_KEY:
+		return "set-local-key";
 	default:
 		return NULL;
 	}
@@ -461,6 +472,44 @@ static int put_set_locator(struct ctl_writer *w, const struct ctl_request *req)
 	return err;
 }
 
+/* A prefix: its length, then 4 or 16 address bytes. */
+static int put_prefix(struct ctl_writer *w, uint16_t type, const struct dime_addr *net,
+		      uint8_t len)
+{
+	uint8_t v[1 + 16];
+	size_t alen = dime_addr_len(net);
+
+	if (!alen || len > 8 * alen)
+		return -EINVAL;
+	v[0] = len;
+	memcpy(v + 1, net->a.u8, alen);
+	return ctl_put(w, type, v, 1 + alen);
+}
+
+static int put_prefixes(struct ctl_writer *w, uint16_t type, const struct dime_addr *net,
+			const uint8_t *len, unsigned int n)
+{
+	int err = 0;
+
+	if (n > CTL_KEY_PREFIXES_MAX)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n && !err; i++)
+		err = put_prefix(w, type, &net[i], len[i]);
+	return err;
+}
+
+static int put_set_local_key(struct ctl_writer *w, const struct ctl_request *req)
+{
+	const struct ctl_set_local_key *k = &req->key;
+	int err = put_prefixes(w, CTL_A_KEY_PREFIX, k->net, k->len, k->n);
+
+	if (!err && k->remove)
+		err = ctl_put_u8(w, CTL_A_KEY_REMOVE, 1);
+	if (!err && !k->remove)
+		err = ctl_put(w, CTL_A_KEY_SEED, k->seed, CTL_KEY_SEED_LEN);
+	return err;
+}
+
 int ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t cap, size_t *len)
 {
 	struct ctl_hdr hdr = { .version = CTL_VERSION, .type = req->type };
@@ -478,10 +527,14 @@ int ctl_request_encode(const struct ctl_request *req, uint8_t *buf, size_t cap, 
 	case CTL_T_SHOW_FLOWS:
 	case CTL_T_SHOW_ADDRS:
 	case CTL_T_MONITOR:
+	case CTL_T_SHOW_KEYS:
 	case CTL_T_RELOAD:
 		break;
 	case CTL_T_SET_LOCATOR:
 		err = put_set_locator(&w, req);
+		break;
+	case CTL_T_SET_LOCAL_KEY:
+		err = put_set_local_key(&w, req);
 		break;
 	default:
 		return -EINVAL;
@@ -524,6 +577,86 @@ static enum ctl_result decode_set_locator(const uint8_t *body, size_t len, struc
 	return r;
 }
 
+/* A prefix value: length byte and 4 or 16 address bytes, the length
+ * within the family and the host bits zero (one encoding per prefix). */
+static enum ctl_result get_prefix(const struct ctl_tlv *tlv, struct dime_addr *net, uint8_t *len)
+{
+	struct ctl_tlv a;
+	unsigned int bits;
+
+	if (tlv->len != 1 + 4 && tlv->len != 1 + 16)
+		return CTL_E_MALFORMED;
+	a.len = (uint16_t)(tlv->len - 1);
+	a.val = tlv->val + 1;
+	get_addr(&a, net);
+	bits = 8u * (tlv->len - 1u);
+	if (tlv->val[0] > bits)
+		return CTL_E_MALFORMED;
+	for (unsigned int b = tlv->val[0]; b < bits; b++)
+		if (net->a.u8[b / 8] & (0x80 >> (b % 8)))
+			return CTL_E_MALFORMED;
+	*len = tlv->val[0];
+	return CTL_OK;
+}
+
+/* One more prefix for a list of at most CTL_KEY_PREFIXES_MAX, none twice. */
+static enum ctl_result add_prefix(const struct ctl_tlv *tlv, struct dime_addr *net, uint8_t *len,
+				  uint8_t *n)
+{
+	enum ctl_result r;
+
+	if (*n == CTL_KEY_PREFIXES_MAX)
+		return CTL_E_MALFORMED;
+	r = get_prefix(tlv, &net[*n], &len[*n]);
+	for (unsigned int i = 0; r == CTL_OK && i < *n; i++)
+		if (len[i] == len[*n] && dime_addr_eq(&net[i], &net[*n]))
+			r = CTL_E_MALFORMED;
+	if (r == CTL_OK)
+		(*n)++;
+	else
+		memset(&net[*n], 0, sizeof(net[*n]));
+	return r;
+}
+
+static enum ctl_result set_local_key_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
+{
+	struct ctl_set_local_key *k = out;
+	enum ctl_result r;
+
+	switch (a->type) {
+	case CTL_A_KEY_SEED:
+		r = seen_once(seen, a->type, CTL_A_KEY_SEED);
+		if (r == CTL_OK && a->len != CTL_KEY_SEED_LEN)
+			r = CTL_E_MALFORMED;
+		if (r == CTL_OK)
+			memcpy(k->seed, a->val, CTL_KEY_SEED_LEN);
+		return r;
+	case CTL_A_KEY_PREFIX:
+		return add_prefix(a, k->net, k->len, &k->n);
+	case CTL_A_KEY_REMOVE:
+		r = seen_once(seen, a->type, CTL_A_KEY_SEED);
+		if (r == CTL_OK && (a->len != 1 || a->val[0] != 1))
+			r = CTL_E_MALFORMED;
+		k->remove = r == CTL_OK;
+		return r;
+	default:
+		return unknown_attr(a);
+	}
+}
+
+/* Exactly one of a seed and REMOVE. */
+static enum ctl_result decode_set_local_key(const uint8_t *body, size_t len,
+					    struct ctl_request *req)
+{
+	const uint32_t seed = ATTR_BIT(CTL_A_KEY_SEED, CTL_A_KEY_SEED);
+	uint32_t seen;
+	enum ctl_result r = walk_attrs(body, len, set_local_key_attr, &req->key, 0, &seen);
+
+	if (r == CTL_OK && !!(seen & seed) == req->key.remove)
+		r = CTL_E_MALFORMED;
+	return r;
+}
+
 static enum ctl_result no_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
 {
 	return unknown_attr(a);
@@ -552,10 +685,13 @@ enum ctl_result ctl_request_decode(const struct ctl_hdr *hdr, const uint8_t *bod
 	case CTL_T_SHOW_FLOWS:
 	case CTL_T_SHOW_ADDRS:
 	case CTL_T_MONITOR:
+	case CTL_T_SHOW_KEYS:
 	case CTL_T_RELOAD:
 		return decode_no_args(body, len);
 	case CTL_T_SET_LOCATOR:
 		return decode_set_locator(body, len, req);
+	case CTL_T_SET_LOCAL_KEY:
+		return decode_set_local_key(body, len, req);
 	default:
 		return CTL_E_UNKNOWN_COMMAND;
 	}
@@ -766,6 +902,26 @@ static int put_event_fields(struct ctl_writer *w, const void *arg)
 int ctl_put_event_rec(struct ctl_writer *w, const struct ctl_event_rec *rec)
 {
 	return put_record(w, CTL_A_EVENT, put_event_fields, rec);
+}
+
+static int put_lkey_fields(struct ctl_writer *w, const void *arg)
+{
+	const struct ctl_lkey_rec *rec = arg;
+	int err;
+
+	err = ctl_put(w, CTL_A_LKEY_ID, rec->id, CTL_KEY_ID_LEN);
+	if (!err)
+		err = ctl_put(w, CTL_A_LKEY_PUB, rec->pub, CTL_KEY_PUB_LEN);
+	if (!err)
+		err = ctl_put_u8(w, CTL_A_LKEY_RUNTIME, rec->runtime);
+	if (!err)
+		err = put_prefixes(w, CTL_A_LKEY_PREFIX, rec->net, rec->len, rec->n);
+	return err;
+}
+
+int ctl_put_lkey_rec(struct ctl_writer *w, const struct ctl_lkey_rec *rec)
+{
+	return put_record(w, CTL_A_LKEY, put_lkey_fields, rec);
 }
 
 /* ---- Reply records: decode ---- */
@@ -1040,6 +1196,43 @@ enum ctl_result ctl_event_rec_decode(const struct ctl_tlv *tlv, struct ctl_event
 	return walk_attrs(tlv->val, tlv->len, event_attr, rec, required, &seen);
 }
 
+static enum ctl_result lkey_attr(const struct ctl_tlv *a, void *out, uint32_t *seen)
+{
+	struct ctl_lkey_rec *rec = out;
+	enum ctl_result r;
+
+	if (a->type == CTL_A_LKEY_PREFIX)
+		return add_prefix(a, rec->net, rec->len, &rec->n);
+	if (a->type < CTL_A_LKEY_ID || a->type > CTL_A_LKEY_RUNTIME)
+		return unknown_attr(a);
+	r = seen_once(seen, a->type, CTL_A_LKEY_ID);
+	if (r != CTL_OK)
+		return r;
+	switch (a->type) {
+	case CTL_A_LKEY_ID:
+		if (a->len != CTL_KEY_ID_LEN)
+			return CTL_E_MALFORMED;
+		memcpy(rec->id, a->val, CTL_KEY_ID_LEN);
+		return CTL_OK;
+	case CTL_A_LKEY_PUB:
+		if (a->len != CTL_KEY_PUB_LEN)
+			return CTL_E_MALFORMED;
+		memcpy(rec->pub, a->val, CTL_KEY_PUB_LEN);
+		return CTL_OK;
+	default:
+		return get_bool(a, &rec->runtime);
+	}
+}
+
+enum ctl_result ctl_lkey_rec_decode(const struct ctl_tlv *tlv, struct ctl_lkey_rec *rec)
+{
+	const uint32_t required = ATTR_BIT(CTL_A_LKEY_RUNTIME + 1, CTL_A_LKEY_ID) - 1;
+	uint32_t seen;
+
+	memset(rec, 0, sizeof(*rec));
+	return walk_attrs(tlv->val, tlv->len, lkey_attr, rec, required, &seen);
+}
+
 /* The one record type each reply may carry. */
 static uint16_t reply_record_type(uint16_t type)
 {
@@ -1056,6 +1249,9 @@ static uint16_t reply_record_type(uint16_t type)
 		return CTL_A_ADDR;
 	case CTL_T_MONITOR:
 		return CTL_A_EVENT;
+	case CTL_T_SHOW_KEYS:
+	case CTL_T_SET_LOCAL_KEY:
+		return CTL_A_LKEY;
 	default:
 		return 0;
 	}
@@ -1070,6 +1266,7 @@ static enum ctl_result reply_record(const struct ctl_tlv *tlv, const struct ctl_
 		struct ctl_flow_rec flow;
 		struct ctl_addr_rec addr;
 		struct ctl_event_rec event;
+		struct ctl_lkey_rec lkey;
 	} u;
 	enum ctl_result r;
 
@@ -1099,6 +1296,11 @@ static enum ctl_result reply_record(const struct ctl_tlv *tlv, const struct ctl_
 		if (r == CTL_OK && sink->addr)
 			sink->addr(sink->ctx, &u.addr);
 		return r;
+	case CTL_A_LKEY:
+		r = ctl_lkey_rec_decode(tlv, &u.lkey);
+		if (r == CTL_OK && sink->lkey)
+			sink->lkey(sink->ctx, &u.lkey);
+		return r;
 	default:
 		r = ctl_event_rec_decode(tlv, &u.event);
 		if (r == CTL_OK && sink->event)
@@ -1110,7 +1312,8 @@ static enum ctl_result reply_record(const struct ctl_tlv *tlv, const struct ctl_
 static bool is_record_type(uint16_t type)
 {
 	return type == CTL_A_VERSION || type == CTL_A_STAT || type == CTL_A_HID ||
-	       type == CTL_A_FLOW || type == CTL_A_ADDR || type == CTL_A_EVENT;
+	       type == CTL_A_FLOW || type == CTL_A_ADDR || type == CTL_A_EVENT ||
+	       type == CTL_A_LKEY;
 }
 
 struct reply_walk {

@@ -40,6 +40,8 @@ enum packet_path {
  * in it, at most 3 * BURST_LAG + 1. */
 #define BURST_LAG 4u
 #define BURST_RING 16u
+/* QUIC's anti-amplification factor (RFC 9000 8.1), for the same reason. */
+#define PV_AMPLIFICATION 3u
 
 _Static_assert(BURST_RING > 3 * BURST_LAG, "a slot is reused only after its packet is done");
 
@@ -65,9 +67,13 @@ struct dataplane {
 	uint32_t hosts_used;
 	/* The packets in dp_packet_burst's pipeline (see there). */
 	struct burst_slot burst[BURST_RING];
+	/* Some host has a remote locator awaiting path validation: only then
+	 * does an inbound packet look at its host entry (pv_count_in). */
+	bool pv_any;
 };
 
 static int hosts_grow(struct dataplane *dp);
+static void pv_any_update(struct dataplane *dp, const struct dime_hid_entry *h);
 
 int dp_new(struct dataplane **out, struct dime_hid_table *hids, struct dime_flow_table *flows,
 	   const struct dp_kernel_ops *ops)
@@ -365,6 +371,7 @@ void dp_hid_sync(struct dataplane *dp, uint32_t hid)
 	struct dp_host *host;
 	struct dime_flow *f;
 
+	pv_any_update(dp, h);
 	/* Every flow of the host: a full scan, but only on locator changes and
 	 * host removal, never per packet. */
 	while (h && (f = dime_flow_iter(dp->flows, &cursor))) {
@@ -651,6 +658,9 @@ int dp_set_locator(struct dataplane *dp, const struct dime_addr *peer,
 		err = locator_join(dp, hid, DIME_HID_ACTIVE, rloc, now_ms);
 		if (err == 0)
 			err = dime_hid_set_rloc(dp->hids, hid, rloc);
+		/* The operator's choice: no path validation to wait for. */
+		if (err == 0)
+			dime_hid_get(dp->hids, hid)->rloc_unvalidated[dime_af_index(rloc->family)] = false;
 	}
 	if (err == 0 && lloc) {
 		err = locator_join(dp, hid, DIME_HID_LOCAL, lloc, now_ms);
@@ -819,6 +829,65 @@ failed:
 }
 
 /*
+ * Path validation (docs/security.md 3.6): a remote locator that has not
+ * echoed our nonce from itself yet gets at most three times the bytes we
+ * received from it, so a forged hand-off cannot aim a flow at a victim.
+ * A flow whose own remote identifier is that address is the application's
+ * choice and not limited. True when the packet may leave (and is counted).
+ */
+static bool pv_budget_take(struct dataplane *dp, struct dime_hid_entry *h,
+			   const struct dime_addr *rloc, const struct dime_addr *rid, size_t len)
+{
+	unsigned int f;
+
+	if (!rloc || dime_addr_eq(rloc, rid))
+		return true;
+	f = dime_af_index(rloc->family);
+	if (!h->rloc_unvalidated[f])
+		return true;
+	if (h->pv_tx[f] + len > PV_AMPLIFICATION * h->pv_rx[f]) {
+		dp->st.out_unvalidated++;
+		return false;
+	}
+	h->pv_tx[f] += len;
+	return true;
+}
+
+/* An inbound packet from src of host hid: bytes a locator awaiting
+ * validation sent us raise what we may send it. */
+static void pv_count_in(struct dataplane *dp, uint32_t hid, const struct dime_addr *src, size_t len)
+{
+	struct dime_hid_entry *h = dime_hid_get(dp->hids, hid);
+	unsigned int f = dime_af_index(src->family);
+
+	if (h && h->rloc_unvalidated[f] && dime_addr_eq(&h->rloc[f], src))
+		h->pv_rx[f] += len;
+}
+
+/* After a sync: does any host still await validation? A scan, but only on
+ * locator changes while one did. */
+static void pv_any_update(struct dataplane *dp, const struct dime_hid_entry *h)
+{
+	uint32_t hid = DIME_HID_NONE;
+	const struct dime_hid_entry *e;
+
+	if (h && (h->rloc_unvalidated[0] || h->rloc_unvalidated[1])) {
+		dp->pv_any = true;
+		return;
+	}
+	if (!dp->pv_any)
+		return;
+	dp->pv_any = false;
+	while ((hid = dime_hid_next(dp->hids, hid)) != DIME_HID_NONE) {
+		e = dime_hid_get(dp->hids, hid);
+		if (e && (e->rloc_unvalidated[0] || e->rloc_unvalidated[1])) {
+			dp->pv_any = true;
+			return;
+		}
+	}
+}
+
+/*
  * An outbound packet of a flow with the identifier tuple key, once looked
  * up (flow NULL: not in the table).
  */
@@ -827,7 +896,7 @@ static enum dp_verdict outbound(struct dataplane *dp, uint8_t *buf, size_t len,
 				struct dime_flow *flow, unsigned flags, uint64_t now_ms)
 {
 	const struct pkt_ip *ip = &info->ip;
-	const struct dime_hid_entry *h;
+	struct dime_hid_entry *h;
 	const struct dime_addr *rloc, *lloc;
 	uint32_t hid;
 
@@ -857,7 +926,8 @@ static enum dp_verdict outbound(struct dataplane *dp, uint8_t *buf, size_t len,
 		dp->st.out_no_locator++;
 		return DP_DROP;
 	}
-	if (h->out_held[dime_af_index(key->lid.family)] && !(lloc && dime_addr_eq(lloc, &key->lid))) {
+	if ((h->out_held[dime_af_index(key->lid.family)] && !(lloc && dime_addr_eq(lloc, &key->lid))) ||
+	    !pv_budget_take(dp, h, rloc, &key->rid, len)) {
 		dp->st.out_held++;
 		if (dp->ops.held)
 			dp->ops.held(dp->ops.ctx, flow, buf, len);
@@ -895,6 +965,8 @@ static inline enum dp_verdict inbound(struct dataplane *dp, uint8_t *buf, size_t
 		return DP_ACCEPT;
 	}
 	flow_touch(flow, now_ms, tcp_flags_of(buf, len, ip), DIME_DIR_IN);
+	if (__builtin_expect(dp->pv_any, 0))
+		pv_count_in(dp, hid, &ip->tuple.src, len);
 	if (__builtin_expect(flow->ack_watch, 0) && dp->ops.ack_seen)
 		dp->ops.ack_seen(dp->ops.ctx, flow, buf, len);
 	return rewrite(dp, buf, len, info, &flow->rid, &flow->lid, flags, true);

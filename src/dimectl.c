@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "dime/ctl_proto.h"
+#include "dime/ihmp_sign.h"
 #include "dime/version.h"
 #include "dimectl_render.h"
 
@@ -169,6 +170,7 @@ static int exchange(int fd, const char *cmd, const struct ctl_request *req,
 		return 1;
 	}
 	err = write_all(fd, out, len);
+	explicit_bzero(out, len);	/* SET_LOCAL_KEY: a private key */
 	if (err)
 		return io_error(cmd, err);
 	body = malloc(CTL_REPLY_BODY_MAX);
@@ -231,6 +233,8 @@ struct collect {
 	size_t nstats, cap_stats;
 	struct ctl_addr_rec *addrs;
 	size_t naddrs, cap_addrs;
+	struct ctl_lkey_rec *keys;
+	size_t nkeys, cap_keys;
 	struct summary summary;
 	struct render_list list;	/* streamed forms */
 	bool list_begun;
@@ -286,6 +290,13 @@ static void collect_addr(void *ctx, const struct ctl_addr_rec *rec)
 	push(c, (void **)&c->addrs, &c->naddrs, &c->cap_addrs, rec, sizeof(*rec));
 }
 
+static void collect_key(void *ctx, const struct ctl_lkey_rec *rec)
+{
+	struct collect *c = ctx;
+
+	push(c, (void **)&c->keys, &c->nkeys, &c->cap_keys, rec, sizeof(*rec));
+}
+
 static void collect_version(void *ctx, const struct ctl_version_rec *rec)
 {
 	struct collect *c = ctx;
@@ -336,6 +347,7 @@ static void stream_addr(void *ctx, const struct ctl_addr_rec *rec)
 
 static void collect_free(struct collect *c)
 {
+	free(c->keys);
 	free(c->addrs);
 	free(c->hids);
 	free(c->flows);
@@ -406,6 +418,17 @@ static int list_addrs(const struct dimectl_options *opt, const char *cmd, enum r
 	return finish(&c, rc);
 }
 
+static int list_keys(const struct dimectl_options *opt, const char *cmd, enum render_form form)
+{
+	struct collect c = { .form = form };
+	struct ctl_reply_sink sink = { .lkey = collect_key, .ctx = &c };
+	int rc = call(opt, cmd, CTL_T_SHOW_KEYS, &sink);
+
+	if (!rc && !c.oom)
+		render_keys(stdout, c.keys, c.nkeys, form, opt->color);
+	return finish(&c, rc);
+}
+
 static int list_stats(const struct dimectl_options *opt, const char *cmd, enum render_form form)
 {
 	struct collect c = { .form = form };
@@ -463,7 +486,9 @@ static int run_show(const struct dimectl_options *opt, int argc, char **argv)
 		return list_flows(opt, "show flows", form_of(opt));
 	if (argc == 2 && strcmp(argv[1], "addrs") == 0)
 		return list_addrs(opt, "show addrs", form_of(opt));
-	return usage_error("show: unknown or extra argument \"%s\": hids, flows or addrs",
+	if (argc == 2 && strcmp(argv[1], "keys") == 0)
+		return list_keys(opt, "show keys", form_of(opt));
+	return usage_error("show: unknown or extra argument \"%s\": hids, flows, addrs or keys",
 			   argv[1]);
 }
 
@@ -479,7 +504,7 @@ static int run_dump(const struct dimectl_options *opt, int argc, char **argv)
 	if (opt->json)
 		return usage_error("dump: is its own format, -j does not apply");
 	if (argc != 2)
-		return usage_error("dump: give one of hids, flows, addrs, stats");
+		return usage_error("dump: give one of hids, flows, addrs, keys, stats");
 	if (strcmp(argv[1], "hids") == 0)
 		return list_hids(opt, "dump hids", RENDER_DUMP);
 	if (strcmp(argv[1], "flows") == 0)
@@ -488,7 +513,10 @@ static int run_dump(const struct dimectl_options *opt, int argc, char **argv)
 		return list_addrs(opt, "dump addrs", RENDER_DUMP);
 	if (strcmp(argv[1], "stats") == 0)
 		return list_stats(opt, "dump stats", RENDER_DUMP);
-	return usage_error("dump: unknown table \"%s\": hids, flows, addrs or stats", argv[1]);
+	if (strcmp(argv[1], "keys") == 0)
+		return list_keys(opt, "dump keys", RENDER_DUMP);
+	return usage_error("dump: unknown table \"%s\": hids, flows, addrs, keys or stats",
+			   argv[1]);
 }
 
 /* ---- monitor ---- */
@@ -634,6 +662,134 @@ static int run_set_locator(const struct dimectl_options *opt, int argc, char **a
 	return rc ? rc : request(opt, "set-locator", &req, &sink);
 }
 
+/* ---- set-local-key ---- */
+
+/* ADDR or ADDR/LEN with the host bits zero; a bare address is a /32 or
+ * /128. 0, or 2 with the reason printed. */
+static int parse_prefix_arg(const char *text, struct dime_addr *net, uint8_t *len)
+{
+	char addr[DIME_ADDR_STRLEN];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned long bits;
+	char *end;
+
+	if (alen >= sizeof(addr))
+		goto bad;
+	memcpy(addr, text, alen);
+	addr[alen] = '\0';
+	if (dime_addr_parse(net, addr) < 0)
+		goto bad;
+	bits = 8 * dime_addr_len(net);
+	if (slash) {
+		errno = 0;
+		bits = strtoul(slash + 1, &end, 10);
+		if (!slash[1] || *end || errno || slash[1] == '-' || slash[1] == '+' ||
+		    bits > 8 * dime_addr_len(net))
+			goto bad;
+	}
+	for (unsigned long b = bits; b < 8 * dime_addr_len(net); b++)
+		if (net->a.u8[b / 8] & (0x80 >> (b % 8))) {
+			fprintf(stderr, "dimectl: set-local-key: \"%s\" has host bits set: give "
+				"the network address\n", text);
+			return 2;
+		}
+	*len = (uint8_t)bits;
+	return 0;
+bad:
+	fprintf(stderr, "dimectl: set-local-key: \"%s\" is not an address or prefix "
+		"(ADDR or ADDR/LEN)\n", text);
+	return 2;
+}
+
+/* [all | ADDR|PREFIX ...] from argv[first] on. */
+static int parse_key_list(struct ctl_set_local_key *k, int argc, char **argv, int first)
+{
+	int rc = 0;
+
+	if (argc > first && strcmp(argv[first], "all") == 0) {
+		if (argc > first + 1)
+			return usage_error("set-local-key: \"all\" stands alone");
+		return 0;
+	}
+	if (argc - first > CTL_KEY_PREFIXES_MAX)
+		return usage_error("set-local-key: at most %d addresses or prefixes per key",
+				   CTL_KEY_PREFIXES_MAX);
+	for (int i = first; i < argc && !rc; i++) {
+		rc = parse_prefix_arg(argv[i], &k->net[k->n], &k->len[k->n]);
+		for (unsigned int j = 0; !rc && j < k->n; j++)
+			if (k->len[j] == k->len[k->n] && dime_addr_eq(&k->net[j], &k->net[k->n]))
+				return usage_error("set-local-key: \"%s\" given twice", argv[i]);
+		if (!rc)
+			k->n++;
+	}
+	return rc;
+}
+
+/*
+ * The key file gets the daemon loader's checks (ihmp_key_load_private: a
+ * regular file, not a link, owned by us, i.e. root, no group or other bits,
+ * an unencrypted PEM Ed25519 key), and only its 32-byte seed travels.
+ */
+static int read_key_seed(const char *path, uint8_t seed[CTL_KEY_SEED_LEN])
+{
+	char why[IHMP_KEY_ERR_MAX];
+	struct ihmp_key *key = NULL;
+	int err = ihmp_key_load_private(path, &key, why, sizeof(why));
+
+	if (!err)
+		err = ihmp_key_raw_private(key, seed);
+	ihmp_key_free(key);
+	if (err) {
+		fprintf(stderr, "dimectl: set-local-key: %s\n",
+			why[0] && err != -EIO ? why : "cannot read the private key");
+		return 1;
+	}
+	return 0;
+}
+
+static void print_key_set(const struct dimectl_options *opt, const struct collect *c,
+			  const struct ctl_set_local_key *k)
+{
+	if (k->remove) {
+		if (opt->json)
+			printf("{\"removed\":true}\n");
+		else
+			printf("key removed\n");
+		return;
+	}
+	render_keys(stdout, c->keys, c->nkeys, form_of(opt), opt->color);
+}
+
+/* set-local-key KEYFILE [all | ADDR|PREFIX ...]
+ * set-local-key --remove [all | ADDR|PREFIX ...] */
+static int run_set_local_key(const struct dimectl_options *opt, int argc, char **argv)
+{
+	struct ctl_request req = { .type = CTL_T_SET_LOCAL_KEY };
+	struct collect c = { .form = form_of(opt) };
+	struct ctl_reply_sink sink = { .lkey = collect_key, .ctx = &c };
+	int rc;
+
+	if (argc < 2)
+		return usage_error("set-local-key: missing KEYFILE (or --remove)");
+	req.key.remove = strcmp(argv[1], "--remove") == 0;
+	rc = parse_key_list(&req.key, argc, argv, 2);
+	if (rc)
+		return rc;
+	if (geteuid() != 0) {
+		fprintf(stderr, "dimectl: set-local-key: must run as root: the key file is root's, "
+			"and dimed takes keys from root only\n");
+		return 1;
+	}
+	if (!req.key.remove && read_key_seed(argv[1], req.key.seed))
+		return 1;
+	rc = request(opt, "set-local-key", &req, &sink);
+	explicit_bzero(req.key.seed, sizeof(req.key.seed));
+	if (!rc && !c.oom)
+		print_key_set(opt, &c, &req.key);
+	return finish(&c, rc);
+}
+
 static int run_reload(const struct dimectl_options *opt, int argc, char **argv)
 {
 	struct ctl_request req = { .type = CTL_T_RELOAD };
@@ -668,13 +824,15 @@ static int run_help(const struct dimectl_options *opt, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{ "show", "[hids|flows|addrs]", "hosts: locators, identifiers, flows (default); or a table",
-	  run_show },
+	{ "show", "[hids|flows|addrs|keys]",
+	  "hosts: locators, identifiers, flows (default); or a table", run_show },
 	{ "stats", "", "every counter of the data and control plane", run_stats },
-	{ "dump", "hids|flows|addrs|stats", "tab-separated lines for scripts", run_dump },
+	{ "dump", "hids|flows|addrs|keys|stats", "tab-separated lines for scripts", run_dump },
 	{ "monitor", "", "print events as they happen, until interrupted", run_monitor },
 	{ "set-locator", "PEER [remote ADDR] [local ADDR]",
 	  "choose the locators dimed writes for PEER's host", run_set_locator },
+	{ "set-local-key", "KEYFILE|--remove [PREFIX...]",
+	  "sign IHMP from those addresses with KEYFILE (root)", run_set_local_key },
 	{ "reload", "", "re-read dime.conf (as SIGHUP); a file with errors changes nothing",
 	  run_reload },
 	{ "version", "", "dimectl's and dimed's versions", run_version },

@@ -541,6 +541,134 @@ void render_addrs_end(struct render_list *l)
 	list_end(l);
 }
 
+/* ---- Keys ---- */
+
+static const char *const key_head[] = { "KEY ID", "SIGNS FOR", "FROM", "PUBLIC KEY" };
+
+static const char *hex_id(const uint8_t *id, char *buf, size_t size)
+{
+	for (size_t i = 0; i < CTL_KEY_ID_LEN && 2 * i + 2 < size; i++)
+		snprintf(buf + 2 * i, 3, "%02x", id[i]);
+	return buf;
+}
+
+/* Standard base64 with padding: what dimed logs and peer key files hold. */
+static const char *b64_pub(const uint8_t *p, char *buf, size_t size)
+{
+	static const char abc[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	if (size < 45) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	for (size_t i = 0; i < CTL_KEY_PUB_LEN; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		if (i + 1 < CTL_KEY_PUB_LEN)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < CTL_KEY_PUB_LEN)
+			v |= p[i + 2];
+		buf[o++] = abc[(v >> 18) & 0x3f];
+		buf[o++] = abc[(v >> 12) & 0x3f];
+		buf[o++] = i + 1 < CTL_KEY_PUB_LEN ? abc[(v >> 6) & 0x3f] : '=';
+		buf[o++] = i + 2 < CTL_KEY_PUB_LEN ? abc[v & 0x3f] : '=';
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static const char *prefix_text(const struct dime_addr *net, uint8_t len, char *buf, size_t size)
+{
+	char a[DIME_ADDR_STRLEN];
+
+	snprintf(buf, size, "%s/%u", dime_addr_fmt(net, a, sizeof(a)), len);
+	return buf;
+}
+
+/* "all" for the default key, else the prefixes separated by sep. */
+static const char *key_prefixes(const struct ctl_lkey_rec *k, const char *sep, char *buf,
+				size_t size)
+{
+	size_t len = 0;
+
+	snprintf(buf, size, "all");
+	for (unsigned int i = 0; i < k->n; i++) {
+		char one[DIME_ADDR_STRLEN + 5];
+
+		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s",
+					i ? sep : "",
+					prefix_text(&k->net[i], k->len[i], one, sizeof(one)));
+	}
+	return buf;
+}
+
+static void key_cell(const void *rec, size_t col, char *buf, size_t size)
+{
+	const struct ctl_lkey_rec *k = rec;
+
+	switch (col) {
+	case 0:
+		hex_id(k->id, buf, size);
+		break;
+	case 1:
+		key_prefixes(k, ",", buf, size);
+		break;
+	case 2:
+		snprintf(buf, size, "%s", k->runtime ? "dimectl" : "dime.conf");
+		break;
+	default:
+		b64_pub(k->pub, buf, size);
+		break;
+	}
+}
+
+static void key_json(FILE *out, const struct ctl_lkey_rec *k)
+{
+	char buf[64];
+
+	fprintf(out, "{\"key_id\":\"%s\",\"prefixes\":[", hex_id(k->id, buf, sizeof(buf)));
+	for (unsigned int i = 0; i < k->n; i++) {
+		if (i)
+			fputc(',', out);
+		json_str(out, prefix_text(&k->net[i], k->len[i], buf, sizeof(buf)));
+	}
+	fprintf(out, "],\"default\":%s,\"from\":\"%s\",\"public_key\":\"%s\"}",
+		k->n ? "false" : "true", k->runtime ? "dimectl" : "dime.conf",
+		b64_pub(k->pub, buf, sizeof(buf)));
+}
+
+static void key_dump(FILE *out, const struct ctl_lkey_rec *k)
+{
+	char id[32], pub[64], list[CELL_MAX];
+
+	fprintf(out, "%s\t%s\t%s\t%s\n", hex_id(k->id, id, sizeof(id)),
+		key_prefixes(k, ",", list, sizeof(list)), k->runtime ? "dimectl" : "dime.conf",
+		b64_pub(k->pub, pub, sizeof(pub)));
+}
+
+void render_keys(FILE *out, const struct ctl_lkey_rec *recs, size_t n, enum render_form form,
+		 bool color)
+{
+	struct render_list l;
+
+	if (form == RENDER_TEXT) {
+		print_table(out, key_head, sizeof(key_head) / sizeof(key_head[0]), recs, n,
+			    sizeof(*recs), key_cell, color);
+		return;
+	}
+	list_begin(&l, out, form, "keys");
+	for (size_t i = 0; i < n; i++) {
+		list_item(&l);
+		if (form == RENDER_JSON)
+			key_json(out, &recs[i]);
+		else
+			key_dump(out, &recs[i]);
+	}
+	list_end(&l);
+}
+
 /* ---- Events ---- */
 
 /* What an event's number means, by kind: its word in text (with a unit)

@@ -57,6 +57,15 @@ void render_addrs_end(struct render_list *l);
  */
 void render_event(FILE *out, const struct ctl_event_rec *ev, enum render_form form);
 
+/*
+ * Our IHMP keys (dimectl show keys, and the answer to set-local-key): id,
+ * the addresses or prefixes each signs for ("all" for the default key),
+ * where it came from (dime.conf, or dimectl: lost at restart) and the
+ * public key in base64. Never a private key: dimed does not send them.
+ */
+void render_keys(FILE *out, const struct ctl_lkey_rec *recs, size_t n, enum render_form form,
+		 bool color);
+
 /* Counters in any form, in the order given. */
 void render_stats(FILE *out, const struct ctl_stat_rec *recs, size_t n, enum render_form form);
 

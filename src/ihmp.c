@@ -32,8 +32,9 @@
 #define REQ_MAX 8		/* outstanding requests per peer */
 #define REQ_PATHS 8		/* (source, destination) pairs per request */
 /* Our largest request: HELLO with 16 IPv6 addresses and a nonce is 360
- * bytes, 449 with a COUNTER and a SIGNATURE (test_ihmp checks it fits). */
-#define REQ_BYTES 456
+ * bytes, 486 with a COUNTER, a PUBKEY and a SIGNATURE (test_ihmp checks it
+ * fits). */
+#define REQ_BYTES 488
 #define NAT_MAX 4
 
 enum path_mode { PATHS_ROTATE, PATHS_ALL };
@@ -43,6 +44,7 @@ enum reach { R_UNREACH, R_MAYBE, R_REACH };
 struct req {
 	bool used;
 	bool probe;		/* the ACK must come from a destination; may fall back */
+	bool pv;		/* its ACK validates the address it answers from */
 	uint8_t type, mode, tries, max_tries, npaths, next;
 	uint16_t seq, len, flags;
 	uint32_t rto;
@@ -73,9 +75,24 @@ struct peer {
 	unsigned int map_n;
 	struct ihmp_nat_entry map[NAT_MAX];
 	/* The peer's key (a priori, bound at creation or by the first message
-	 * it verified); NULL: none. Owned by the caller. */
+	 * it verified); NULL: none. Owned by the caller, except a key pinned
+	 * on first use (own_key, the same pointer), freed with the peer. */
 	const struct ihmp_key *key;
+	struct ihmp_key *own_key;
 	struct replay_window win;	/* the peer's verified counters */
+	/*
+	 * Path validation (docs/security.md 3.6): the peer's addresses known
+	 * to be its own, oldest first (the locators it had when we met it, the
+	 * source of the HELLO that made it, addresses that echoed our nonce
+	 * from themselves); per family, the validated locator before an
+	 * unvalidated one took over (to go back to if validation fails), and
+	 * whether the current locator's validation failed (no new probe until
+	 * the locator changes or sends us a message).
+	 */
+	unsigned int valid_n;
+	struct dime_addr valid[IHMP_VALIDATED_MAX];
+	struct dime_addr pv_prev[2];
+	bool pv_failed[2];
 	struct req req[REQ_MAX];
 };
 
@@ -92,6 +109,7 @@ struct ihmp {
 	struct dime_addr last_up[2];
 	uint64_t last_up_at[2];
 	struct ratelimit *rl;	/* NULL: no limits */
+	bool applied;		/* the last ihmp_input() passed authentication */
 	uint64_t sign_ctr;	/* the last COUNTER we signed */
 	struct ihmp_stats st;
 };
@@ -384,6 +402,54 @@ static uint64_t replay_floor(const struct ihmp *ih, uint64_t now)
 								     : 0;
 }
 
+/* ---- path validation: the validated set (docs/security.md 3.6) ------------ */
+
+static bool pv_valid(const struct peer *p, const struct dime_addr *a)
+{
+	for (unsigned int i = 0; i < p->valid_n; i++)
+		if (dime_addr_eq(&p->valid[i], a))
+			return true;
+	return false;
+}
+
+/* A validated remote locator: the data plane sends to it freely, so its
+ * entry is the last to go. */
+static bool pv_in_use(const struct dime_hid_entry *e, const struct dime_addr *a)
+{
+	int f = dime_af_index(a->family);
+
+	return e && dime_addr_eq(&e->rloc[f], a) && !e->rloc_unvalidated[f];
+}
+
+/* a is the peer's: remember it, dropping the oldest entry that is not a
+ * validated locator when the set is full. */
+static void pv_remember(const struct ihmp *ih, struct peer *p, const struct dime_hid_entry *e,
+			const struct dime_addr *a)
+{
+	unsigned int v = 0;
+
+	if (!ih->cfg.path_validation || !dime_addr_is_set(a) || pv_valid(p, a))
+		return;
+	if (p->valid_n == IHMP_VALIDATED_MAX) {
+		while (v < IHMP_VALIDATED_MAX - 1 && pv_in_use(e, &p->valid[v]))
+			v++;
+		memmove(&p->valid[v], &p->valid[v + 1],
+			(IHMP_VALIDATED_MAX - 1 - v) * sizeof(p->valid[0]));
+		p->valid_n--;
+	}
+	p->valid[p->valid_n++] = *a;
+}
+
+/* The locators a HID has when IHMP meets it are its flows' (StackTrans
+ * made it for them) or were restored from the state file: the peer's own,
+ * the addresses the applications talk to. */
+static void pv_seed(const struct ihmp *ih, struct peer *p, const struct dime_hid_entry *e)
+{
+	for (int f = 0; f < 2; f++)
+		if (dime_addr_is_set(&e->rloc[f]) && !e->rloc_unvalidated[f])
+			pv_remember(ih, p, e, &e->rloc[f]);
+}
+
 static struct peer *peer_new(struct ihmp *ih, struct dime_hid_entry *e, uint64_t now)
 {
 	struct peer *p = calloc(1, sizeof(*p));
@@ -398,6 +464,7 @@ static struct peer *peer_new(struct ihmp *ih, struct dime_hid_entry *e, uint64_t
 		ih->peers->prev = p;
 	ih->peers = p;
 	e->ihmp = p;
+	pv_seed(ih, p, e);
 	return p;
 }
 
@@ -409,6 +476,7 @@ static void peer_free(struct ihmp *ih, struct peer *p)
 		e->ihmp = NULL;
 	if (p->dirty)
 		ih->ndirty--;
+	ihmp_key_free(p->own_key);
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -485,18 +553,40 @@ static unsigned int usable_locals(const struct ihmp *ih, const struct dime_hid_e
  * the wall clock. A message we cannot sign is not sent unsigned instead: a
  * peer that knows our key would drop it anyway.
  */
+/* Our key for a message with this HOST_ID (docs/security.md 5). */
+static const struct ihmp_key *sign_key(const struct ihmp *ih, const struct ihmp_msg *m)
+{
+	if (ih->cfg.local_key_for)
+		return ih->cfg.local_key_for(ih->cfg.local_key_ctx, &m->host_id);
+	return ih->cfg.local_key;
+}
+
+/* A HELLO and the ACK of one carry the key that signs them, so a peer
+ * without a key for us can trust it on first use. */
+static void add_pubkey(struct ihmp_msg *m, const struct ihmp_key *key)
+{
+	if (m->type != IHMP_HELLO && !(m->type == IHMP_ACK && m->acked_type == IHMP_HELLO))
+		return;
+	m->has |= IHMP_HAS_PUBKEY;
+	m->pubkey_alg = IHMP_SIG_ED25519;
+	ihmp_key_raw_public(key, m->pubkey);
+}
+
 static int encode_out(struct ihmp *ih, struct ihmp_msg *m, uint64_t now, uint8_t *buf,
 		      size_t cap)
 {
+	const struct ihmp_key *key = sign_key(ih, m);
 	uint64_t counter;
 	int len;
 
-	if (!ih->cfg.local_key)
+	if (!key)
 		len = ihmp_encode(m, buf, cap);
 	else if (replay_counter_next(&ih->sign_ctr, wall_us(ih, now), &counter) < 0)
 		len = -EOVERFLOW;
-	else
-		len = ihmp_sign_encode(ih->cfg.local_key, m, counter, buf, cap);
+	else {
+		add_pubkey(m, key);
+		len = ihmp_sign_encode(key, m, counter, buf, cap);
+	}
 	if (len < 0)
 		ih->st.encode_failed++;
 	return len;
@@ -512,6 +602,44 @@ static const struct ihmp_key *key_for(const struct ihmp *ih, const struct peer *
 	if (ih->cfg.auth == IHMP_AUTH_OFF || !ih->cfg.peer_key)
 		return NULL;
 	return ih->cfg.peer_key(ih->cfg.peer_key_ctx, src, host_id);
+}
+
+/*
+ * Trust on first use (docs/security.md 5): the key a HELLO or the ACK of
+ * our HELLO offers, for a peer that has no key (key NULL), to be tried
+ * like a configured one; the caller pins it once it verified the message,
+ * and frees it otherwise. NULL: no such key.
+ */
+static struct ihmp_key *tofu_key(const struct ihmp *ih, const struct ihmp_key *key,
+				 const struct ihmp_msg *m)
+{
+	struct ihmp_key *k = NULL;
+
+	if (key || !ih->cfg.tofu || ih->cfg.auth == IHMP_AUTH_OFF ||
+	    !(m->has & IHMP_HAS_PUBKEY) || m->pubkey_alg != IHMP_SIG_ED25519)
+		return NULL;
+	return ihmp_key_from_raw_public(m->pubkey, &k) == 0 ? k : NULL;
+}
+
+/* A peer whose key we hold offered another one, and its message was
+ * dropped: a host that regenerated its key, or someone else. */
+static void tofu_dropped(struct ihmp *ih, const struct ihmp_key *key, const struct ihmp_msg *m)
+{
+	if (key && (m->has & IHMP_HAS_PUBKEY) && !ihmp_key_has_public(key, m->pubkey))
+		ih->st.tofu_conflict++;
+}
+
+/* The message the tofu key vouched for was applied: the key is p's now. */
+static void tofu_pin(struct ihmp *ih, struct peer *p, struct ihmp_key *tofu)
+{
+	if (!tofu)
+		return;
+	if (p->key) {		/* bound meanwhile: keep that one */
+		ihmp_key_free(tofu);
+		return;
+	}
+	p->key = p->own_key = tofu;
+	ih->st.tofu_pinned++;
 }
 
 static void count_auth_drop(struct ihmp_stats *st, int err)
@@ -611,7 +739,10 @@ static struct req *req_slot(struct peer *p, uint8_t type, const struct req *prot
 		if (r->type == type && proto->npaths && r->npaths &&
 		    dime_addr_eq(&r->src[0], &proto->src[0]) && dime_addr_eq(&r->dst[0], &proto->dst[0]))
 			return r;
-		if (!oldest || r->deadline < oldest->deadline)
+		/* A path validation gives way last: losing it would leave a
+		 * locator unvalidated with nobody probing it. */
+		if (!oldest || (oldest->pv && !r->pv) ||
+		    (oldest->pv == r->pv && r->deadline < oldest->deadline))
 			oldest = r;
 	}
 	return free_slot ? free_slot : oldest;
@@ -649,6 +780,7 @@ static int req_start(struct ihmp *ih, struct peer *p, struct ihmp_msg *m, const 
 		     uint8_t max_tries, uint64_t now, struct ihmp_actions *acts)
 {
 	struct req *r;
+	bool pv;
 	int len;
 
 	if (!proto->npaths)
@@ -657,6 +789,9 @@ static int req_start(struct ihmp *ih, struct peer *p, struct ihmp_msg *m, const 
 	m->nonce = rnd64(ih);
 	m->has |= IHMP_HAS_NONCE;
 	r = req_slot(p, m->type, proto);
+	/* A newer probe of the same path takes over a validation. */
+	pv = proto->pv || (r->used && r->pv && r->type == m->type &&
+			   dime_addr_eq(&r->dst[0], &proto->dst[0]));
 	len = encode_out(ih, m, now, r->buf, sizeof(r->buf));
 	if (len < 0) {
 		r->used = false;
@@ -667,6 +802,7 @@ static int req_start(struct ihmp *ih, struct peer *p, struct ihmp_msg *m, const 
 	r->npaths = proto->npaths;
 	r->mode = proto->mode;
 	r->probe = proto->probe;
+	r->pv = pv;
 	r->new_addr = proto->new_addr;
 	r->old_addr = proto->old_addr;
 	r->used = true;
@@ -692,22 +828,33 @@ static void adv_locals(const struct ihmp *ih, struct ihmp_msg *m, const struct d
 		ihmp_adv_add(m, &ih->local[i]);
 }
 
-static void send_probe(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
-		       const struct dime_addr *a, uint64_t now, struct ihmp_actions *acts)
+/* PATH_PROBE of peer address a from local address l; pv: it validates a
+ * (docs/security.md 3.6). */
+static int send_probe_from(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+			   const struct dime_addr *l, const struct dime_addr *a, bool pv,
+			   uint64_t now, struct ihmp_actions *acts)
 {
-	const struct dime_addr *l = source_for(ih, a);
 	const struct dime_addr *hid_addr = host_id_for(ih, e, NULL);
 	struct ihmp_msg m;
-	struct req proto = { .mode = PATHS_ROTATE, .probe = true };
+	struct req proto = { .mode = PATHS_ROTATE, .probe = true, .pv = pv };
 
-	if (!l || !hid_addr)
-		return;
+	if (!hid_addr)
+		return -ENETUNREACH;
 	ihmp_msg_init(&m, IHMP_PATH_PROBE, 0);
 	m.host_id = *hid_addr;
 	m.source = *l;
 	proto.new_addr = *a;
 	req_add_path(&proto, l, a);
-	req_start(ih, p, &m, &proto, ih->cfg.tries, now, acts);
+	return req_start(ih, p, &m, &proto, ih->cfg.tries, now, acts);
+}
+
+static void send_probe(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+		       const struct dime_addr *a, uint64_t now, struct ihmp_actions *acts)
+{
+	const struct dime_addr *l = source_for(ih, a);
+
+	if (l)
+		send_probe_from(ih, p, e, l, a, false, now, acts);
 }
 
 /* docs/ihmp.md 10.1 step 5: probe the peer's potentially reachable
@@ -849,6 +996,206 @@ struct rx {
 
 enum auth { AUTH_DROP, AUTH_APPLY, AUTH_REACK };
 
+/* ---- path validation (docs/security.md 3.6) ------------------------------ */
+
+static bool req_to(const struct req *r, const struct dime_addr *a)
+{
+	for (unsigned int j = 0; j < r->npaths; j++)
+		if (dime_addr_eq(&r->dst[j], a))
+			return true;
+	return false;
+}
+
+/* The outstanding validation of a, or (any) a request that can take that
+ * role: one sent to a whose ACK must come from a (a PATH_PROBE, or our
+ * ADDR_UP or HANDOFF, as when both ends move) proves a just as well. -1:
+ * none. */
+static int pv_req_index(const struct peer *p, const struct dime_addr *a, bool any)
+{
+	for (unsigned int i = 0; i < REQ_MAX; i++) {
+		const struct req *r = &p->req[i];
+
+		if (r->used && r->probe && (r->pv || any) && req_to(r, a))
+			return (int)i;
+	}
+	return -1;
+}
+
+static struct req *pv_req(struct peer *p, const struct dime_addr *a, bool any)
+{
+	int i = pv_req_index(p, a, any);
+
+	return i < 0 ? NULL : &p->req[i];
+}
+
+/* Where to probe a from: where the message that named it arrived (our ACK
+ * went back that way), else the local locator, else by scope. */
+static const struct dime_addr *pv_source(const struct ihmp *ih, const struct dime_hid_entry *e,
+					 const struct dime_addr *a, const struct dime_addr *hint)
+{
+	const struct dime_addr *l = &e->lloc[dime_af_index(a->family)];
+
+	if (addr_is_scoped(a))
+		return NULL;
+	if (hint && hint->family == a->family && local_up(ih, hint))
+		return hint;
+	if (dime_addr_is_set(l) && local_up(ih, l) && reach_from(l, a))
+		return l;
+	return source_for(ih, a);
+}
+
+/* Start validating a; with nothing to send from, the next local address
+ * event tries again. */
+static void pv_probe(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+		     const struct dime_addr *a, const struct dime_addr *hint, uint64_t now,
+		     struct ihmp_actions *acts)
+{
+	struct req *r = pv_req(p, a, true);
+	const struct dime_addr *l;
+
+	if (r) {
+		if (!r->pv) {
+			r->pv = true;
+			ih->st.validations_started++;
+		}
+		return;
+	}
+	l = pv_source(ih, e, a, hint);
+	if (l && send_probe_from(ih, p, e, l, a, true, now, acts) == 0)
+		ih->st.validations_started++;
+}
+
+/*
+ * a echoed our nonce from itself (ack_match checked the ACK of a PATH_PROBE,
+ * ADDR_UP or HANDOFF came from where we sent it): a is the peer's, and a
+ * locator waiting for that is free. was_pv: the ACKed request was
+ * validating a.
+ */
+static void pv_proved(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+		      const struct dime_addr *a, bool was_pv, struct ihmp_actions *acts)
+{
+	int f = dime_af_index(a->family);
+	struct req *r;
+
+	if (!ih->cfg.path_validation)
+		return;
+	pv_remember(ih, p, e, a);
+	while ((r = pv_req(p, a, false))) {	/* another request answered first */
+		r->pv = false;
+		if (r->type == IHMP_PATH_PROBE)	/* it had no other purpose */
+			r->used = false;
+		was_pv = true;
+	}
+	if (was_pv)
+		ih->st.validations_succeeded++;
+	if (e->rloc_unvalidated[f] && dime_addr_eq(&e->rloc[f], a)) {
+		e->rloc_unvalidated[f] = false;
+		p->pv_failed[f] = false;
+		mark_changed(ih, p, acts);
+	}
+}
+
+/*
+ * After a message or an event that may have moved p's remote locators
+ * (before: as they were; rx: the message, NULL for a local event). A
+ * locator now at an address not validated for the peer is flagged for the
+ * data plane, with the bytes the message brought from that address as its
+ * first budget, and probed; one at a validated address is not flagged. A
+ * flagged locator with no probe gets one, unless its last validation
+ * failed and it has sent nothing since.
+ */
+static void pv_after(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+		     const struct dime_addr before[2], const struct rx *rx, uint64_t now,
+		     struct ihmp_actions *acts)
+{
+	if (!ih->cfg.path_validation)
+		return;
+	for (int f = 0; f < 2; f++) {
+		const struct dime_addr *r = &e->rloc[f];
+		bool from_it = rx && dime_addr_eq(rx->src, r);
+
+		if (!dime_addr_eq(r, &before[f])) {
+			if (!e->rloc_unvalidated[f] && dime_addr_is_set(&before[f]))
+				p->pv_prev[f] = before[f];	/* the flag is still before's */
+			p->pv_failed[f] = false;
+			e->rloc_unvalidated[f] = dime_addr_is_set(r) && !pv_valid(p, r);
+			e->pv_rx[f] = from_it ? rx->len : 0;
+			e->pv_tx[f] = 0;
+			mark_changed(ih, p, acts);
+		}
+		if (from_it)
+			p->pv_failed[f] = false;
+		if (e->rloc_unvalidated[f] && !p->pv_failed[f] && !pv_req(p, r, false))
+			pv_probe(ih, p, e, r, rx ? rx->dst : NULL, now, acts);
+	}
+}
+
+/*
+ * A validation ran out of tries: its address never answered from itself.
+ * If it is still the locator, the locator goes back to the previous one,
+ * which rejoins the active set if the same message took it out (a forged
+ * HANDOFF's OLD is no better proven than its NEW: without this, one
+ * forgery would cut the peer's flows off for good); else to another
+ * validated active address of the family; with none it stays flagged, so
+ * the data plane keeps to the budget.
+ */
+static void pv_req_failed(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
+			  const struct req *r, struct ihmp_actions *acts)
+{
+	const struct dime_addr *a, *alt = NULL;
+	int f;
+
+	if (!r->pv)
+		return;
+	ih->st.validations_failed++;
+	for (f = 0; f < 2; f++)
+		if (e->rloc_unvalidated[f] && req_to(r, &e->rloc[f]))
+			break;
+	if (f == 2)
+		return;
+	a = &e->rloc[f];
+	p->pv_failed[f] = true;
+	if (pv_valid(p, &p->pv_prev[f]) && p->pv_prev[f].family == a->family &&
+	    !dime_addr_set_has(&e->active, &p->pv_prev[f])) {
+		dime_hid_addr_del(ih->hids, p->hid, DIME_HID_UNREACH, &p->pv_prev[f]);
+		if (dime_hid_addr_add(ih->hids, p->hid, DIME_HID_ACTIVE, &p->pv_prev[f]) == 0)
+			ih->st.validations_reverted++;
+	}
+	if (dime_addr_set_has(&e->active, &p->pv_prev[f]) && pv_valid(p, &p->pv_prev[f]))
+		alt = &p->pv_prev[f];
+	for (unsigned int i = 0; !alt && i < e->active.n; i++)
+		if (e->active.addr[i].family == a->family && pv_valid(p, &e->active.addr[i]))
+			alt = &e->active.addr[i];
+	if (!alt || dime_hid_set_rloc(ih->hids, p->hid, alt) < 0)
+		return;
+	e->rloc_unvalidated[f] = false;
+	mark_changed(ih, p, acts);
+}
+
+/* After a local address event: a validation cut short with the address it
+ * left from, or waiting for an address to leave from, starts (again). */
+static void pv_resume(struct ihmp *ih, uint64_t now, struct ihmp_actions *acts)
+{
+	for (struct peer *p = ih->peers; ih->cfg.path_validation && p; p = p->next) {
+		struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
+		struct dime_addr before[2];
+
+		if (!e || !(e->rloc_unvalidated[0] || e->rloc_unvalidated[1]))
+			continue;
+		memcpy(before, e->rloc, sizeof(before));
+		pv_after(ih, p, e, before, NULL, now, acts);
+	}
+}
+
+/* An address of p's that a live flow binds (the index maps it to p, but
+ * neither remote set has it): the applications' own choice. */
+static bool pv_flow_addr(const struct ihmp *ih, const struct dime_hid_entry *e,
+			 const struct dime_addr *a)
+{
+	return dime_hid_lookup(ih->hids, a) == e->hid && !dime_addr_set_has(&e->active, a) &&
+	       !dime_addr_set_has(&e->unreach, a);
+}
+
 /*
  * docs/ihmp.md 9 step 4 for rx's message from a peer with key (NULL: none)
  * and replay window win. Changes nothing but counters: the caller applies
@@ -958,36 +1305,55 @@ static void rx_hello(struct ihmp *ih, const struct rx *rx)
 	bool detected = flags & IHMP_F_ND, forced = flags & IHMP_F_NF, verified;
 	uint32_t hid = dime_hid_lookup(ih->hids, rx->src);
 	const struct ihmp_key *key;
+	struct ihmp_key *tofu;
 	struct replay_window empty;
 	struct dime_hid_entry *e;
+	struct dime_addr before[2];
+	bool created, src_proven;
 	struct peer *p;
 
 	if (hid == DIME_HID_NONE)
 		hid = dime_hid_lookup(ih->hids, &m->host_id);
 	p = peer_of(ih, hid, &e);
 	key = key_for(ih, p, rx->src, &m->host_id);
+	tofu = tofu_key(ih, key, m);
+	if (tofu)
+		key = tofu;
 	if (!p)
 		replay_init(&empty, replay_floor(ih, rx->now));
 	switch (authenticate(ih, rx, key, p ? &p->win : &empty, &verified)) {
 	case AUTH_DROP:
+		tofu_dropped(ih, tofu ? NULL : key, m);
+		ihmp_key_free(tofu);
 		return;
 	case AUTH_REACK:
+		ihmp_key_free(tofu);
 		ih->st.reacked++;
 		send_ack(ih, rx, hid, flags, true);
 		return;
 	case AUTH_APPLY:
 		break;
 	}
+	created = hid == DIME_HID_NONE;
 	if (hid == DIME_HID_NONE && dime_hid_create(ih->hids, rx->now, &hid)) {
+		ihmp_key_free(tofu);
 		ih->st.drop_table_full++;
 		return;
 	}
 	p = peer_of(ih, hid, &e);
 	if (!p && !(p = peer_new(ih, e, rx->now))) {
+		ihmp_key_free(tofu);
 		ih->st.drop_table_full++;
 		return;
 	}
+	tofu_pin(ih, p, tofu);
 	auth_accepted(p, rx, key, verified);
+	ih->applied = true;
+	/* docs/security.md 3.6: the source of the HELLO that made the HID, or
+	 * one the peer's flows bind, is the peer's; another one is validated
+	 * like a moved locator (pv_after). */
+	memcpy(before, e->rloc, sizeof(before));
+	src_proven = created || pv_flow_addr(ih, e, rx->src);
 	/* New peer or resynchronisation: its sets are replaced. */
 	for (unsigned int i = 0; i < REQ_MAX; i++)
 		if (p->req[i].type != IHMP_HELLO)
@@ -1001,6 +1367,8 @@ static void rx_hello(struct ihmp *ih, const struct rx *rx)
 	memset(p->lost, 0, sizeof(p->lost));
 	p->established = true;
 	p->nat_forced = forced;
+	if (src_proven)
+		pv_remember(ih, p, e, rx->src);
 	set_active(ih, hid, rx->src);
 	set_local(ih, hid, rx->dst);
 	if (detected)
@@ -1012,6 +1380,7 @@ static void rx_hello(struct ihmp *ih, const struct rx *rx)
 	mark_changed(ih, p, rx->acts);
 	if (!forced)
 		probe_unreachable(ih, p, e, rx->now, rx->acts);
+	pv_after(ih, p, e, before, rx, rx->now, rx->acts);
 }
 
 /* docs/ihmp.md 10.2, 10.3 and 11: a request sent from addr (SOURCE, NEW)
@@ -1058,8 +1427,13 @@ static void reack_request(struct ihmp *ih, const struct rx *rx, struct peer *p)
 static void rx_request(struct ihmp *ih, const struct rx *rx, struct peer *p)
 {
 	const struct ihmp_msg *m = rx->m;
+	struct dime_hid_entry *e = dime_hid_get(ih->hids, p->hid);
+	struct dime_addr before[2];
 	bool nat = false;
 
+	if (!e)
+		return;
+	memcpy(before, e->rloc, sizeof(before));
 	switch (m->type) {
 	case IHMP_PATH_PROBE:
 		nat = !rx_from(ih, rx, p, &m->source);
@@ -1087,6 +1461,13 @@ static void rx_request(struct ihmp *ih, const struct rx *rx, struct peer *p)
 	}
 	send_ack(ih, rx, p->hid, nat ? IHMP_F_ND : 0, false);
 	mark_changed(ih, p, rx->acts);
+	/* docs/security.md 3.6: a HANDOFF's NEW (or whatever took over the
+	 * locator) is probed now, with the ACK; a soft hand-off's NEW in the
+	 * background at its ADDR_UP, so the later switch waits for nothing. */
+	pv_after(ih, p, e, before, rx, rx->now, rx->acts);
+	if (m->type == IHMP_ADDR_UP && ih->cfg.path_validation &&
+	    dime_addr_set_has(&e->active, &m->new_addr) && !pv_valid(p, &m->new_addr))
+		pv_probe(ih, p, e, &m->new_addr, rx->dst, rx->now, rx->acts);
 }
 
 /* The peer of a request: the HID whose active set holds HOST_ID. A
@@ -1168,6 +1549,9 @@ static void ack_apply(struct ihmp *ih, const struct rx *rx, struct peer *p,
 	case IHMP_PATH_PROBE:
 	case IHMP_ADDR_UP:
 	case IHMP_HANDOFF:
+		/* From the address we probed, with our nonce (ack_match): even
+		 * through a NAT of ours (ND), the address is the peer's. */
+		pv_proved(ih, p, e, rx->src, r->pv, rx->acts);
 		if (nd)
 			return;
 		set_active(ih, p->hid, rx->src);
@@ -1201,7 +1585,9 @@ static void rx_ack(struct ihmp *ih, const struct rx *rx)
 	struct dime_hid_entry *e;
 	struct peer *p = peer_of(ih, dime_hid_lookup(ih->hids, &rx->m->host_id), &e);
 	struct req *r = p ? ack_match(p, rx) : NULL;
+	struct dime_addr before[2];
 	const struct ihmp_key *key;
+	struct ihmp_key *tofu;
 	struct req done;
 	bool verified;
 
@@ -1210,13 +1596,23 @@ static void rx_ack(struct ihmp *ih, const struct rx *rx)
 		return;
 	}
 	key = key_for(ih, p, rx->src, &rx->m->host_id);
+	tofu = tofu_key(ih, key, rx->m);	/* an ACK of our HELLO only */
+	if (tofu)
+		key = tofu;
 	/* An ACK is never retransmitted, so never AUTH_REACK. */
-	if (authenticate(ih, rx, key, &p->win, &verified) != AUTH_APPLY)
+	if (authenticate(ih, rx, key, &p->win, &verified) != AUTH_APPLY) {
+		tofu_dropped(ih, tofu ? NULL : key, rx->m);
+		ihmp_key_free(tofu);
 		return;
+	}
+	tofu_pin(ih, p, tofu);
 	auth_accepted(p, rx, key, verified);
+	ih->applied = true;
 	done = *r;
 	r->used = false;
+	memcpy(before, e->rloc, sizeof(before));
 	ack_apply(ih, rx, p, e, &done);
+	pv_after(ih, p, e, before, rx, rx->now, rx->acts);
 }
 
 static void count_decode_drop(struct ihmp_stats *st, int err)
@@ -1253,6 +1649,9 @@ static void rx_request_auth(struct ihmp *ih, const struct rx *rx, struct peer *p
 		return;
 	case AUTH_APPLY:
 		auth_accepted(p, rx, key, verified);
+		ih->applied = true;
+		if (ih->cfg.before_apply)
+			ih->cfg.before_apply(ih->cfg.before_apply_ctx, p->hid, rx->m);
 		rx_request(ih, rx, p);
 		return;
 	}
@@ -1303,6 +1702,7 @@ int ihmp_input(struct ihmp *ih, const uint8_t *buf, size_t len, const struct dim
 
 	if (!ih || !src || !dst || !acts || (!buf && len))
 		return -EINVAL;
+	ih->applied = false;
 	/* Before decoding: a flood costs a hash lookup per datagram. A
 	 * source of no usable family is counted below (bad_addr). */
 	if (ih->rl && usable_remote(src) && ratelimit_check(ih->rl, src, now) != RATELIMIT_PASS) {
@@ -1391,6 +1791,7 @@ int ihmp_local_addr_up(struct ihmp *ih, const struct dime_addr *n, uint64_t now,
 		else
 			peer_addr_up(ih, p, e, n, now, acts);
 	}
+	pv_resume(ih, now, acts);
 	return 0;
 }
 
@@ -1459,6 +1860,7 @@ int ihmp_local_addr_down(struct ihmp *ih, const struct dime_addr *o, uint64_t no
 		if (e)
 			peer_addr_down(ih, p, e, o, pair, now, acts);
 	}
+	pv_resume(ih, now, acts);
 	return 0;
 }
 
@@ -1472,6 +1874,7 @@ static void req_failed(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e
 
 	r->used = false;
 	ih->st.failed++;
+	pv_req_failed(ih, p, e, &done, acts);
 	switch (done.type) {
 	case IHMP_HELLO:
 		p->legacy = true;
@@ -1620,6 +2023,7 @@ int ihmp_hid_created(struct ihmp *ih, uint32_t hid, uint64_t now, struct ihmp_ac
 	const struct dime_addr *l, *r;
 	struct ihmp_msg m;
 	struct peer *p;
+	int err;
 
 	if (!e)
 		return -ESTALE;
@@ -1637,7 +2041,10 @@ int ihmp_hid_created(struct ihmp *ih, uint32_t hid, uint64_t now, struct ihmp_ac
 	m.host_id = *l;
 	adv_locals(ih, &m, l);
 	req_add_path(&proto, l, r);
-	return req_start(ih, p, &m, &proto, ih->cfg.hello_tries, now, acts);
+	err = req_start(ih, p, &m, &proto, ih->cfg.hello_tries, now, acts);
+	/* A locator restored still flagged (pv_seed left it out) is probed. */
+	pv_after(ih, p, e, e->rloc, NULL, now, acts);
+	return err;
 }
 
 void ihmp_hid_forget(struct ihmp *ih, uint32_t hid)
@@ -1677,6 +2084,12 @@ void ihmp_stats_foreach(const struct ihmp *ih,
 	emit(ctx, "unverified", st->unverified);
 	emit(ctx, "reacked", st->reacked);
 	emit(ctx, "encode_failed", st->encode_failed);
+	emit(ctx, "validations_started", st->validations_started);
+	emit(ctx, "validations_succeeded", st->validations_succeeded);
+	emit(ctx, "validations_failed", st->validations_failed);
+	emit(ctx, "validations_reverted", st->validations_reverted);
+	emit(ctx, "tofu_pinned", st->tofu_pinned);
+	emit(ctx, "tofu_conflict", st->tofu_conflict);
 	emit(ctx, "ratelimit_entries", ih->rl ? ratelimit_used(ih->rl) : 0);
 	emit(ctx, "ratelimit_evicted", ih->rl ? ratelimit_stats(ih->rl)->evicted : 0);
 #define IHMP_DROP_EMIT(n) emit(ctx, "drop_" #n, st->drop_##n);
@@ -1698,6 +2111,9 @@ int ihmp_peer_info(const struct ihmp *ih, uint32_t hid, struct ihmp_peer_info *o
 	out->hold = p->hold;
 	out->hold_until = p->hold_until;
 	out->key_bound = p->key != NULL;
+	out->key_pinned = p->own_key != NULL;
+	if (p->key)
+		ihmp_key_id(p->key, out->key_id);
 	for (unsigned int i = 0; i < REQ_MAX; i++)
 		out->pending += p->req[i].used;
 	out->nat_n = p->nat_n;
@@ -1705,6 +2121,13 @@ int ihmp_peer_info(const struct ihmp *ih, uint32_t hid, struct ihmp_peer_info *o
 	memcpy(out->nat_host, p->nat_host, sizeof(p->nat_host));
 	out->map_n = p->map_n;
 	memcpy(out->map, p->map, sizeof(p->map));
+	for (int f = 0; f < 2; f++) {
+		out->rloc_unvalidated[f] = e->rloc_unvalidated[f];
+		out->validating[f] = pv_req_index(p, &e->rloc[f], false) >= 0;
+		out->validation_failed[f] = p->pv_failed[f];
+	}
+	out->validated_n = p->valid_n;
+	memcpy(out->validated, p->valid, sizeof(p->valid));
 	return 0;
 }
 
@@ -1719,4 +2142,9 @@ void ihmp_set_timing(struct ihmp *ih, uint32_t rto_ms, uint8_t hello_tries, uint
 		ih->cfg.handoff_tries = handoff_tries;
 	if (hold_ms)
 		ih->cfg.hold_ms = hold_ms;
+}
+
+bool ihmp_input_applied(const struct ihmp *ih)
+{
+	return ih && ih->applied;
 }

@@ -32,6 +32,9 @@ struct ihmp_key {
 	bool priv;
 	uint8_t pub[IHMP_PUBKEY_LEN];
 	uint8_t id[IHMP_KEY_ID_LEN];
+	/* A peer's second public key during a rotation (docs/security.md 5):
+	 * a message verifies with either. Owned; never chained further. */
+	struct ihmp_key *alt;
 };
 
 /* "path: text" into the caller's reason buffer, if it gave one. */
@@ -72,6 +75,7 @@ void ihmp_key_free(struct ihmp_key *key)
 {
 	if (!key)
 		return;
+	ihmp_key_free(key->alt);
 	EVP_PKEY_free(key->pkey);
 	OPENSSL_clear_free(key, sizeof(*key));
 }
@@ -108,6 +112,57 @@ int ihmp_key_from_raw_public(const uint8_t raw[IHMP_PUBKEY_LEN], struct ihmp_key
 		return -EINVAL;
 	}
 	return key_wrap(pkey, false, out);
+}
+
+int ihmp_key_from_raw_private(const uint8_t seed[IHMP_PRIVKEY_LEN], struct ihmp_key **out)
+{
+	EVP_PKEY *pkey;
+
+	if (!seed || !out)
+		return -EINVAL;
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, IHMP_PRIVKEY_LEN);
+	if (!pkey) {
+		ERR_clear_error();
+		return -EINVAL;
+	}
+	return key_wrap(pkey, true, out);
+}
+
+int ihmp_key_raw_private(const struct ihmp_key *key, uint8_t out[IHMP_PRIVKEY_LEN])
+{
+	size_t len = IHMP_PRIVKEY_LEN;
+
+	if (!key || !key->priv)
+		return -EINVAL;
+	if (EVP_PKEY_get_raw_private_key(key->pkey, out, &len) != 1 || len != IHMP_PRIVKEY_LEN) {
+		ERR_clear_error();
+		OPENSSL_cleanse(out, IHMP_PRIVKEY_LEN);
+		return -EIO;
+	}
+	return 0;
+}
+
+int ihmp_key_add_alternate(struct ihmp_key *key, struct ihmp_key *alt)
+{
+	if (!key || !alt || key->alt || alt->alt || key->priv || alt->priv)
+		return -EINVAL;
+	if (ihmp_key_same_public(key, alt))
+		return -EEXIST;
+	key->alt = alt;
+	return 0;
+}
+
+const struct ihmp_key *ihmp_key_alternate(const struct ihmp_key *key)
+{
+	return key ? key->alt : NULL;
+}
+
+bool ihmp_key_has_public(const struct ihmp_key *key, const uint8_t raw[IHMP_PUBKEY_LEN])
+{
+	for (; key; key = key->alt)
+		if (CRYPTO_memcmp(key->pub, raw, IHMP_PUBKEY_LEN) == 0)
+			return true;
+	return false;
 }
 
 /* ---- text forms --------------------------------------------------------- */
@@ -344,20 +399,16 @@ out:
 	return err;
 }
 
-/* Parse PEM buf[0..len); the key must be Ed25519. */
-static int parse_pem(const uint8_t *buf, size_t len, bool secret, const char *path,
-		     struct ihmp_key **out, char *why, size_t size)
+/* One PEM key from bio; it must be Ed25519. */
+static int read_pem(BIO *bio, bool secret, const char *path, struct ihmp_key **out, char *why,
+		    size_t size)
 {
-	BIO *bio = BIO_new_mem_buf(buf, (int)len);
 	EVP_PKEY *pkey;
 
-	if (!bio)
-		return -ENOMEM;
 	if (secret)
 		pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	else
 		pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
 	ERR_clear_error();
 	if (!pkey) {
 		reason(why, size, path,
@@ -373,19 +424,100 @@ static int parse_pem(const uint8_t *buf, size_t len, bool secret, const char *pa
 	return key_wrap(pkey, secret, out);
 }
 
-/* A public key file holding the text form: the key, then at most blanks
- * and line ends (what `echo KEY > file` or an editor leaves). */
-static int parse_public_text(const uint8_t *buf, size_t len, const char *path,
-			     struct ihmp_key **out, char *why, size_t size)
+/* Two keys of one peer file (a rotation): distinct, and no third. */
+static int chain_second(struct ihmp_key *first, struct ihmp_key *second, const char *path,
+			char *why, size_t size)
+{
+	int err = ihmp_key_add_alternate(first, second);
+
+	if (err) {
+		ihmp_key_free(second);
+		reason(why, size, path, "the same public key twice");
+	}
+	return err;
+}
+
+static bool only_blanks(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != '\n' && p[i] != '\r' && p[i] != ' ' && p[i] != '\t')
+			return false;
+	return true;
+}
+
+/* Parse PEM buf[0..len): one key, or for a public key file two (the old
+ * and the new one of a rotation) and nothing else after them. */
+static int parse_pem(const uint8_t *buf, size_t len, bool secret, const char *path,
+		     struct ihmp_key **out, char *why, size_t size)
+{
+	BIO *bio = BIO_new_mem_buf(buf, (int)len);
+	struct ihmp_key *first = NULL, *second = NULL;
+	int err;
+
+	if (!bio)
+		return -ENOMEM;
+	err = read_pem(bio, secret, path, &first, why, size);
+	if (!err && !secret && !only_blanks(buf + (len - (size_t)BIO_pending(bio)),
+					    (size_t)BIO_pending(bio))) {
+		err = read_pem(bio, false, path, &second, why, size);
+		if (!err)
+			err = chain_second(first, second, path, why, size);
+		if (!err && !only_blanks(buf + (len - (size_t)BIO_pending(bio)),
+					 (size_t)BIO_pending(bio))) {
+			reason(why, size, path, "more than two public keys");
+			err = -EINVAL;
+		}
+	}
+	BIO_free(bio);
+	if (err)
+		ihmp_key_free(first);
+	else
+		*out = first;
+	return err;
+}
+
+static size_t trim_end(const uint8_t *buf, size_t len)
 {
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
 		       buf[len - 1] == '\t'))
 		len--;
-	if (ihmp_key_from_public_text((const char *)buf, len, out) == 0)
+	return len;
+}
+
+/* A public key file holding the text form: the key, then at most blanks
+ * and line ends (what `echo KEY > file` or an editor leaves); during a
+ * rotation a second key on the next line, the same way. */
+static int parse_public_text(const uint8_t *buf, size_t len, const char *path,
+			     struct ihmp_key **out, char *why, size_t size)
+{
+	const uint8_t *nl;
+	struct ihmp_key *first = NULL, *second = NULL;
+	size_t first_len;
+
+	len = trim_end(buf, len);
+	nl = memchr(buf, '\n', len);
+	first_len = trim_end(buf, nl ? (size_t)(nl - buf) : len);
+	if (ihmp_key_from_public_text((const char *)buf, first_len, &first) != 0)
+		goto bad;
+	if (!nl) {
+		*out = first;
 		return 0;
+	}
+	if (ihmp_key_from_public_text((const char *)nl + 1, len - (size_t)(nl + 1 - buf),
+				      &second) != 0) {
+		ihmp_key_free(first);
+		goto bad;
+	}
+	if (chain_second(first, second, path, why, size)) {
+		ihmp_key_free(first);
+		return -EINVAL;
+	}
+	*out = first;
+	return 0;
+bad:
 	reason(why, size, path,
 	       "not a public key: expected a PEM public key (BEGIN PUBLIC KEY), 44 base64 "
-	       "characters or 64 hex digits");
+	       "characters or 64 hex digits, or two of them (one per line) during a rotation");
 	return -EINVAL;
 }
 
@@ -549,6 +681,10 @@ int ihmp_verify(const struct ihmp_key *key, const uint8_t *msg, size_t len,
 		return -EINVAL;
 	if (!(m->has & IHMP_HAS_SIG))
 		return -ENODATA;
+	/* A rotation's second key is chosen by the id the message names,
+	 * among the keys bound to the peer only. */
+	if (key->alt && CRYPTO_memcmp(m->sig.key_id, key->id, IHMP_KEY_ID_LEN) != 0)
+		key = key->alt;
 	if (CRYPTO_memcmp(m->sig.key_id, key->id, IHMP_KEY_ID_LEN) != 0)
 		return -EKEYREJECTED;
 	if (m->sig.alg != IHMP_SIG_ED25519 || !wire_consistent(m, len))

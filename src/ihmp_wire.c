@@ -47,7 +47,8 @@ static uint64_t get64(const uint8_t *p)
 static const struct {
 	uint32_t allowed, mandatory;
 } rules[IHMP_TYPE_MAX + 1] = {
-	[IHMP_HELLO] = { COMMON | B(IHMP_T_ADVERTISED), B(IHMP_T_HOST_ID) | B(IHMP_T_ADVERTISED) },
+	[IHMP_HELLO] = { COMMON | B(IHMP_T_ADVERTISED) | B(IHMP_T_PUBKEY),
+			 B(IHMP_T_HOST_ID) | B(IHMP_T_ADVERTISED) },
 	[IHMP_PATH_PROBE] = { COMMON | B(IHMP_T_SOURCE),
 			      B(IHMP_T_HOST_ID) | B(IHMP_T_SOURCE) | B(IHMP_T_NONCE) },
 	[IHMP_ADDR_UP] = { COMMON | B(IHMP_T_NEW), B(IHMP_T_HOST_ID) | B(IHMP_T_NEW) },
@@ -58,14 +59,15 @@ static const struct {
 			   B(IHMP_T_HOST_ID) | B(IHMP_T_NEW) | B(IHMP_T_OLD) },
 	[IHMP_HANDOFF_UNREACHABLE] = { COMMON | B(IHMP_T_NEW) | B(IHMP_T_OLD),
 				       B(IHMP_T_HOST_ID) | B(IHMP_T_NEW) | B(IHMP_T_OLD) },
-	[IHMP_ACK] = { COMMON | B(IHMP_T_ACKED) | B(IHMP_T_ADVERTISED) | B(IHMP_T_OBSERVED),
+	[IHMP_ACK] = { COMMON | B(IHMP_T_ACKED) | B(IHMP_T_ADVERTISED) | B(IHMP_T_OBSERVED) |
+			       B(IHMP_T_PUBKEY),
 		       B(IHMP_T_HOST_ID) | B(IHMP_T_ACKED) },
 	[IHMP_NAT_ENTRY] = { COMMON | B(IHMP_T_NAT_MAP), B(IHMP_T_HOST_ID) | B(IHMP_T_NAT_MAP) },
 };
 
 static bool tlv_known(uint16_t type)
 {
-	return (type >= IHMP_T_HOST_ID && type <= IHMP_T_COUNTER) || type == IHMP_T_SIGNATURE;
+	return (type >= IHMP_T_HOST_ID && type <= IHMP_T_PUBKEY) || type == IHMP_T_SIGNATURE;
 }
 
 static bool is_handoff(uint8_t type)
@@ -207,6 +209,22 @@ static int take_u64(uint64_t *out, const uint8_t *v, size_t len)
 	return 0;
 }
 
+/* Algorithm and raw key, with SIGNATURE's algorithm numbers: exactly 33
+ * bytes for Ed25519. */
+static int take_pubkey(struct ihmp_msg *m, const uint8_t *v, size_t len)
+{
+	if (len == 0 || v[0] == 0)
+		return -EINVAL;
+	if (v[0] != IHMP_SIG_ED25519)
+		return -EOPNOTSUPP;
+	if (len != IHMP_PUBKEY_TLV_VALUE_LEN)
+		return -EINVAL;
+	m->pubkey_alg = v[0];
+	memcpy(m->pubkey, v + 1, IHMP_ED25519_PUB_LEN);
+	m->has |= IHMP_HAS_PUBKEY;
+	return 0;
+}
+
 /* off is where the TLV starts in the message: the verifier needs to know
  * where the signed bytes end and the signature begins. */
 static int take_sig(struct ihmp_msg *m, const uint8_t *v, size_t len, size_t off)
@@ -274,6 +292,8 @@ static int take_known(struct ihmp_msg *m, uint16_t type, const uint8_t *v, size_
 	case IHMP_T_COUNTER:
 		m->has |= IHMP_HAS_COUNTER;
 		return take_u64(&m->counter, v, len);
+	case IHMP_T_PUBKEY:
+		return take_pubkey(m, v, len);
 	default:
 		return take_sig(m, v, len, off);
 	}
@@ -375,6 +395,12 @@ static int check_msg(const struct ihmp_msg *m, uint32_t seen)
 	if ((seen & need) != need)
 		return -ENOENT;
 	if (m->type == IHMP_ACK && m->adv.n && m->acked_type != IHMP_HELLO)
+		return -EINVAL;
+	/* A key only means something next to a signature it verifies, and
+	 * only where a peer's key gets pinned. */
+	if ((seen & B(IHMP_T_PUBKEY)) &&
+	    (!(seen & B(IHMP_T_SIGNATURE)) ||
+	     (m->type == IHMP_ACK && m->acked_type != IHMP_HELLO)))
 		return -EINVAL;
 	if (m->flags & ~flags_allowed(m))
 		return -EINVAL;
@@ -526,6 +552,13 @@ static void put_known(struct wr *w, const struct ihmp_msg *m, uint16_t type)
 		if (m->has & IHMP_HAS_COUNTER)
 			put_u64_tlv(w, type, m->counter);
 		break;
+	case IHMP_T_PUBKEY:
+		if (m->has & IHMP_HAS_PUBKEY) {
+			put_tlv_hdr(w, type, IHMP_PUBKEY_TLV_VALUE_LEN);
+			put_bytes(w, &m->pubkey_alg, 1);
+			put_bytes(w, m->pubkey, IHMP_ED25519_PUB_LEN);
+		}
+		break;
 	}
 }
 
@@ -550,7 +583,7 @@ static void put_msg(struct wr *w, const struct ihmp_msg *m, size_t total)
 		put16(w->buf + 6, (uint16_t)total);
 	}
 	w->len = IHMP_HDR_LEN;
-	for (uint16_t t = IHMP_T_HOST_ID; t <= IHMP_T_COUNTER; t++) {
+	for (uint16_t t = IHMP_T_HOST_ID; t <= IHMP_T_PUBKEY; t++) {
 		e = put_ext_below(w, m, e, t);
 		put_known(w, m, t);
 	}
@@ -709,6 +742,7 @@ const char *ihmp_tlv_name(unsigned int type)
 		[IHMP_T_NAT_MAP] = "NAT_MAP",
 		[IHMP_T_NONCE] = "NONCE",
 		[IHMP_T_COUNTER] = "COUNTER",
+		[IHMP_T_PUBKEY] = "PUBKEY",
 		[IHMP_T_SIGNATURE] = "SIGNATURE",
 	};
 

@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dime/addr.h"
+
 struct dimed_config;
 struct dime_flow_timeouts;
 
@@ -33,6 +35,8 @@ struct dime_flow_timeouts;
 #define CONF_IFPATTERNS_MAX 16u		/* patterns in it */
 #define CONF_ERRORS_MAX 64u		/* kept; the rest are counted */
 #define CONF_ERROR_LEN 320u
+#define CONF_BOUND_KEYS_MAX 8u		/* "ihmp-key PATH ADDR|PREFIX..." lines */
+#define CONF_KEY_PREFIXES_MAX 16u	/* addresses or prefixes on one of them */
 
 /* Directives, in the order dime.conf(5) and conf_print() list them. */
 enum conf_key {
@@ -50,8 +54,10 @@ enum conf_key {
 	CONF_IHMP_AUTH,
 	CONF_IHMP_KEY,
 	CONF_IHMP_PEER_KEYS,
+	CONF_IHMP_TOFU,
 	CONF_IHMP_RATE_LIMIT,
 	CONF_IHMP_RATE_LIMIT_GLOBAL,
+	CONF_IHMP_PATH_VALIDATION,
 	CONF_FWMARK,
 	CONF_MAX_HOSTS,
 	CONF_MAX_FLOWS,
@@ -65,6 +71,17 @@ enum conf_key {
 	CONF_FLOW_TIMEOUT_UDP,
 	CONF_FLOW_TIMEOUT_ICMP,
 	CONF_KEY_COUNT,
+};
+
+/* "ihmp-key PATH ADDR|PREFIX...": a key for some local addresses only
+ * (the plain "ihmp-key PATH" is the default key, for all of them). A bare
+ * address is a /32 or /128; host bits are zero. */
+struct conf_bound_key {
+	char path[CONF_PATH_MAX];
+	unsigned line;
+	unsigned n;
+	struct dime_addr net[CONF_KEY_PREFIXES_MAX];
+	uint8_t len[CONF_KEY_PREFIXES_MAX];
 };
 
 /* Values are meaningful only where set[] says so; conf_apply_defaults()
@@ -84,8 +101,12 @@ struct dime_conf {
 	uint32_t ihmp_auth;		/* enum ihmp_auth_mode */
 	char ihmp_key[CONF_PATH_MAX];
 	char ihmp_peer_keys[CONF_PATH_MAX];
+	bool ihmp_tofu;
+	unsigned n_bound_keys;
+	struct conf_bound_key bound_keys[CONF_BOUND_KEYS_MAX];
 	uint32_t ihmp_rate_limit;	/* messages per second; 0: no limits */
 	uint32_t ihmp_rate_limit_global;
+	bool ihmp_path_validation;	/* docs/security.md 3.6 */
 	uint32_t fwmark;
 	uint32_t max_hosts;
 	uint32_t max_flows;

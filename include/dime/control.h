@@ -64,6 +64,9 @@ typedef int (*ctl_stat_fn)(void *emit_ctx, const char *name, uint64_t value);
  * handler counts the flows from the flow table itself. */
 typedef int (*ctl_addr_fn)(void *emit_ctx, const struct ctl_addr_rec *rec);
 
+/* Hands one of our IHMP keys to the SHOW_KEYS reply: 0, -ENOSPC. */
+typedef int (*ctl_lkey_fn)(void *emit_ctx, const struct ctl_lkey_rec *rec);
+
 /*
  * What the daemon provides. Every function is called from the loop, between
  * other events, so it sees a consistent table. Tables may be NULL (empty
@@ -93,6 +96,16 @@ struct ctl_backend {
 	 * stays). NULL: not supported. */
 	int (*reload)(void *ctx);
 	uint64_t (*wall_ms)(void *ctx);
+	/* SET_LOCAL_KEY (the handler lets only uid 0 through): install or
+	 * remove one of our IHMP keys, write its key id (zeros for a
+	 * removal). 0; -EOPNOTSUPP IHMP is off; -EINVAL bad key or list;
+	 * -EEXIST a prefix is bound to another list; -ENOSPC too many keys;
+	 * -ENOENT nothing to remove. ihmpkeys_ctl_set_local() is one. */
+	int (*set_local_key)(void *ctx, const struct ctl_set_local_key *req, uint8_t *key_id,
+			     uint8_t *pub);
+	/* SHOW_KEYS: every key of ours, one emit() each; 0, -EOPNOTSUPP (IHMP
+	 * is off), or the first emit error. ihmpkeys_ctl_list() is one. */
+	int (*local_keys)(void *ctx, ctl_lkey_fn emit, void *emit_ctx);
 };
 
 /*
@@ -200,6 +213,7 @@ void ctl_client_close(struct ctl_client *c);
 struct ctl_job {
 	struct ctl_request req;
 	bool may_change;
+	bool root;			/* the client's uid (SO_PEERCRED) is 0 */
 	bool done;			/* the last frame has been produced */
 	uint32_t cursor;		/* flow pool cursor, or the last HID sent */
 	const struct ctl_server_stats *server;	/* appended to STATS; may be NULL */

@@ -49,6 +49,10 @@
 #define CTL_TEXT_MAX 255	/* an event's free text, bytes */
 #define CTL_ADDR_LIST_MAX 16	/* addresses per set in a HID record */
 #define CTL_ADDRS_MAX 256	/* records in a SHOW_ADDRS reply */
+#define CTL_KEY_SEED_LEN 32	/* an Ed25519 private key's seed */
+#define CTL_KEY_PUB_LEN 32
+#define CTL_KEY_ID_LEN 8	/* as IHMP's SIGNATURE names a key */
+#define CTL_KEY_PREFIXES_MAX 16	/* addresses or prefixes one key is bound to */
 
 /* Message types. Bit 0x0100 marks requests that change state: only root
  * (or dimed's own user) may send them, group "dime" may read. */
@@ -60,9 +64,10 @@ enum ctl_type {
 	CTL_T_SHOW_FLOWS = 0x0004,
 	CTL_T_SHOW_ADDRS = 0x0005,
 	CTL_T_MONITOR = 0x0006,		/* turns the connection into an event stream */
+	CTL_T_SHOW_KEYS = 0x0007,	/* our IHMP keys: ids and bound prefixes */
 	CTL_T_SET_LOCATOR = 0x0101,
 	CTL_T_RELOAD = 0x0102,		/* re-read the configuration (as SIGHUP) */
-	CTL_T_SET_LOCAL_KEY = 0x0103,	/* reserved, not in version 1 */
+	CTL_T_SET_LOCAL_KEY = 0x0103,	/* install or remove one of our IHMP keys; uid 0 only */
 };
 
 /* Attribute types, one number space for the whole protocol. */
@@ -71,6 +76,10 @@ enum ctl_attr {
 	CTL_A_PEER = 0x0001,
 	CTL_A_REMOTE = 0x0002,
 	CTL_A_LOCAL = 0x0003,
+	/* SET_LOCAL_KEY request. */
+	CTL_A_KEY_SEED = 0x0004,	/* 32 bytes: the private key; absent with REMOVE */
+	CTL_A_KEY_PREFIX = 0x0005,	/* u8 length + 4 or 16 bytes, host bits zero; repeated */
+	CTL_A_KEY_REMOVE = 0x0006,	/* u8, 1: remove the key of this list */
 	/* Reply bodies, top level. */
 	CTL_A_VERSION = 0x0010,		/* string, 1..CTL_NAME_MAX bytes */
 	CTL_A_STAT = 0x0011,		/* nested STAT_* */
@@ -78,6 +87,7 @@ enum ctl_attr {
 	CTL_A_FLOW = 0x0013,		/* nested FLOW_* */
 	CTL_A_ADDR = 0x0014,		/* nested ADDR_* */
 	CTL_A_EVENT = 0x0015,		/* nested EV_* */
+	CTL_A_LKEY = 0x0016,		/* nested LKEY_*: one of our IHMP keys */
 	/* Inside CTL_A_STAT. */
 	CTL_A_STAT_NAME = 0x0020,	/* string, 1..CTL_NAME_MAX bytes */
 	CTL_A_STAT_VALUE = 0x0021,	/* u64 */
@@ -122,6 +132,11 @@ enum ctl_attr {
 	CTL_A_EV_VALUE = 0x0068,	/* u64, optional, meaning by kind */
 	CTL_A_EV_IFNAME = 0x0069,	/* string, optional */
 	CTL_A_EV_TEXT = 0x006a,		/* text, 1..CTL_TEXT_MAX bytes, optional */
+	/* Inside CTL_A_LKEY. */
+	CTL_A_LKEY_ID = 0x0070,		/* 8 bytes */
+	CTL_A_LKEY_PUB = 0x0071,	/* 32 bytes: the public key */
+	CTL_A_LKEY_RUNTIME = 0x0072,	/* u8, 0 or 1: set by dimectl, lost at restart */
+	CTL_A_LKEY_PREFIX = 0x0073,	/* as CTL_A_KEY_PREFIX, repeated; none: every address */
 };
 
 /* Result codes: the wire value of a reply header, and what every decoder
@@ -145,6 +160,10 @@ enum ctl_result {
 	CTL_E_MONITOR_FULL = 15,	/* too many monitor clients */
 	CTL_E_TOO_SLOW = 16,		/* a monitor fell behind its event stream */
 	CTL_E_CONFIG = 17,		/* RELOAD: the file has errors, nothing changed */
+	CTL_E_NEED_ROOT = 18,		/* SET_LOCAL_KEY from a client whose uid is not 0 */
+	CTL_E_IHMP_OFF = 19,		/* a key request while IHMP is off */
+	CTL_E_KEY_BOUND = 20,		/* SET_LOCAL_KEY: a prefix is bound to another list */
+	CTL_E_NO_SUCH_KEY = 21,		/* SET_LOCAL_KEY remove: no key for that list */
 	CTL_RESULT_COUNT
 };
 
@@ -233,11 +252,23 @@ bool ctl_tlv_next(struct ctl_tlv_iter *it, struct ctl_tlv *tlv);
 
 /* ---- Requests ---- */
 
+/* SET_LOCAL_KEY: the key for the addresses or prefixes net[i]/len[i]
+ * (n 0: every local address, the default key). Exactly one of a seed and
+ * remove. The seed is a secret: whoever holds a copy cleanses it. */
+struct ctl_set_local_key {
+	bool remove;
+	uint8_t seed[CTL_KEY_SEED_LEN];
+	uint8_t n;
+	struct dime_addr net[CTL_KEY_PREFIXES_MAX];
+	uint8_t len[CTL_KEY_PREFIXES_MAX];
+};
+
 struct ctl_request {
 	uint16_t type;
 	/* SET_LOCATOR: peer is required; remote and local are optional
 	 * (family 0 when absent) but at least one is given. */
 	struct dime_addr peer, remote, local;
+	struct ctl_set_local_key key;	/* SET_LOCAL_KEY */
 };
 
 /* Encode a whole request (header and body) into buf: 0 with *len set,
@@ -343,6 +374,16 @@ struct ctl_flow_rec {
 	uint64_t idle_ms;
 };
 
+/* One of our IHMP keys (SHOW_KEYS, and the reply to SET_LOCAL_KEY). */
+struct ctl_lkey_rec {
+	uint8_t id[CTL_KEY_ID_LEN];
+	uint8_t pub[CTL_KEY_PUB_LEN];
+	bool runtime;			/* set by dimectl set-local-key */
+	uint8_t n;			/* 0: the default key, every local address */
+	struct dime_addr net[CTL_KEY_PREFIXES_MAX];
+	uint8_t len[CTL_KEY_PREFIXES_MAX];
+};
+
 /* Append one record as a nested TLV. 0, -ENOSPC (nothing written: end
  * the frame here), -EINVAL (a field the protocol cannot carry). */
 int ctl_put_version(struct ctl_writer *w, const char *version);
@@ -353,6 +394,7 @@ int ctl_put_addr_rec(struct ctl_writer *w, const struct ctl_addr_rec *rec);
 /* kind and text are required to be 1..CTL_NAME_MAX and at most
  * CTL_TEXT_MAX bytes; empty optional strings are left out. */
 int ctl_put_event_rec(struct ctl_writer *w, const struct ctl_event_rec *rec);
+int ctl_put_lkey_rec(struct ctl_writer *w, const struct ctl_lkey_rec *rec);
 
 /* Decode the value of one record TLV. Unknown optional attributes are
  * skipped; missing required ones, repeats, bad lengths and bad values are
@@ -363,6 +405,7 @@ enum ctl_result ctl_hid_rec_decode(const struct ctl_tlv *tlv, struct ctl_hid_rec
 enum ctl_result ctl_flow_rec_decode(const struct ctl_tlv *tlv, struct ctl_flow_rec *rec);
 enum ctl_result ctl_addr_rec_decode(const struct ctl_tlv *tlv, struct ctl_addr_rec *rec);
 enum ctl_result ctl_event_rec_decode(const struct ctl_tlv *tlv, struct ctl_event_rec *rec);
+enum ctl_result ctl_lkey_rec_decode(const struct ctl_tlv *tlv, struct ctl_lkey_rec *rec);
 
 /* Where a decoded reply body's records go; callbacks may be NULL. */
 struct ctl_reply_sink {
@@ -372,6 +415,7 @@ struct ctl_reply_sink {
 	void (*flow)(void *ctx, const struct ctl_flow_rec *rec);
 	void (*addr)(void *ctx, const struct ctl_addr_rec *rec);
 	void (*event)(void *ctx, const struct ctl_event_rec *rec);
+	void (*lkey)(void *ctx, const struct ctl_lkey_rec *rec);
 	void *ctx;
 };
 

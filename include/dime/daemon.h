@@ -14,6 +14,8 @@
 
 #include "dime/flow.h"
 
+struct conf_bound_key;
+
 /* Filled from the configuration (conf.c: conf_to_daemon), which holds the
  * only table of defaults. */
 struct dimed_config {
@@ -39,8 +41,14 @@ struct dimed_config {
 	uint8_t ihmp_auth;		/* enum ihmp_auth_mode (ihmp_sign.h) */
 	const char *ihmp_key_path;	/* our private key; missing: we send unsigned */
 	const char *ihmp_peer_keys_dir;	/* peers' public keys, one file each */
+	/* ihmp-key lines with addresses (conf.h), in the struct dime_conf
+	 * conf_to_daemon() read, which must outlive this. */
+	const struct conf_bound_key *ihmp_bound_keys;
+	unsigned int ihmp_bound_keys_n;
+	bool ihmp_tofu;			/* pin a peer's key from its first HELLO */
 	uint32_t ihmp_rate;		/* messages/s per source; 0: no limits at all */
 	uint32_t ihmp_rate_global;	/* messages/s from all sources; 0: none */
+	bool ihmp_path_validation;	/* docs/security.md 3.6 */
 };
 
 

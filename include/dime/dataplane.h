@@ -31,7 +31,9 @@ enum dp_verdict {
 	DP_ACCEPT,		/* unchanged */
 	DP_ACCEPT_MODIFIED,	/* buf rewritten in place, same length */
 	DP_DROP,
-	/* Not to leave now: its host's output is held (out_held). A drop,
+	/* Not to leave now: its host's output is held (out_held), or its
+	 * remote locator awaits path validation and its 3x budget is spent
+	 * (rloc_unvalidated). A drop,
 	 * unless the caller keeps the packet and passes it again once the
 	 * hold is over (then it is rewritten). */
 	DP_HELD,
@@ -75,6 +77,7 @@ struct dp_kernel_ops {
 	X(out_no_locator)   /* dropped: the host has no locator of that family */ \
 	X(out_rewrite_failed) /* dropped: the rewrite refused the packet */      \
 	X(out_held)	    /* dropped: our side is between addresses */         \
+	X(out_unvalidated)  /* held: over 3x what an unvalidated locator sent */ \
 	X(out_flow_learned) /* flows created from a queued packet */             \
 	X(in_packets)	    /* inbound packets seen */                           \
 	X(in_rewritten)                                                          \

@@ -80,6 +80,17 @@ struct dime_hid_entry {
 	 * each family's HANDOFF is acknowledged on its own. Written by the
 	 * control plane. */
 	bool out_held[2];
+	/*
+	 * Path validation (docs/security.md 3.6), per family: the remote
+	 * locator rloc[f] has not yet echoed our nonce from itself. Until it
+	 * does, the data plane sends it at most three times the bytes it
+	 * received from it (pv_rx, pv_tx count them) and holds the rest.
+	 * Written by the control plane, which also resets the counters when it
+	 * sets the flag (pv_rx starting at the size of the message that
+	 * named the locator); the data plane only adds to them.
+	 */
+	bool rloc_unvalidated[2];
+	uint64_t pv_rx[2], pv_tx[2];
 	bool has_key;
 	uint8_t key_len;
 	uint64_t created_ms;

@@ -56,6 +56,17 @@ struct ihmp_config {
 	/* Signs everything we send; NULL: we send unsigned. Must be a
 	 * private key and outlive ihmp. */
 	const struct ihmp_key *local_key;
+	/* When set, chooses the key instead, per message (docs/security.md
+	 * 5): asked with the message's HOST_ID (one of our addresses, the
+	 * identity the peer knows us by) each time a message is signed, and
+	 * never kept, so the caller may replace keys between calls. NULL
+	 * result: that message goes out unsigned. */
+	const struct ihmp_key *(*local_key_for)(void *ctx, const struct dime_addr *host_id);
+	void *local_key_ctx;
+	/* Trust on first use: a peer with no key configured that sends a
+	 * HELLO (or the ACK of ours) signed with the key in its PUBKEY TLV
+	 * gets that key bound for the peer's lifetime (auth off: never). */
+	bool tofu;
 	/*
 	 * The key configured a priori for a peer (docs/security.md 5): asked
 	 * with the peer's HOST_ID and the packet source (host_id may be the
@@ -76,18 +87,37 @@ struct ihmp_config {
 	 * replayed to a window we no longer have. 0: no such floor (for
 	 * hosts without synchronised clocks). */
 	uint64_t replay_skew_us;
+	/* Called once a request (not a HELLO, not an ACK) from an
+	 * established peer has passed authentication and the replay window,
+	 * just before it is applied to hid: the daemon merges a host entry
+	 * that a HANDOFF's or ADDR_UP's new address already has. Never for
+	 * anything dropped. NULL: nothing. */
+	void (*before_apply)(void *ctx, uint32_t hid, const struct ihmp_msg *m);
+	void *before_apply_ctx;
 	/* Limits on received datagrams, checked before decoding. slots 0:
 	 * none. seed 0: ihmp picks a random one. */
 	struct ratelimit_config rl;
+	/*
+	 * Path validation (docs/security.md 3.6): a remote locator ihmp sets
+	 * to an address that has not echoed our nonce from itself is flagged
+	 * (dime_hid_entry.rloc_unvalidated) and probed; the data plane sends
+	 * it at most three times what it received from it until the ACK. Off:
+	 * locators move as the messages say, nothing is flagged or probed.
+	 */
+	bool path_validation;
 };
 
+/* Peer addresses remembered as validated (per peer, oldest evicted). */
+#define IHMP_VALIDATED_MAX 8
+
 /* docs/ihmp.md section 8 defaults: 1 s, 2 s, 4 s, failed after the third.
- * Opportunistic authentication (a no-op until keys are given) and the
- * rate limits of docs/security.md 3.5. */
+ * Opportunistic authentication (a no-op until keys are given), the rate
+ * limits of docs/security.md 3.5 and path validation (3.6). */
 #define IHMP_CONFIG_DEFAULTS {                                             \
 	.port = IHMP_PORT_DEFAULT, .rto_ms = 1000, .backoff = 2, .tries = 3,  \
 	.hello_tries = 3, .handoff_tries = 6, .hold_ms = 30000, .pair_ms = 2000, \
-	.auth = IHMP_AUTH_OPPORTUNISTIC, .rl = RATELIMIT_CONFIG_DEFAULTS }
+	.auth = IHMP_AUTH_OPPORTUNISTIC, .rl = RATELIMIT_CONFIG_DEFAULTS,  \
+	.path_validation = true }
 
 enum ihmp_action_type {
 	/* Send buf[0..len) from src (port cfg.port) to dst:dport. */
@@ -155,6 +185,15 @@ struct ihmp_stats {
 	uint64_t unverified;			/* accepted without (off, or no key) */
 	uint64_t reacked;			/* retransmissions ACKed again, not applied */
 	uint64_t encode_failed;			/* messages we could not encode or sign */
+	/* Path validation (docs/security.md 3.6): probes put in charge of
+	 * validating a peer address (a locator, or an ADDR_UP's NEW in the
+	 * background), those its ACK answered, those that ran out of tries. */
+	uint64_t validations_started;
+	uint64_t validations_succeeded;
+	uint64_t validations_failed;
+	uint64_t validations_reverted;		/* failed, and the previous locator came back */
+	uint64_t tofu_pinned;			/* peers' keys bound on first use */
+	uint64_t tofu_conflict;			/* HELLO offering another key than the bound one, dropped */
 #define IHMP_DROP_FIELD(name) uint64_t drop_##name;
 	IHMP_DROPS(IHMP_DROP_FIELD)
 #undef IHMP_DROP_FIELD
@@ -167,12 +206,22 @@ struct ihmp_peer_info {
 	bool nat_forced;	/* one-to-one: no IHMP for it */
 	bool hold;		/* no local address left; hold_until is set */
 	bool key_bound;		/* its messages must be signed by its key */
+	bool key_pinned;	/* ... a key learnt on first use (PUBKEY) */
+	uint8_t key_id[IHMP_KEY_ID_LEN];	/* key_bound: its id */
 	uint64_t hold_until;
 	unsigned int pending;	/* requests awaiting an ACK */
 	unsigned int nat_n;	/* nat_addr:host_addr tuples stored */
 	struct dime_addr nat_addr[4], nat_host[4];
 	unsigned int map_n;	/* port mappings from NAT_ENTRY */
 	struct ihmp_nat_entry map[4];
+	/* Path validation, per family (DIME_AF4, DIME_AF6): the remote
+	 * locator awaits its ACK (a copy of dime_hid_entry.rloc_unvalidated),
+	 * a validation probe is outstanding, the last one for the locator
+	 * failed. validated[0..validated_n): the peer's proven addresses,
+	 * oldest first. */
+	bool rloc_unvalidated[2], validating[2], validation_failed[2];
+	unsigned int validated_n;
+	struct dime_addr validated[IHMP_VALIDATED_MAX];
 };
 
 struct ihmp;
@@ -224,6 +273,12 @@ void ihmp_set_timing(struct ihmp *ih, uint32_t rto_ms, uint8_t hello_tries, uint
 
 /* Retransmissions, failures, hold expiry: everything due at now. */
 int ihmp_timer(struct ihmp *ih, uint64_t now, struct ihmp_actions *acts);
+
+/* Did the last ihmp_input() accept its message (it passed the rate limit,
+ * the decoder, the peer lookup, authentication and the replay window; an
+ * ACK also matched one of our requests)? For the daemon's journal and its
+ * reactions to an ACK, which must never follow a forged one. */
+bool ihmp_input_applied(const struct ihmp *ih);
 
 /* The earliest time ihmp_timer() has work, or UINT64_MAX for none. */
 uint64_t ihmp_next_deadline(const struct ihmp *ih);

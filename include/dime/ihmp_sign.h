@@ -28,6 +28,7 @@
 #include "dime/ihmp_wire.h"
 
 #define IHMP_PUBKEY_LEN 32		/* raw Ed25519 public key */
+#define IHMP_PRIVKEY_LEN 32		/* raw Ed25519 private key (the seed) */
 #define IHMP_PUBKEY_HEX_LEN 64
 #define IHMP_PUBKEY_B64_LEN 44		/* with one '=' of padding */
 #define IHMP_PUBKEY_TEXT_MAX (IHMP_PUBKEY_B64_LEN + 1)
@@ -65,8 +66,10 @@ int ihmp_key_store_private(const struct ihmp_key *key, const char *path, char *w
  * us (-EPERM otherwise: whoever can replace it decides whom we trust). The
  * file holds a PEM public key ("BEGIN PUBLIC KEY", as `openssl pkey
  * -pubout` writes it), or the text form (64 hex digits or 44 base64
- * characters) followed by nothing but blanks and line ends. Other errors
- * as for ihmp_key_load_private.
+ * characters) followed by nothing but blanks and line ends. During a
+ * rotation it may hold two keys (two PEM blocks, or two text lines): the
+ * result is a pair (ihmp_key_add_alternate). Other errors as for
+ * ihmp_key_load_private.
  */
 int ihmp_key_load_public(const char *path, struct ihmp_key **out, char *why, size_t why_size);
 
@@ -75,6 +78,25 @@ int ihmp_key_load_public(const char *path, struct ihmp_key **out, char *why, siz
 int ihmp_key_from_public_text(const char *text, size_t len, struct ihmp_key **out);
 /* ... from the raw 32 bytes. 0, -EINVAL (not a valid key), -ENOMEM. */
 int ihmp_key_from_raw_public(const uint8_t raw[IHMP_PUBKEY_LEN], struct ihmp_key **out);
+/* A private key from its raw 32-byte seed (RFC 8032), as dimectl
+ * set-local-key hands it over. 0, -EINVAL, -ENOMEM. */
+int ihmp_key_from_raw_private(const uint8_t seed[IHMP_PRIVKEY_LEN], struct ihmp_key **out);
+/* The seed of a private key (the caller cleanses it): 0, -EINVAL (public
+ * key), -EIO. */
+int ihmp_key_raw_private(const struct ihmp_key *key, uint8_t out[IHMP_PRIVKEY_LEN]);
+
+/*
+ * A peer's second public key, for a rotation: alt becomes part of key (and
+ * is freed with it), and ihmp_verify accepts a message signed by either,
+ * chosen by the key id it names. Public keys only, two at most: -EINVAL;
+ * -EEXIST when alt is key; on error alt stays the caller's.
+ * ihmp_key_load_public builds such a pair from a file that holds two keys.
+ */
+int ihmp_key_add_alternate(struct ihmp_key *key, struct ihmp_key *alt);
+/* The second key of a pair, or NULL. */
+const struct ihmp_key *ihmp_key_alternate(const struct ihmp_key *key);
+/* raw is key's public key or its alternate's. */
+bool ihmp_key_has_public(const struct ihmp_key *key, const uint8_t raw[IHMP_PUBKEY_LEN]);
 
 void ihmp_key_free(struct ihmp_key *key);
 
@@ -104,7 +126,7 @@ int ihmp_sign_encode(const struct ihmp_key *key, struct ihmp_msg *m, uint64_t co
  * Verify msg[0..len), already decoded into *m by ihmp_decode, against key:
  *   0          signed by key and the signature verifies
  *   -ENODATA   no SIGNATURE TLV               ("unsigned")
- *   -EKEYREJECTED  key id is not key's        ("wrong-key")
+ *   -EKEYREJECTED  key id is not key's (nor its alternate's) ("wrong-key")
  *   -EBADMSG   the signature does not verify, or m's wire info does not
  *              describe msg (truncated, other length)  ("bad-signature")
  *   -ENOMEM    OpenSSL could not allocate     ("error")

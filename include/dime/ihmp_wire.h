@@ -37,6 +37,9 @@
 #define IHMP_ED25519_SIG_LEN 64
 /* SIGNATURE value: algorithm (1), key id (8), signature (64). */
 #define IHMP_SIG_TLV_VALUE_LEN (1 + IHMP_KEY_ID_LEN + IHMP_ED25519_SIG_LEN)
+#define IHMP_ED25519_PUB_LEN 32
+/* PUBKEY value: algorithm (1), raw public key (32). */
+#define IHMP_PUBKEY_TLV_VALUE_LEN (1 + IHMP_ED25519_PUB_LEN)
 
 /* Prefixed to the signed bytes so an IHMP signature can never be taken for
  * a signature in another protocol that uses the same key (16 bytes, no NUL). */
@@ -82,6 +85,7 @@ enum ihmp_tlv {
 	IHMP_T_NAT_MAP = 0x0008,	/* NAT port mapping */
 	IHMP_T_NONCE = 0x0009,		/* 8 random bytes */
 	IHMP_T_COUNTER = 0x000a,	/* u64, strictly increasing per sender */
+	IHMP_T_PUBKEY = 0x000b,		/* algorithm, raw public key: HELLO, ACK of HELLO */
 	IHMP_T_SIGNATURE = 0x0010,	/* always last */
 };
 
@@ -93,7 +97,8 @@ enum ihmp_sig_alg {
 #define IHMP_HAS_NONCE 0x01u
 #define IHMP_HAS_COUNTER 0x02u
 #define IHMP_HAS_SIG 0x04u
-#define IHMP_HAS_ALL (IHMP_HAS_NONCE | IHMP_HAS_COUNTER | IHMP_HAS_SIG)
+#define IHMP_HAS_PUBKEY 0x08u	/* only with IHMP_HAS_SIG */
+#define IHMP_HAS_ALL (IHMP_HAS_NONCE | IHMP_HAS_COUNTER | IHMP_HAS_SIG | IHMP_HAS_PUBKEY)
 
 struct ihmp_addr_list {
 	uint8_t n;
@@ -150,6 +155,10 @@ struct ihmp_msg {
 	struct ihmp_nat_entry nat;	/* NAT_ENTRY */
 	uint64_t nonce;
 	uint64_t counter;
+	/* The sender's public key (trust on first use, docs/security.md 5):
+	 * HELLO and ACK of HELLO, signed messages only. */
+	uint8_t pubkey_alg;		/* enum ihmp_sig_alg */
+	uint8_t pubkey[IHMP_ED25519_PUB_LEN];
 	struct ihmp_sig sig;
 	uint8_t n_ext;
 	uint16_t ext_bytes;
@@ -180,8 +189,9 @@ int ihmp_adv_add(struct ihmp_msg *m, const struct dime_addr *addr);
  *                     repeated, anything after SIGNATURE
  *   -EOPNOTSUPP       unknown critical TLV, unknown signature algorithm
  *   -EINVAL           bad value or length (zero-length included), reserved
- *                     bit or byte set, flag or TLV not allowed for the type,
- *                     duplicate address, contradictory addresses
+ *                     bit or byte set, flag or TLV not allowed for the type
+ *                     (PUBKEY outside HELLO and ACK of HELLO, or without a
+ *                     SIGNATURE), duplicate address, contradictory addresses
  *   -ENOENT           a mandatory TLV is missing
  * A message that fails must be dropped, counted and never answered.
  */

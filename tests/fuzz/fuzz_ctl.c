@@ -106,6 +106,16 @@ static int put_event(struct ctl_writer *w, const void *r)
 	return ctl_put_event_rec(w, r);
 }
 
+static int put_lkey(struct ctl_writer *w, const void *r)
+{
+	return ctl_put_lkey_rec(w, r);
+}
+
+static enum ctl_result dec_lkey(const struct ctl_tlv *t, void *r)
+{
+	return ctl_lkey_rec_decode(t, r);
+}
+
 static enum ctl_result dec_addr(const struct ctl_tlv *t, void *r)
 {
 	return ctl_addr_rec_decode(t, r);
@@ -171,14 +181,22 @@ static void on_event(void *ctx, const struct ctl_event_rec *rec)
 	roundtrip(put_event, rec, &copy, sizeof(copy), dec_event);
 }
 
+static void on_lkey(void *ctx, const struct ctl_lkey_rec *rec)
+{
+	struct ctl_lkey_rec copy;
+
+	roundtrip(put_lkey, rec, &copy, sizeof(copy), dec_lkey);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint16_t types[] = { CTL_T_VERSION, CTL_T_STATS, CTL_T_SHOW_HIDS,
 					  CTL_T_SHOW_FLOWS, CTL_T_SHOW_ADDRS, CTL_T_MONITOR,
-					  CTL_T_SET_LOCATOR };
+					  CTL_T_SET_LOCATOR, CTL_T_SHOW_KEYS,
+					  CTL_T_SET_LOCAL_KEY };
 	const struct ctl_reply_sink sink = { .version = on_version, .stat = on_stat,
 					     .hid = on_hid, .flow = on_flow, .addr = on_addr,
-					     .event = on_event };
+					     .event = on_event, .lkey = on_lkey };
 	uint8_t *copy;
 
 	/* Exactly size bytes on the heap, so a read past the end is caught. */

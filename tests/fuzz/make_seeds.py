@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HELLO, PATH_PROBE, ADDR_UP, ADDR_UP_UNREACH, ADDR_DOWN = 1, 2, 3, 4, 5
 HANDOFF, ACK, NAT_ENTRY = 7, 9, 10
 T_HOST_ID, T_ACKED, T_SOURCE, T_NEW, T_OLD, T_ADV, T_OBSERVED, T_NAT_MAP = 1, 2, 3, 4, 5, 6, 7, 8
-T_NONCE, T_COUNTER, T_SIG = 9, 10, 0x10
+T_NONCE, T_COUNTER, T_PUBKEY, T_SIG = 9, 10, 0x0b, 0x10
 
 
 def ip(text):
@@ -69,6 +69,11 @@ def ihmp_seeds():
         "addr_down": msg(ADDR_DOWN, 11, [tlv(T_HOST_ID, ip("192.0.2.1")),
                                          tlv(T_OLD, ip("192.0.2.2")), nonce(7),
                                          tlv(0x0042, b"ext")]),
+        "signed_hello_pubkey": msg(HELLO, 4, [tlv(T_HOST_ID, ip("192.0.2.1")),
+                                              tlv(T_ADV, ip("192.0.2.1")), nonce(9),
+                                              tlv(T_COUNTER, struct.pack(">Q", 257)),
+                                              tlv(T_PUBKEY, bytes([1]) + bytes(range(32))),
+                                              signature()]),
         "ack_hello": msg(ACK, 3, [tlv(T_HOST_ID, ip("192.0.2.1")),
                                   tlv(T_ACKED, bytes([HELLO])),
                                   tlv(T_ADV, ip("192.0.2.1")),
@@ -107,6 +112,35 @@ def rx_seeds():
         "unsigned_required": bytes([2]) + plain,
         "active_hello": bytes([4]) + record(0x00, ack_hello) + record(0x10, b""),
         "local_events": bytes([0]) + local,
+    }
+
+
+CTL_MAGIC, CTL_VERSION = 0xD1C7, 1
+CTL_T_SHOW_KEYS, CTL_T_SET_LOCAL_KEY = 0x0007, 0x0103
+CTL_A_KEY_SEED, CTL_A_KEY_PREFIX, CTL_A_KEY_REMOVE = 0x0004, 0x0005, 0x0006
+
+
+def ctl_request(mtype, body):
+    return struct.pack(">HBBHHI", CTL_MAGIC, CTL_VERSION, 0, mtype, 0, len(body)) + body
+
+
+def ctl_prefix(text, length):
+    return tlv(CTL_A_KEY_PREFIX, bytes([length]) + ip(text))
+
+
+def ctl_seeds():
+    """fuzz_ctl input: whole requests as dimectl sends them (the seed is a
+    made-up private key, never a real one)."""
+    seed = tlv(CTL_A_KEY_SEED, bytes(range(0x40, 0x60)))
+    return {
+        "show_keys": ctl_request(CTL_T_SHOW_KEYS, b""),
+        "set_local_key_all": ctl_request(CTL_T_SET_LOCAL_KEY, seed),
+        "set_local_key_prefixes": ctl_request(CTL_T_SET_LOCAL_KEY,
+                                              ctl_prefix("192.0.2.0", 24) +
+                                              ctl_prefix("2001:db8::1", 128) + seed),
+        "set_local_key_remove": ctl_request(CTL_T_SET_LOCAL_KEY,
+                                            ctl_prefix("198.51.100.0", 24) +
+                                            tlv(CTL_A_KEY_REMOVE, bytes([1]))),
     }
 
 
@@ -168,4 +202,5 @@ def write(corpus, seeds):
 if __name__ == "__main__":
     write("fuzz_ihmp", ihmp_seeds())
     write("fuzz_ihmp_rx", rx_seeds())
+    write("fuzz_ctl", ctl_seeds())
     write("fuzz_pkt", pkt_seeds())

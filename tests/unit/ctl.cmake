@@ -45,8 +45,11 @@ if(DIME_PYTHON3)
 endif()
 
 # dimectl itself, run against a server in the test process.
+# (with the key file code: set-local-key reads a real private key)
 dime_unit_test(test_ctl_dimectl
-  ${CMAKE_CURRENT_LIST_DIR}/test_ctl_dimectl.c ${DIME_CTL_SERVER_SOURCES})
+  ${CMAKE_CURRENT_LIST_DIR}/test_ctl_dimectl.c ${DIME_CTL_SERVER_SOURCES}
+  ${PROJECT_SOURCE_DIR}/src/ihmp_sign.c ${PROJECT_SOURCE_DIR}/src/ihmp_wire.c)
+target_link_libraries(test_ctl_dimectl PRIVATE PkgConfig::CRYPTO)
 add_dependencies(test_ctl_dimectl dimectl)
 target_compile_definitions(test_ctl_dimectl PRIVATE
   DIMECTL_PATH="$<TARGET_FILE:dimectl>"

@@ -28,6 +28,7 @@
 #include "dime/control.h"
 #include "dime/flow.h"
 #include "dime/hid.h"
+#include "dime/ihmp_sign.h"
 #include "dime/log.h"
 #include "dime/version.h"
 #include "ctltest.h"
@@ -54,6 +55,8 @@ static struct {
 	struct ctl_pump pump;
 	int set_err, set_calls;
 	struct dime_addr peer, rloc, lloc;
+	int key_calls;
+	struct ctl_set_local_key key;
 } F;
 
 static int fake_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
@@ -123,7 +126,27 @@ static int fake_addrs(void *ctx, ctl_addr_fn emit, void *emit_ctx)
 	return err;
 }
 
+static int fake_set_local_key(void *ctx, const struct ctl_set_local_key *req, uint8_t *key_id,
+			      uint8_t *pub)
+{
+	F.key_calls++;
+	F.key = *req;
+	memset(key_id, 0xab, CTL_KEY_ID_LEN);
+	memset(pub, 0xcd, CTL_KEY_PUB_LEN);
+	return 0;
+}
+
+static int fake_local_keys(void *ctx, ctl_lkey_fn emit, void *emit_ctx)
+{
+	struct ctl_lkey_rec rec = { .id = { 0xab, 0xcd }, .n = 1, .net = { A("192.0.2.0") },
+				    .len = { 24 }, .runtime = true };
+
+	return emit(emit_ctx, &rec);
+}
+
 static const struct ctl_backend backend = {
+	.set_local_key = fake_set_local_key,
+	.local_keys = fake_local_keys,
 	.stats = fake_stats,
 	.hids = fake_hids,
 	.flows = fake_flows,
@@ -421,6 +444,62 @@ START_TEST(test_set_locator)
 }
 END_TEST
 
+/* dimectl reads the key file with the daemon's checks and sends its seed. */
+START_TEST(test_set_local_key)
+{
+	char path[96], why[IHMP_KEY_ERR_MAX];
+	uint8_t raw[IHMP_PRIVKEY_LEN];
+	struct ihmp_key *key;
+	struct run r;
+
+	setup();
+	if (geteuid() != 0) {
+		r = dimectl("set-local-key", "/nonexistent", NULL);
+		ck_assert_int_eq(r.status, 1);
+		run_free(&r);
+		teardown();
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/test.key", F.dir);
+	ck_assert_int_eq(ihmp_key_generate(&key), 0);
+	ck_assert_int_eq(ihmp_key_store_private(key, path, why, sizeof(why)), 0);
+	ck_assert_int_eq(ihmp_key_raw_private(key, raw), 0);
+	r = dimectl("set-local-key", path, "192.0.2.0/24", "2001:db8::1", NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_int_eq(F.key_calls, 1);
+	ck_assert(!F.key.remove);
+	ck_assert_mem_eq(F.key.seed, raw, sizeof(raw));
+	ck_assert_uint_eq(F.key.n, 2);
+	ck_assert_uint_eq(F.key.len[1], 128);
+	ck_assert_ptr_nonnull(strstr(r.out, "abababababababab"));
+	ck_assert_ptr_nonnull(strstr(r.out, "192.0.2.0/24,2001:db8::1/128"));
+	run_free(&r);
+	/* Removal sends no seed. */
+	r = dimectl("set-local-key", "--remove", "all", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert(F.key.remove);
+	ck_assert_uint_eq(F.key.n, 0);
+	ck_assert_uint_eq(F.key.seed[0] | F.key.seed[31], 0);
+	run_free(&r);
+	/* A key file others can read is refused before anything is sent. */
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	r = dimectl("set-local-key", path, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "chmod 600"));
+	ck_assert_int_eq(F.key_calls, 2);
+	run_free(&r);
+	/* show keys, in JSON. */
+	r = dimectl("-j", "show", "keys", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"key_id\":\"abcd000000000000\""));
+	ck_assert_ptr_nonnull(strstr(r.out, "\"from\":\"dimectl\""));
+	run_free(&r);
+	unlink(path);
+	ihmp_key_free(key);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_usage_errors_exit_2)
 {
 	static const char *const cases[][5] = {
@@ -440,6 +519,11 @@ START_TEST(test_usage_errors_exit_2)
 		{ "monitor", "extra", NULL },
 		{ "show", "addrs", "extra", NULL },
 		{ "-j", "dump", "addrs", NULL },
+		{ "set-local-key", NULL },
+		{ "set-local-key", "/k", "all", "192.0.2.0/24", NULL },
+		{ "set-local-key", "/k", "192.0.2.1/24", NULL },
+		{ "set-local-key", "/k", "192.0.2.0/33", NULL },
+		{ "set-local-key", "--remove", "192.0.2.0/24", "192.0.2.0/24", NULL },
 	};
 
 	setup();
@@ -627,6 +711,7 @@ static Suite *ctl_dimectl_suite(void)
 	tcase_add_test(tc, test_outputs_match_goldens);
 	tcase_add_test(tc, test_version);
 	tcase_add_test(tc, test_set_locator);
+	tcase_add_test(tc, test_set_local_key);
 	tcase_add_test(tc, test_usage_errors_exit_2);
 	tcase_add_test(tc, test_no_daemon_exit_1);
 	tcase_add_test(tc, test_dump_large_table);

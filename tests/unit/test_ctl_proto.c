@@ -155,7 +155,7 @@ END_TEST
 
 static const struct ctl_request *all_requests(size_t *n)
 {
-	static struct ctl_request reqs[11];
+	static struct ctl_request reqs[16];
 
 	memset(reqs, 0, sizeof(reqs));
 	reqs[0].type = CTL_T_VERSION;
@@ -178,7 +178,25 @@ static const struct ctl_request *all_requests(size_t *n)
 	reqs[8].peer = A("198.51.100.7");
 	reqs[8].remote = A("203.0.113.9");
 	reqs[8].local = A("2001:db8:2::1");
-	*n = 11;
+	reqs[11].type = CTL_T_SHOW_KEYS;
+	for (int i = 12; i < 16; i++)
+		reqs[i].type = CTL_T_SET_LOCAL_KEY;
+	memset(reqs[12].key.seed, 0x5a, CTL_KEY_SEED_LEN);	/* the default key */
+	memset(reqs[13].key.seed, 0xa5, CTL_KEY_SEED_LEN);
+	reqs[13].key.n = 2;
+	reqs[13].key.net[0] = A("192.0.2.0");
+	reqs[13].key.len[0] = 24;
+	reqs[13].key.net[1] = A("2001:db8::1");
+	reqs[13].key.len[1] = 128;
+	reqs[14].key.remove = true;
+	reqs[15].key.remove = true;
+	reqs[15].key.n = CTL_KEY_PREFIXES_MAX;
+	for (unsigned int i = 0; i < CTL_KEY_PREFIXES_MAX; i++) {
+		reqs[15].key.net[i] = A("198.51.100.0");
+		reqs[15].key.net[i].a.u8[3] = (uint8_t)i;
+		reqs[15].key.len[i] = 32;
+	}
+	*n = 16;
 	return reqs;
 }
 
@@ -251,7 +269,7 @@ START_TEST(test_request_encode_refuses)
 	ck_assert_int_eq(ctl_request_encode(&req, buf, CTL_HDR_LEN + 4, &len), -ENOSPC);
 	ck_assert_int_eq(ctl_request_encode(&req, buf, sizeof(buf), &len), 0);
 
-	static const uint16_t not_v1[] = { 0, CTL_T_SET_LOCAL_KEY, 0x7fff, 0xffff };
+	static const uint16_t not_v1[] = { 0, 0x0104, 0x7fff, 0xffff };
 	for (size_t i = 0; i < sizeof(not_v1) / sizeof(not_v1[0]); i++) {
 		struct ctl_request r = { .type = not_v1[i] };
 
@@ -262,7 +280,7 @@ END_TEST
 
 START_TEST(test_request_unknown_command)
 {
-	static const uint16_t not_v1[] = { 0, CTL_T_SET_LOCAL_KEY, 0x0007, 0x7fff, 0xffff };
+	static const uint16_t not_v1[] = { 0, 0x0104, 0x0008, 0x7fff, 0xffff };
 	uint8_t buf[CTL_REQUEST_MAX];
 	struct ctl_request req;
 
@@ -1042,6 +1060,166 @@ START_TEST(test_reply_record_placement)
 }
 END_TEST
 
+/* ---- SET_LOCAL_KEY: exact lengths and bounds ---- */
+
+/* A SET_LOCAL_KEY request from a hand-made body. */
+static enum ctl_result set_key_parse(const uint8_t *body, size_t len, struct ctl_request *req)
+{
+	uint8_t buf[CTL_REQUEST_MAX];
+
+	return ctl_request_parse(buf, raw_request(buf, CTL_T_SET_LOCAL_KEY, body, len), req);
+}
+
+START_TEST(test_set_local_key_bodies)
+{
+	static const uint8_t seed[CTL_KEY_SEED_LEN + 1] = { 1, 2, 3 };
+	static const uint8_t v4[] = { 24, 192, 0, 2, 0 }, v4host[] = { 24, 192, 0, 2, 1 };
+	static const uint8_t v4long[] = { 33, 192, 0, 2, 0 }, one = 1, two = 2;
+	uint8_t body[2048], v6[20] = { 128, 0x20, 0x01, 0x0d, 0xb8, [16] = 1 };
+	struct ctl_request req;
+	size_t n;
+
+	/* A seed alone: the default key. */
+	n = tlv(body, CTL_A_KEY_SEED, CTL_KEY_SEED_LEN, seed);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_OK);
+	ck_assert_uint_eq(req.key.n, 0);
+	ck_assert(!req.key.remove);
+	ck_assert_mem_eq(req.key.seed, seed, CTL_KEY_SEED_LEN);
+	/* Bad key lengths. */
+	n = tlv(body, CTL_A_KEY_SEED, CTL_KEY_SEED_LEN - 1, seed);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	n = tlv(body, CTL_A_KEY_SEED, CTL_KEY_SEED_LEN + 1, seed);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	n = tlv(body, CTL_A_KEY_SEED, 0, NULL);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	/* Neither a seed nor REMOVE, both, a seed twice. */
+	ck_assert_int_eq(set_key_parse(body, 0, &req), CTL_E_MALFORMED);
+	n = tlv(body, CTL_A_KEY_SEED, CTL_KEY_SEED_LEN, seed);
+	n += tlv(body + n, CTL_A_KEY_REMOVE, 1, &one);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	n = tlv(body, CTL_A_KEY_SEED, CTL_KEY_SEED_LEN, seed);
+	n += tlv(body + n, CTL_A_KEY_SEED, CTL_KEY_SEED_LEN, seed);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	n = tlv(body, CTL_A_KEY_REMOVE, 1, &two);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	n = tlv(body, CTL_A_KEY_REMOVE, 2, "\x01\x01");
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	/* Prefixes: 1 + 4 or 1 + 16 bytes, length within the family, host
+	 * bits zero, none twice. */
+	n = tlv(body, CTL_A_KEY_REMOVE, 1, &one);
+	n += tlv(body + n, CTL_A_KEY_PREFIX, sizeof(v4), v4);
+	n += tlv(body + n, CTL_A_KEY_PREFIX, 17, v6);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_OK);
+	ck_assert_uint_eq(req.key.n, 2);
+	ck_assert(dime_addr_eq(&req.key.net[1], AP("2001:db8::1")));
+	ck_assert_uint_eq(req.key.len[1], 128);
+	n = tlv(body, CTL_A_KEY_REMOVE, 1, &one);
+	n += tlv(body + n, CTL_A_KEY_PREFIX, sizeof(v4host), v4host);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	n = tlv(body, CTL_A_KEY_REMOVE, 1, &one);
+	n += tlv(body + n, CTL_A_KEY_PREFIX, sizeof(v4long), v4long);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	for (size_t len = 0; len < 20; len++) {
+		if (len == 5 || len == 17)
+			continue;
+		n = tlv(body, CTL_A_KEY_REMOVE, 1, &one);
+		n += tlv(body + n, CTL_A_KEY_PREFIX, (uint16_t)len, v6);
+		ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	}
+	n = tlv(body, CTL_A_KEY_REMOVE, 1, &one);
+	n += tlv(body + n, CTL_A_KEY_PREFIX, sizeof(v4), v4);
+	n += tlv(body + n, CTL_A_KEY_PREFIX, sizeof(v4), v4);
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_MALFORMED);
+	/* At most CTL_KEY_PREFIXES_MAX prefixes. */
+	n = tlv(body, CTL_A_KEY_SEED, CTL_KEY_SEED_LEN, seed);
+	for (unsigned int i = 0; i <= CTL_KEY_PREFIXES_MAX; i++) {
+		uint8_t p[5] = { 32, 198, 51, 100, (uint8_t)i };
+
+		n += tlv(body + n, CTL_A_KEY_PREFIX, sizeof(p), p);
+		ck_assert_int_eq(set_key_parse(body, n, &req),
+				 i < CTL_KEY_PREFIXES_MAX ? CTL_OK : CTL_E_MALFORMED);
+	}
+	/* Unknown optional attributes are skipped, mandatory ones refused. */
+	n = tlv(body, CTL_A_KEY_SEED, CTL_KEY_SEED_LEN, seed);
+	n += tlv(body + n, 0x0777, 2, "zz");
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_OK);
+	n += tlv(body + n, CTL_A_MANDATORY | 0x0777, 2, "zz");
+	ck_assert_int_eq(set_key_parse(body, n, &req), CTL_E_UNSUPPORTED);
+	/* Oversized: a body above the request bound never gets decoded. */
+	{
+		uint8_t buf[CTL_HDR_LEN];
+		struct ctl_hdr hdr = { .version = CTL_VERSION, .type = CTL_T_SET_LOCAL_KEY,
+				       .len = CTL_REQUEST_BODY_MAX + 1 };
+		struct ctl_hdr out;
+
+		ctl_hdr_put(buf, &hdr);
+		ck_assert_int_eq(ctl_hdr_get(buf, sizeof(buf), false, &out), CTL_E_TOO_BIG);
+		hdr.version = CTL_VERSION + 1;
+		hdr.len = 36;
+		ctl_hdr_put(buf, &hdr);
+		ck_assert_int_eq(ctl_hdr_get(buf, sizeof(buf), false, &out), CTL_E_VERSION);
+	}
+	/* The encoder refuses what the decoder would. */
+	memset(&req, 0, sizeof(req));
+	req.type = CTL_T_SET_LOCAL_KEY;
+	req.key.n = CTL_KEY_PREFIXES_MAX + 1;
+	ck_assert_int_eq(ctl_request_encode(&req, body, sizeof(body), &n), -EINVAL);
+	req.key.n = 1;
+	ck_assert_int_eq(ctl_request_encode(&req, body, sizeof(body), &n), -EINVAL);	/* family 0 */
+	ck_assert_str_eq(ctl_type_name(CTL_T_SET_LOCAL_KEY), "set-local-key");
+	ck_assert_str_eq(ctl_type_name(CTL_T_SHOW_KEYS), "show-keys");
+}
+END_TEST
+
+static void got_lkey(void *ctx, const struct ctl_lkey_rec *rec)
+{
+	*(struct ctl_lkey_rec *)ctx = *rec;
+}
+
+START_TEST(test_lkey_record)
+{
+	struct ctl_lkey_rec rec = { .id = { 1, 2, 3, 4, 5, 6, 7, 8 }, .runtime = true, .n = 2 },
+			    back;
+	struct ctl_reply_sink sink = { .lkey = got_lkey, .ctx = &back };
+	static uint8_t body[1024];
+	struct ctl_writer w;
+	struct ctl_tlv_iter it;
+	struct ctl_tlv t;
+
+	memset(rec.pub, 0x33, sizeof(rec.pub));
+	rec.net[0] = A("192.0.2.0");
+	rec.len[0] = 24;
+	rec.net[1] = A("2001:db8::");
+	rec.len[1] = 32;
+	ctl_writer_init(&w, body, sizeof(body));
+	ck_assert_int_eq(ctl_put_lkey_rec(&w, &rec), 0);
+	ck_assert_int_eq(ctl_reply_decode(CTL_T_SHOW_KEYS, body, w.len, &sink), CTL_OK);
+	ck_assert_mem_eq(&back, &rec, sizeof(rec));
+	ck_assert_int_eq(ctl_reply_decode(CTL_T_SET_LOCAL_KEY, body, w.len, &sink), CTL_OK);
+	ck_assert_int_eq(ctl_reply_decode(CTL_T_SHOW_HIDS, body, w.len, &sink), CTL_E_MALFORMED);
+	/* Every truncation of the record's value is refused, but where it
+	 * leaves the required attributes and whole prefixes (fewer of them):
+	 * id 12, public key 36, runtime 5 bytes, then prefixes of 9 and 21. */
+	ctl_tlv_iter_init(&it, body, w.len);
+	ck_assert(ctl_tlv_next(&it, &t));
+	ck_assert_uint_eq(t.len, 12 + 36 + 5 + 9 + 21);
+	for (uint16_t len = 0; len < t.len; len++) {
+		struct ctl_tlv cut = { .type = t.type, .len = len, .val = t.val };
+		bool whole = len == 12 + 36 + 5 || len == 12 + 36 + 5 + 9;
+
+		ck_assert_int_eq(ctl_lkey_rec_decode(&cut, &back) == CTL_OK, whole);
+	}
+	/* Without prefixes (the default key) it still round-trips. */
+	rec.n = 0;
+	memset(rec.net, 0, sizeof(rec.net));
+	memset(rec.len, 0, sizeof(rec.len));
+	ctl_writer_init(&w, body, sizeof(body));
+	ck_assert_int_eq(ctl_put_lkey_rec(&w, &rec), 0);
+	ck_assert_int_eq(ctl_reply_decode(CTL_T_SHOW_KEYS, body, w.len, &sink), CTL_OK);
+	ck_assert_mem_eq(&back, &rec, sizeof(rec));
+}
+END_TEST
+
 /* ---- Result codes ---- */
 
 START_TEST(test_result_table)
@@ -1093,6 +1271,8 @@ static Suite *ctl_proto_suite(void)
 	tcase_add_test(tc, test_record_bad_fields);
 	tcase_add_test(tc, test_reply_record_placement);
 	tcase_add_test(tc, test_result_table);
+	tcase_add_test(tc, test_set_local_key_bodies);
+	tcase_add_test(tc, test_lkey_record);
 	suite_add_tcase(s, tc);
 	return s;
 }

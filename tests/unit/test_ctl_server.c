@@ -62,6 +62,8 @@ struct fake {
 	int set_calls;
 	struct dime_addr peer, rloc, lloc;
 	enum { ADDRS_SOME, ADDRS_TOO_MANY, ADDRS_BAD } addrs_mode;
+	int key_err, key_calls;
+	struct ctl_set_local_key key;	/* the last SET_LOCAL_KEY */
 };
 
 static int fake_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
@@ -178,6 +180,33 @@ static int fake_addrs(void *ctx, ctl_addr_fn emit, void *emit_ctx)
 	return err;
 }
 
+static int fake_set_local_key(void *ctx, const struct ctl_set_local_key *req, uint8_t *key_id,
+			      uint8_t *pub)
+{
+	struct fake *f = ctx;
+
+	f->key_calls++;
+	f->key = *req;
+	memset(key_id, 0, CTL_KEY_ID_LEN);
+	if (!f->key_err)
+		key_id[0] = req->seed[0];	/* an id the test can recognise */
+	memset(pub, 0xab, CTL_KEY_PUB_LEN);	/* a public key the test can recognise */
+	return f->key_err;
+}
+
+static int fake_local_keys(void *ctx, ctl_lkey_fn emit, void *emit_ctx)
+{
+	struct ctl_lkey_rec rec = { .id = { 0xaa }, .n = 1, .net = { A("192.0.2.0") },
+				    .len = { 24 } };
+	int err = emit(emit_ctx, &rec);
+
+	rec.id[0] = 0xbb;
+	rec.n = 0;
+	rec.net[0] = (struct dime_addr){ 0 };
+	rec.len[0] = 0;
+	return err ? err : emit(emit_ctx, &rec);
+}
+
 static const struct ctl_backend fake_backend = {
 	.stats = fake_stats,
 	.hids = fake_hids,
@@ -186,6 +215,8 @@ static const struct ctl_backend fake_backend = {
 	.now_ms = fake_now,
 	.addrs = fake_addrs,
 	.wall_ms = fake_wall,
+	.set_local_key = fake_set_local_key,
+	.local_keys = fake_local_keys,
 };
 
 /* A daemon without the optional hooks. */
@@ -789,7 +820,7 @@ END_TEST
 
 START_TEST(test_unknown_command_keeps_connection)
 {
-	static const uint16_t not_v1[] = { CTL_T_RELOAD, CTL_T_SET_LOCAL_KEY, 0x7777 };
+	static const uint16_t not_v1[] = { CTL_T_RELOAD, 0x0104, 0x7777 };
 	uint8_t raw[CTL_HDR_LEN];
 	struct ctl_hdr hdr;
 	struct got g;
@@ -1000,6 +1031,129 @@ START_TEST(test_state_changes_need_root)
 	ck_assert_int_eq(H.fake.set_calls, 0);
 	wait_no_clients();
 	h_close();
+}
+END_TEST
+
+/* ---- SET_LOCAL_KEY and SHOW_KEYS ---- */
+
+struct lkeys {
+	unsigned int n;
+	struct ctl_lkey_rec r[2];
+};
+
+static void got_lkeys(void *ctx, const struct ctl_lkey_rec *rec)
+{
+	struct lkeys *k = ctx;
+
+	if (k->n < 2)
+		k->r[k->n] = *rec;
+	k->n++;
+}
+
+START_TEST(test_set_local_key)
+{
+	struct ctl_request req = { .type = CTL_T_SET_LOCAL_KEY };
+	struct lkeys keys;
+	struct ctl_reply_sink sink = { .lkey = got_lkeys, .ctx = &keys };
+	int fd;
+
+	h_open(16);
+	fd = cli_connect();
+	/* Root (this test's uid when run as root): installed, the record back. */
+	memset(req.key.seed, 0x42, sizeof(req.key.seed));
+	req.key.n = 1;
+	req.key.net[0] = A("2001:db8::");
+	req.key.len[0] = 32;
+	memset(&keys, 0, sizeof(keys));
+	cli_request(fd, &req, false);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(cli_reply(fd, CTL_T_SET_LOCAL_KEY, &sink, NULL), CTL_OK);
+		ck_assert_int_eq(H.fake.key_calls, 1);
+		ck_assert_uint_eq(H.fake.key.seed[31], 0x42);
+		ck_assert_uint_eq(keys.n, 1);
+		ck_assert_uint_eq(keys.r[0].id[0], 0x42);
+		/* The key's public half, for dimectl to print. */
+		ck_assert_uint_eq(keys.r[0].pub[0], 0xab);
+		ck_assert_uint_eq(keys.r[0].pub[CTL_KEY_PUB_LEN - 1], 0xab);
+		ck_assert(keys.r[0].runtime);
+		ck_assert(dime_addr_eq(&keys.r[0].net[0], AP("2001:db8::")));
+		/* The backend's refusals, by code. */
+		H.fake.key_err = -EEXIST;
+		cli_request(fd, &req, false);
+		ck_assert_int_eq(cli_reply(fd, CTL_T_SET_LOCAL_KEY, &sink, NULL), CTL_E_KEY_BOUND);
+		H.fake.key_err = -EOPNOTSUPP;
+		cli_request(fd, &req, false);
+		ck_assert_int_eq(cli_reply(fd, CTL_T_SET_LOCAL_KEY, &sink, NULL), CTL_E_IHMP_OFF);
+		H.fake.key_err = -ENOENT;
+		cli_request(fd, &req, false);
+		ck_assert_int_eq(cli_reply(fd, CTL_T_SET_LOCAL_KEY, &sink, NULL),
+				 CTL_E_NO_SUCH_KEY);
+		H.fake.key_err = -ENOSPC;
+		cli_request(fd, &req, false);
+		ck_assert_int_eq(cli_reply(fd, CTL_T_SET_LOCAL_KEY, &sink, NULL), CTL_E_TABLE_FULL);
+	} else {
+		ck_assert_int_ne(cli_reply(fd, CTL_T_SET_LOCAL_KEY, &sink, NULL), CTL_OK);
+	}
+	/* SHOW_KEYS: every record, in order. */
+	memset(&keys, 0, sizeof(keys));
+	cli_request(fd, &(struct ctl_request){ .type = CTL_T_SHOW_KEYS }, false);
+	ck_assert_int_eq(cli_reply(fd, CTL_T_SHOW_KEYS, &sink, NULL), CTL_OK);
+	ck_assert_uint_eq(keys.n, 2);
+	ck_assert_uint_eq(keys.r[0].id[0], 0xaa);
+	ck_assert_uint_eq(keys.r[1].id[0], 0xbb);
+	ck_assert_uint_eq(keys.r[1].n, 0);
+	close(fd);
+	wait_no_clients();
+	h_close();
+}
+END_TEST
+
+/* The uid check itself, on the handler: dimed's own user (may change
+ * state) is still not root, and a private key is root's business. */
+START_TEST(test_set_local_key_needs_uid0)
+{
+	static uint8_t buf[CTL_FRAME_MAX];
+	struct ctl_job job = { .req = { .type = CTL_T_SET_LOCAL_KEY }, .may_change = true };
+	struct fake f = { 0 };
+	struct ctl_hdr hdr;
+	size_t len;
+
+	memset(job.req.key.seed, 0x42, sizeof(job.req.key.seed));
+	len = ctl_job_next_frame(&job, &fake_backend, &f, buf);
+	ck_assert_uint_eq(len, CTL_HDR_LEN);
+	ck_assert_int_eq(ctl_hdr_get(buf, len, true, &hdr), CTL_OK);
+	ck_assert_int_eq(hdr.result, CTL_E_NEED_ROOT);
+	ck_assert_int_eq(f.key_calls, 0);
+	ck_assert(job.done);
+	ck_assert_uint_eq(job.req.key.seed[0], 0);	/* cleansed */
+	/* Not even dimed's user: the general refusal. */
+	memset(&job, 0, sizeof(job));
+	job.req.type = CTL_T_SET_LOCAL_KEY;
+	len = ctl_job_next_frame(&job, &fake_backend, &f, buf);
+	ck_assert_int_eq(ctl_hdr_get(buf, len, true, &hdr), CTL_OK);
+	ck_assert_int_eq(hdr.result, CTL_E_PERMISSION);
+	/* Root: through, and the seed does not stay in the job. */
+	memset(&job, 0, sizeof(job));
+	job.req.type = CTL_T_SET_LOCAL_KEY;
+	job.may_change = job.root = true;
+	memset(job.req.key.seed, 0x42, sizeof(job.req.key.seed));
+	len = ctl_job_next_frame(&job, &fake_backend, &f, buf);
+	ck_assert_int_eq(ctl_hdr_get(buf, len, true, &hdr), CTL_OK);
+	ck_assert_int_eq(hdr.result, CTL_OK);
+	ck_assert_int_eq(f.key_calls, 1);
+	ck_assert_uint_eq(job.req.key.seed[0], 0);
+	/* A daemon without the hooks. */
+	memset(&job, 0, sizeof(job));
+	job.req.type = CTL_T_SET_LOCAL_KEY;
+	job.may_change = job.root = true;
+	len = ctl_job_next_frame(&job, &bare_backend, &f, buf);
+	ck_assert_int_eq(ctl_hdr_get(buf, len, true, &hdr), CTL_OK);
+	ck_assert_int_eq(hdr.result, CTL_E_UNKNOWN_COMMAND);
+	memset(&job, 0, sizeof(job));
+	job.req.type = CTL_T_SHOW_KEYS;
+	len = ctl_job_next_frame(&job, &bare_backend, &f, buf);
+	ck_assert_int_eq(ctl_hdr_get(buf, len, true, &hdr), CTL_OK);
+	ck_assert_int_eq(hdr.result, CTL_E_UNKNOWN_COMMAND);
 }
 END_TEST
 
@@ -1383,6 +1537,8 @@ static Suite *ctl_server_suite(void)
 	tcase_add_test(tc, test_slow_reader_bounded);
 	tcase_add_test(tc, test_reader_leaves_mid_reply);
 	tcase_add_test(tc, test_state_changes_need_root);
+	tcase_add_test(tc, test_set_local_key);
+	tcase_add_test(tc, test_set_local_key_needs_uid0);
 	tcase_add_test(tc, test_show_addrs);
 	tcase_add_test(tc, test_bare_backend);
 	tcase_add_test(tc, test_monitor_events);

@@ -590,6 +590,72 @@ START_TEST(held_output_is_dropped_until_released)
 }
 END_TEST
 
+/* CH's view of a hand-off it has not validated yet (docs/security.md
+ * 3.6): the new locator gets at most three times what it sent us; the rest
+ * is held until its nonce comes back. */
+START_TEST(unvalidated_locator_gets_three_times_what_it_sent)
+{
+	struct dp_kernel_ops ops = { .set_add = fake_add, .set_del = fake_del, .held = count_held };
+	uint8_t buf[256];
+	size_t len, seg;
+	struct dime_flow_key k = key(IPPROTO_TCP, CH, 80, MH1, 40000);
+	struct dime_flow_key k2 = key(IPPROTO_TCP, CH, 81, MH2, 40001);
+	struct dime_addr mh1 = A(MH1), mh2 = A(MH2);
+	struct dime_hid_entry *h;
+	uint32_t hid;
+
+	dp_free(dp);
+	ck_assert_int_eq(dp_new(&dp, hids, flows, &ops), 0);
+	nheld = 0;
+	ck_assert_int_eq(dp_flow_learn(dp, &k, 0, 1), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &mh1, &mh2, NULL, 2), 0);
+	hid = dime_hid_lookup(hids, &mh1);
+	ck_assert_int_eq(dp_flow_learn(dp, &k2, 0, 2), 0);
+	h = dime_hid_get(hids, hid);
+	h->rloc_unvalidated[DIME_AF4] = true;
+	h->pv_rx[DIME_AF4] = 100;	/* the HANDOFF that named MH2 */
+	h->pv_tx[DIME_AF4] = 0;
+	dp_hid_sync(dp, hid);
+
+	seg = build(buf, IPPROTO_TCP, CH, 80, MH1, 40000, 100);
+	ck_assert_uint_eq(seg, 140);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, seg, 0, 3), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, seg, CH, MH2);
+	len = build(buf, IPPROTO_TCP, CH, 80, MH1, 40000, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 3), DP_ACCEPT_MODIFIED);
+	len = build(buf, IPPROTO_TCP, CH, 80, MH1, 40000, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 3), DP_HELD);
+	ck_assert_uint_eq(dp_stats(dp)->out_unvalidated, 1);
+	ck_assert_int_eq(nheld, 1);
+	ck_assert_uint_eq(h->pv_tx[DIME_AF4], 280);
+
+	/* A flow the application opened to MH2 itself is its own choice. */
+	len = build(buf, IPPROTO_TCP, CH, 81, MH2, 40001, 100);
+	ck_assert_int_ne(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 3), DP_HELD);
+
+	/* MH2 sends: the budget grows by three times that. */
+	len = build(buf, IPPROTO_TCP, MH2, 40000, CH, 80, 33);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 4), DP_ACCEPT_MODIFIED);
+	ck_assert_uint_eq(h->pv_rx[DIME_AF4], 100 + len);
+	len = build(buf, IPPROTO_TCP, CH, 80, MH1, 40000, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 4), DP_ACCEPT_MODIFIED);
+	len = build(buf, IPPROTO_TCP, CH, 80, MH1, 40000, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 4), DP_HELD);
+
+	/* The nonce came back from MH2: no limit any more, nothing counted. */
+	h->rloc_unvalidated[DIME_AF4] = false;
+	dp_hid_sync(dp, hid);
+	for (int i = 0; i < 20; i++) {
+		len = build(buf, IPPROTO_TCP, CH, 80, MH1, 40000, 100);
+		ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 5), DP_ACCEPT_MODIFIED);
+	}
+	len = build(buf, IPPROTO_TCP, MH2, 40000, CH, 80, 33);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 6), DP_ACCEPT_MODIFIED);
+	ck_assert_uint_eq(h->pv_rx[DIME_AF4], 100 + len);
+	ck_assert_uint_eq(dp_stats(dp)->out_unvalidated, 2);
+}
+END_TEST
+
 static int ndropped_flows;
 static void count_flow(void *ctx, const struct dime_flow *flow)
 {
@@ -1006,6 +1072,7 @@ static Suite *dataplane_suite(void)
 	tcase_add_test(tc, moving_back_removes_entries);
 	tcase_add_test(tc, second_active_address_is_steered_inbound);
 	tcase_add_test(tc, held_output_is_dropped_until_released);
+	tcase_add_test(tc, unvalidated_locator_gets_three_times_what_it_sent);
 	tcase_add_test(tc, dropping_a_host_removes_flows_entries_and_host);
 	tcase_add_test(tc, many_flows_one_hid_share_entries);
 	tcase_add_test(tc, locator_owned_by_another_entry_merges_hosts);

@@ -78,6 +78,17 @@ static uint64_t fake_random(void *ctx)
 	return rnd_state;
 }
 
+/* HANDOFFs that reached ihmp_config.before_apply, on any host. */
+static unsigned int handoffs_applied;
+
+static void count_before_apply(void *ctx, uint32_t hid, const struct ihmp_msg *m)
+{
+	(void)ctx;
+	(void)hid;
+	if (m->type == IHMP_HANDOFF)
+		handoffs_applied++;
+}
+
 /* The plain tests run without rate limits: they send thousands of
  * messages from one address at one instant on purpose. */
 static struct ihmp_config test_cfg(void)
@@ -86,6 +97,7 @@ static struct ihmp_config test_cfg(void)
 
 	c.random = fake_random;
 	c.rl.slots = 0;
+	c.before_apply = count_before_apply;
 	return c;
 }
 
@@ -901,9 +913,14 @@ START_TEST(test_thousand_flows_one_handoff)
 	down(0, "192.0.2.1");
 	up(0, "192.0.2.2");
 	run_until(now + 100000);
-	ck_assert_uint_eq(nlog - mark, 2);
+	/* One HANDOFF and its ACK; B validates the new address (docs/security.md
+	 * 3.6): one PATH_PROBE and its ACK. */
+	ck_assert_uint_eq(nlog - mark, 4);
 	ck_assert_uint_eq(count(mark, 0, IHMP_HANDOFF, 0), 1);
 	ck_assert_uint_eq(count(mark, 1, IHMP_ACK, IHMP_HANDOFF), 1);
+	ck_assert_uint_eq(count(mark, 1, IHMP_PATH_PROBE, 0), 1);
+	ck_assert_uint_eq(count(mark, 0, IHMP_ACK, IHMP_PATH_PROBE), 1);
+	ck_assert(!hid_of(1, "192.0.2.2")->rloc_unvalidated[DIME_AF4]);
 	ck_assert(dime_addr_eq(&hid_of(1, "192.0.2.2")->rloc[DIME_AF4], AP("192.0.2.2")));
 }
 END_TEST
@@ -1459,9 +1476,12 @@ START_TEST(test_signed_handoff)
 	ck_assert_ptr_nonnull(b);
 	run_until(now + 10000);
 	nat_fn = set_ns;
+	handoffs_applied = 0;
 	down(0, "192.0.2.1");
 	up(0, "192.0.2.77");
 	run_until(now + 100);
+	/* The daemon's hook saw the HANDOFF once, after it verified. */
+	ck_assert_uint_eq(handoffs_applied, 1);
 	ck_assert(dime_addr_eq(&b->rloc[DIME_AF4], AP("192.0.2.77")));
 	ck_assert(b->active.n == 1 && has(&b->active, "192.0.2.77"));
 	ck_assert(dime_addr_eq(&a->lloc[DIME_AF4], AP("192.0.2.77")));
@@ -1503,6 +1523,7 @@ START_TEST(test_signed_forgeries)
 	b = hid_of(1, "192.0.2.1");
 	mark = nlog;
 	changed = H[1].changed;
+	handoffs_applied = 0;
 	/* A HANDOFF to the attacker's address, as host 0 would sign it... */
 	ihmp_msg_init(&m, IHMP_HANDOFF, 99);
 	m.host_id = A("192.0.2.1");
@@ -1531,6 +1552,9 @@ START_TEST(test_signed_forgeries)
 	len = sign_msg(&m, K[0], 5, buf);
 	inject_raw(1, buf, len, "203.0.113.66", "198.51.100.1");
 	ck_assert_uint_eq(sb->drop_replay, 1);
+	/* None of them reached the daemon's hook or counts as applied. */
+	ck_assert(!ihmp_input_applied(H[1].ih));
+	ck_assert_uint_eq(handoffs_applied, 0);
 	ck_assert_uint_eq(sb->verified, sent_by(0));
 	ck_assert_uint_eq(nlog, mark);
 	ck_assert_uint_eq(H[1].changed, changed);
@@ -1908,7 +1932,7 @@ START_TEST(test_signed_largest_hello)
 	ck_assert_ptr_nonnull(r);
 	ck_assert_uint_eq(r->m.adv.n, 16);
 	ck_assert(r->m.has & IHMP_HAS_SIG);
-	ck_assert_uint_eq(find_pkt(0, 0, IHMP_HELLO, 0)->len, 449);
+	ck_assert_uint_eq(find_pkt(0, 0, IHMP_HELLO, 0)->len, 486);	/* with PUBKEY */
 	run_until(now + 100);
 	ck_assert_uint_eq(ihmp_stats(H[1].ih)->verified, 1);
 	ck_assert_uint_eq(ihmp_stats(H[0].ih)->encode_failed, 0);

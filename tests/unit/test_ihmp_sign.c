@@ -708,6 +708,40 @@ START_TEST(test_public_text_files)
 }
 END_TEST
 
+/* The seed dimectl set-local-key sends, and a rotation's key pair. */
+START_TEST(test_raw_private_and_pairs)
+{
+	struct ihmp_key *k, *back, *pub, *pub2, *other;
+	uint8_t seed[IHMP_PRIVKEY_LEN], raw[IHMP_PUBKEY_LEN];
+
+	ck_assert_int_eq(ihmp_key_generate(&k), 0);
+	ck_assert_int_eq(ihmp_key_raw_private(k, seed), 0);
+	ck_assert_int_eq(ihmp_key_from_raw_private(seed, &back), 0);
+	ck_assert(ihmp_key_is_private(back));
+	ck_assert(ihmp_key_same_public(k, back));
+	ihmp_key_raw_public(k, raw);
+	ck_assert_int_eq(ihmp_key_from_raw_public(raw, &pub), 0);
+	ck_assert_int_eq(ihmp_key_raw_private(pub, seed), -EINVAL);
+	ck_assert_int_eq(ihmp_key_from_raw_private(NULL, &back), -EINVAL);
+	/* Pairs: public keys only, distinct, two at most. */
+	ck_assert_int_eq(ihmp_key_add_alternate(k, pub), -EINVAL);
+	ck_assert_int_eq(ihmp_key_from_raw_public(raw, &pub2), 0);
+	ck_assert_int_eq(ihmp_key_add_alternate(pub, pub2), -EEXIST);
+	ihmp_key_free(pub2);
+	ck_assert_int_eq(ihmp_key_generate(&other), 0);
+	ihmp_key_raw_public(other, raw);
+	ck_assert_int_eq(ihmp_key_from_raw_public(raw, &pub2), 0);
+	ck_assert_int_eq(ihmp_key_add_alternate(pub, pub2), 0);
+	ck_assert_ptr_eq(ihmp_key_alternate(pub), pub2);
+	ck_assert(ihmp_key_has_public(pub, raw));
+	ck_assert_int_eq(ihmp_key_add_alternate(pub, other), -EINVAL);
+	ihmp_key_free(pub);	/* frees pub2 */
+	ihmp_key_free(other);
+	ihmp_key_free(back);
+	ihmp_key_free(k);
+}
+END_TEST
+
 static Suite *ihmp_sign_suite(void)
 {
 	Suite *s = suite_create("ihmp_sign");
@@ -731,6 +765,7 @@ static Suite *ihmp_sign_suite(void)
 	tcase_add_test(files, test_private_refusals);
 	tcase_add_test(files, test_known_key_and_public_files);
 	tcase_add_test(files, test_public_text_files);
+	tcase_add_test(files, test_raw_private_and_pairs);
 	suite_add_tcase(s, files);
 	return s;
 }

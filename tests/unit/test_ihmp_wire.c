@@ -1227,6 +1227,94 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* ---- PUBKEY (trust on first use) ---- */
+
+static void raw_pubkey(struct raw *r, uint8_t alg, uint16_t len)
+{
+	uint8_t v[64];
+
+	memset(v, 0x77, sizeof(v));
+	v[0] = alg;
+	raw_tlv(r, IHMP_T_PUBKEY, v, len);
+}
+
+/* A signed HELLO or ACK of HELLO with a PUBKEY of len bytes. */
+static int pubkey_msg(uint8_t type, uint8_t acked, uint8_t alg, uint16_t len, bool sig,
+		      struct ihmp_msg *m)
+{
+	struct raw r;
+
+	raw_hdr(&r, type, 0, 7);
+	raw_addr(&r, IHMP_T_HOST_ID, "192.0.2.1");
+	if (acked)
+		raw_tlv(&r, IHMP_T_ACKED, &acked, 1);
+	if (type == IHMP_HELLO || acked == IHMP_HELLO)
+		raw_addr(&r, IHMP_T_ADVERTISED, "192.0.2.1");
+	if (type == IHMP_ADDR_UP)
+		raw_addr(&r, IHMP_T_NEW, "192.0.2.2");
+	raw_u64(&r, IHMP_T_COUNTER, 5);
+	raw_pubkey(&r, alg, len);
+	if (sig)
+		raw_sig(&r, IHMP_SIG_ED25519);
+	return raw_decode(&r, m);
+}
+
+START_TEST(test_pubkey)
+{
+	struct ihmp_msg m, back;
+	uint8_t buf[IHMP_MSG_MAX];
+	struct raw r;
+
+	/* HELLO and ACK of HELLO, signed: exactly 33 bytes of algorithm 1. */
+	ck_assert_int_eq(pubkey_msg(IHMP_HELLO, 0, 1, 33, true, &m), 0);
+	ck_assert(m.has & IHMP_HAS_PUBKEY);
+	ck_assert_uint_eq(m.pubkey_alg, IHMP_SIG_ED25519);
+	ck_assert_uint_eq(m.pubkey[31], 0x77);
+	ck_assert_int_eq(pubkey_msg(IHMP_ACK, IHMP_HELLO, 1, 33, true, &m), 0);
+	/* It re-encodes to the same bytes, between COUNTER and SIGNATURE. */
+	ck_assert_int_eq(pubkey_msg(IHMP_HELLO, 0, 1, 33, true, &m), 0);
+	ck_assert_int_eq(ihmp_encode(&m, buf, sizeof(buf)), m.wire.len);
+	ck_assert_int_eq(ihmp_decode(buf, m.wire.len, &back), 0);
+	ck_assert_mem_eq(back.pubkey, m.pubkey, sizeof(m.pubkey));
+	/* Exact length; algorithm 0 invalid, others unsupported. */
+	for (uint16_t len = 0; len < 40; len++)
+		if (len != 33)
+			ck_assert_int_eq(pubkey_msg(IHMP_HELLO, 0, 1, len, true, &m),
+					 -EINVAL);
+	ck_assert_int_eq(pubkey_msg(IHMP_HELLO, 0, 0, 33, true, &m), -EINVAL);
+	ck_assert_int_eq(pubkey_msg(IHMP_HELLO, 0, 2, 33, true, &m), -EOPNOTSUPP);
+	/* Only where a key gets pinned, and only next to a signature. */
+	ck_assert_int_eq(pubkey_msg(IHMP_ACK, IHMP_ADDR_UP, 1, 33, true, &m), -EINVAL);
+	ck_assert_int_eq(pubkey_msg(IHMP_ADDR_UP, 0, 1, 33, true, &m), -EINVAL);
+	ck_assert_int_eq(pubkey_msg(IHMP_HELLO, 0, 1, 33, false, &m), -EINVAL);
+	/* Canonical order: after COUNTER, before SIGNATURE, once. */
+	raw_hello(&r);
+	raw_pubkey(&r, 1, 33);
+	raw_u64(&r, IHMP_T_COUNTER, 5);
+	raw_sig(&r, IHMP_SIG_ED25519);
+	ck_assert_int_eq(raw_decode(&r, &m), -EILSEQ);
+	raw_hello(&r);
+	raw_u64(&r, IHMP_T_COUNTER, 5);
+	raw_pubkey(&r, 1, 33);
+	raw_pubkey(&r, 1, 33);
+	raw_sig(&r, IHMP_SIG_ED25519);
+	ck_assert_int_eq(raw_decode(&r, &m), -EILSEQ);
+	raw_hello(&r);
+	raw_u64(&r, IHMP_T_COUNTER, 5);
+	raw_sig(&r, IHMP_SIG_ED25519);
+	raw_pubkey(&r, 1, 33);
+	ck_assert_int_eq(raw_decode(&r, &m), -EILSEQ);
+	/* The encoder refuses what the decoder would. */
+	ihmp_msg_init(&m, IHMP_ADDR_UP, 1);
+	m.host_id = A("192.0.2.1");
+	m.new_addr = A("192.0.2.2");
+	m.has = IHMP_HAS_PUBKEY;
+	m.pubkey_alg = IHMP_SIG_ED25519;
+	ck_assert_int_eq(ihmp_encode(&m, buf, sizeof(buf)), -EINVAL);
+	ck_assert_str_eq(ihmp_tlv_name(IHMP_T_PUBKEY), "PUBKEY");
+}
+END_TEST
+
 static Suite *ihmp_wire_suite(void)
 {
 	Suite *s = suite_create("ihmp_wire");
@@ -1253,6 +1341,7 @@ static Suite *ihmp_wire_suite(void)
 	tcase_add_test(tc, test_signature_flow);
 	tcase_add_test(tc, test_sig_input_bounds);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_pubkey);
 	suite_add_tcase(s, tc);
 	return s;
 }

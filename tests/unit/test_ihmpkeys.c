@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dime/conf.h"
 #include "dime/ihmpkeys.h"
 #include "dime/log.h"
 #include "testutil.h"
@@ -162,6 +163,8 @@ START_TEST(test_missing_files)
 	ck_assert_ptr_null(ihmpkeys_local(k));
 	ck_assert_uint_eq(ihmpkeys_count(k), 0);
 	ck_assert_ptr_null(ic.local_key);
+	ck_assert_ptr_nonnull(ic.local_key_for);
+	ck_assert_ptr_null(ic.local_key_for(ic.local_key_ctx, AP("192.0.2.1")));
 	ck_assert_int_eq(ic.auth, IHMP_AUTH_OPPORTUNISTIC);
 	ck_assert_ptr_nonnull(ic.peer_key);
 	ck_assert_ptr_null(ic.peer_key(ic.peer_key_ctx, AP("192.0.2.1"), AP("192.0.2.1")));
@@ -177,7 +180,7 @@ START_TEST(test_missing_files)
 	c = cfg_for(IHMP_AUTH_REQUIRED, "host.key");
 	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), 0);
 	ck_assert_ptr_nonnull(ihmpkeys_local(k));
-	ck_assert(ihmp_key_is_private(ic.local_key));
+	ck_assert(ihmp_key_is_private(ic.local_key_for(ic.local_key_ctx, AP("192.0.2.1"))));
 	ck_assert_int_eq(ic.auth, IHMP_AUTH_REQUIRED);
 	ihmpkeys_free(k);
 	c.ihmp_auth = 3;
@@ -207,7 +210,8 @@ START_TEST(test_load_and_lookup)
 	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), 0);
 	ck_assert_uint_eq(ihmpkeys_count(k), 5);
 	ck_assert(same(ihmpkeys_local(k), me));
-	ck_assert_ptr_eq(ic.local_key, ihmpkeys_local(k));
+	ck_assert_ptr_eq(ic.local_key_for(ic.local_key_ctx, AP("203.0.113.1")), ihmpkeys_local(k));
+	ck_assert_ptr_eq(ihmpkeys_local_for(k, NULL), ihmpkeys_local(k));
 
 	ck_assert(same(ihmpkeys_lookup(k, NULL, AP("198.51.100.7")), one));
 	ck_assert_ptr_null(ihmpkeys_lookup(k, NULL, AP("198.51.100.8")));
@@ -305,6 +309,271 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* ---- our keys: per source, longest prefix, default ---- */
+
+static struct conf_bound_key bound(const char *file, unsigned line, const char *p1,
+				   unsigned l1, const char *p2, unsigned l2)
+{
+	struct conf_bound_key b = { .line = line };
+
+	snprintf(b.path, sizeof(b.path), "%s", path_in(file));
+	b.net[b.n] = A(p1);
+	b.len[b.n++] = (uint8_t)l1;
+	if (p2) {
+		b.net[b.n] = A(p2);
+		b.len[b.n++] = (uint8_t)l2;
+	}
+	return b;
+}
+
+START_TEST(test_local_selection)
+{
+	struct dimed_config c = cfg_for(IHMP_AUTH_OPPORTUNISTIC, "host.key");
+	struct ihmp_config ic = IHMP_CONFIG_DEFAULTS;
+	struct ihmp_key *def = new_key("host.key", NULL), *lab = new_key("lab.key", NULL);
+	struct ihmp_key *srv = new_key("srv.key", NULL);
+	struct conf_bound_key b[2] = {
+		bound("lab.key", 7, "192.0.2.0", 24, "2001:db8::", 32),
+		bound("srv.key", 8, "192.0.2.10", 32, NULL, 0),
+	};
+	struct ihmpkeys *k = NULL;
+
+	c.ihmp_bound_keys = b;
+	c.ihmp_bound_keys_n = 2;
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), 0);
+	ck_assert_uint_eq(ihmpkeys_local_count(k), 3);
+	/* The longest prefix holding the address wins; else the default. */
+	ck_assert(same(ihmpkeys_local_for(k, AP("192.0.2.9")), lab));
+	ck_assert(same(ihmpkeys_local_for(k, AP("192.0.2.10")), srv));
+	ck_assert(same(ihmpkeys_local_for(k, AP("2001:db8:5::1")), lab));
+	ck_assert(same(ihmpkeys_local_for(k, AP("198.51.100.1")), def));
+	ck_assert(same(ihmpkeys_local_for(k, AP("2001:db9::1")), def));
+	ck_assert(same(ihmpkeys_local_for(k, NULL), def));
+	ck_assert(same(ic.local_key_for(ic.local_key_ctx, AP("192.0.2.10")), srv));
+	ihmpkeys_free(k);
+
+	/* Without a default key, uncovered addresses go out unsigned. */
+	c = cfg_for(IHMP_AUTH_REQUIRED, "none.key");
+	c.ihmp_bound_keys = b;
+	c.ihmp_bound_keys_n = 1;
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), 0);	/* required: one key is enough */
+	ck_assert(same(ihmpkeys_local_for(k, AP("192.0.2.10")), lab));
+	ck_assert_ptr_null(ihmpkeys_local_for(k, AP("198.51.100.1")));
+	ck_assert_ptr_null(ihmpkeys_local(k));
+	ihmpkeys_free(k);
+	k = NULL;
+
+	/* A bound key file must exist, and be ours alone. */
+	b[1] = bound("gone.key", 9, "198.51.100.0", 24, NULL, 0);
+	c.ihmp_bound_keys_n = 2;
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), -ENOENT);
+	b[1] = bound("srv.key", 9, "198.51.100.0", 24, NULL, 0);
+	ck_assert_int_eq(chmod(path_in("srv.key"), 0640), 0);
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), -EPERM);
+	ck_assert_int_eq(chmod(path_in("srv.key"), 0600), 0);
+	/* One prefix on two lines. */
+	b[1] = bound("srv.key", 9, "2001:db8::", 32, NULL, 0);
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), -EEXIST);
+	ck_assert_ptr_null(k);
+
+	ihmp_key_free(def);
+	ihmp_key_free(lab);
+	ihmp_key_free(srv);
+}
+END_TEST
+
+static struct ihmp_key *gen(void)
+{
+	struct ihmp_key *key;
+
+	ck_assert_int_eq(ihmp_key_generate(&key), 0);
+	return key;
+}
+
+START_TEST(test_set_local)
+{
+	struct dimed_config c = cfg_for(IHMP_AUTH_OPPORTUNISTIC, "none.key");
+	struct ihmp_config ic = IHMP_CONFIG_DEFAULTS;
+	struct ihmpkeys *k = NULL;
+	struct dime_addr net[2] = { A("192.0.2.0"), A("198.51.100.7") };
+	uint8_t len[2] = { 24, 32 }, rlen[2] = { 32, 24 }, bad_len = 33;
+	struct dime_addr rnet[2] = { A("198.51.100.7"), A("192.0.2.0") }, host = A("192.0.2.1");
+	const struct ihmp_key *first;
+	struct ihmp_key *pub;
+	uint8_t raw[IHMP_PUBKEY_LEN];
+	bool replaced;
+
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), 0);
+	ck_assert_ptr_null(ihmpkeys_local_for(k, AP("192.0.2.1")));
+	ck_assert_int_eq(ihmpkeys_set_local(k, gen(), net, len, 2, &replaced), 0);
+	ck_assert(!replaced);
+	first = ihmpkeys_local_for(k, AP("192.0.2.1"));
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_eq(ihmpkeys_local_for(k, AP("198.51.100.7")), first);
+	ck_assert_ptr_null(ihmpkeys_local_for(k, AP("198.51.100.8")));
+	/* The same list in another order replaces it. */
+	ck_assert_int_eq(ihmpkeys_set_local(k, gen(), rnet, rlen, 2, &replaced), 0);
+	ck_assert(replaced);
+	ck_assert_uint_eq(ihmpkeys_local_count(k), 1);
+	/* A prefix bound to another list, bad prefixes, public keys. */
+	ck_assert_int_eq(ihmpkeys_set_local(k, gen(), net, len, 1, NULL), -EEXIST);
+	ck_assert_int_eq(ihmpkeys_set_local(k, gen(), &host, len, 1, NULL), -EINVAL);
+	ck_assert_int_eq(ihmpkeys_set_local(k, gen(), &host, &bad_len, 1, NULL), -EINVAL);
+	ck_assert_int_eq(ihmpkeys_set_local(k, gen(), (struct dime_addr[]){ A("192.0.2.0"),
+		A("192.0.2.0") }, (uint8_t[]){ 24, 24 }, 2, NULL), -EINVAL);
+	ck_assert_int_eq(ihmpkeys_set_local(k, gen(), net, len, IHMPKEYS_PREFIXES_MAX + 1, NULL),
+			 -EINVAL);
+	ihmp_key_raw_public(ihmpkeys_local_for(k, AP("192.0.2.1")), raw);	/* first is gone */
+	ck_assert_int_eq(ihmp_key_from_raw_public(raw, &pub), 0);
+	ck_assert_int_eq(ihmpkeys_set_local(k, pub, NULL, NULL, 0, NULL), -EINVAL);
+	/* A default key: every other address. */
+	ck_assert_int_eq(ihmpkeys_set_local(k, gen(), NULL, NULL, 0, &replaced), 0);
+	ck_assert(!replaced);
+	ck_assert_ptr_nonnull(ihmpkeys_local_for(k, AP("198.51.100.8")));
+	ck_assert_ptr_ne(ihmpkeys_local_for(k, AP("198.51.100.8")),
+			 ihmpkeys_local_for(k, AP("192.0.2.1")));
+	/* Removal by the same list. */
+	ck_assert_int_eq(ihmpkeys_remove_local(k, net, len, 1), -ENOENT);
+	ck_assert_int_eq(ihmpkeys_remove_local(k, rnet, rlen, 2), 0);
+	ck_assert_ptr_eq(ihmpkeys_local_for(k, AP("192.0.2.1")), ihmpkeys_local(k));
+	ck_assert_int_eq(ihmpkeys_remove_local(k, NULL, NULL, 0), 0);
+	ck_assert_uint_eq(ihmpkeys_local_count(k), 0);
+	/* Full. */
+	for (unsigned int i = 0; i < IHMPKEYS_LOCAL_MAX; i++) {
+		struct dime_addr a = A("203.0.113.0");
+		uint8_t l = 32;
+
+		a.a.u8[3] = (uint8_t)i;
+		ck_assert_int_eq(ihmpkeys_set_local(k, gen(), &a, &l, 1, NULL), 0);
+	}
+	ck_assert_int_eq(ihmpkeys_set_local(k, gen(), NULL, NULL, 0, NULL), -ENOSPC);
+	ihmpkeys_free(k);
+}
+END_TEST
+
+static int count_lkey(void *ctx, const struct ctl_lkey_rec *rec)
+{
+	struct ctl_lkey_rec *last = ctx;
+
+	*last = *rec;
+	last->n += 100;		/* count the calls in the high part */
+	return 0;
+}
+
+/* What dimectl set-local-key sends: a seed and a list. */
+START_TEST(test_ctl_set_local)
+{
+	struct dimed_config c = cfg_for(IHMP_AUTH_OPPORTUNISTIC, "none.key");
+	struct ihmp_config ic = IHMP_CONFIG_DEFAULTS;
+	struct ctl_set_local_key req = { .n = 1, .net = { A("192.0.2.0") }, .len = { 24 } };
+	struct ihmp_key *key = gen();
+	struct ctl_lkey_rec rec;
+	struct ihmpkeys *k = NULL;
+	uint8_t id[IHMP_KEY_ID_LEN], want[IHMP_KEY_ID_LEN];
+
+	ck_assert_int_eq(ihmp_key_raw_private(key, req.seed), 0);
+	ihmp_key_id(key, want);
+	ck_assert_int_eq(ihmpkeys_ctl_set_local(NULL, &req, id, NULL), -EOPNOTSUPP);
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), 0);
+	ck_assert_int_eq(ihmpkeys_ctl_set_local(k, &req, id, NULL), 0);
+	ck_assert_mem_eq(id, want, IHMP_KEY_ID_LEN);
+	ck_assert(same(ic.local_key_for(ic.local_key_ctx, AP("192.0.2.77")), key));
+	memset(&rec, 0, sizeof(rec));
+	ck_assert_int_eq(ihmpkeys_ctl_list(k, count_lkey, &rec), 0);
+	ck_assert_uint_eq(rec.n, 101);
+	ck_assert(rec.runtime);
+	ck_assert_mem_eq(rec.id, want, IHMP_KEY_ID_LEN);
+	ck_assert_uint_eq(rec.len[0], 24);
+	/* Host bits set: refused, and nothing changes. */
+	req.len[0] = 20;
+	ck_assert_int_eq(ihmpkeys_ctl_set_local(k, &req, id, NULL), -EINVAL);
+	req.len[0] = 24;
+	req.remove = true;
+	ck_assert_int_eq(ihmpkeys_ctl_set_local(k, &req, id, NULL), 0);
+	ck_assert_int_eq(ihmpkeys_ctl_set_local(k, &req, id, NULL), -ENOENT);
+	ck_assert_ptr_null(ic.local_key_for(ic.local_key_ctx, AP("192.0.2.77")));
+	ihmpkeys_free(k);
+	ihmp_key_free(key);
+}
+END_TEST
+
+/* A peer file with the old and the new key of a rotation: either verifies,
+ * a third key does not. */
+START_TEST(test_peer_rotation_pair)
+{
+	struct dimed_config c = cfg_for(IHMP_AUTH_REQUIRED, "host.key");
+	struct ihmp_config ic = IHMP_CONFIG_DEFAULTS;
+	struct ihmp_key *me = new_key("host.key", NULL), *old = gen(), *new = gen(), *other = gen();
+	struct ihmp_key *keys[3] = { old, new, other };
+	char text[3 * IHMP_PUBKEY_TEXT_MAX + 8], a[IHMP_PUBKEY_TEXT_MAX], b[IHMP_PUBKEY_TEXT_MAX];
+	const struct ihmp_key *peer;
+	struct ihmpkeys *k = NULL;
+	uint8_t raw[IHMP_PUBKEY_LEN];
+
+	snprintf(text, sizeof(text), "%s\n%s\n", ihmp_key_public_text(old, a, sizeof(a)),
+		 ihmp_key_public_text(new, b, sizeof(b)));
+	write_text("peers/198.51.100.7.pub", text, 0644);
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), 0);
+	peer = ihmpkeys_lookup(k, NULL, AP("198.51.100.7"));
+	ck_assert_ptr_nonnull(ihmp_key_alternate(peer));
+	for (int i = 0; i < 3; i++) {
+		uint8_t buf[IHMP_MSG_MAX];
+		struct ihmp_msg m, d;
+		int len;
+
+		ihmp_msg_init(&m, IHMP_ADDR_UP, 5);
+		m.host_id = A("198.51.100.7");
+		m.new_addr = A("198.51.100.8");
+		len = ihmp_sign_encode(keys[i], &m, 99, buf, sizeof(buf));
+		ck_assert_int_gt(len, 0);
+		ck_assert_int_eq(ihmp_decode(buf, (size_t)len, &d), 0);
+		ck_assert_int_eq(ihmp_verify(peer, buf, (size_t)len, &d), i < 2 ? 0 : -EKEYREJECTED);
+	}
+	ihmp_key_raw_public(new, raw);
+	ck_assert(ihmp_key_has_public(peer, raw));
+	ihmp_key_raw_public(other, raw);
+	ck_assert(!ihmp_key_has_public(peer, raw));
+	ihmpkeys_free(k);
+	k = NULL;
+	/* Three keys, or one twice, are refused. */
+	snprintf(text, sizeof(text), "%s\n%s\n", a, a);
+	write_text("peers/198.51.100.7.pub", text, 0644);
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), -EINVAL);
+	snprintf(text, sizeof(text), "%s\n%s\n%s\n", a, b, a);
+	write_text("peers/198.51.100.7.pub", text, 0644);
+	ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), -EINVAL);
+	ck_assert_ptr_null(k);
+	/* Two PEM blocks (RFC 8032 tests 1 and 2) make a pair; a third is too many. */
+	{
+		static const char pem1[] = "-----BEGIN PUBLIC KEY-----\n"
+			"MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"
+			"-----END PUBLIC KEY-----\n";
+		static const char pem2[] = "-----BEGIN PUBLIC KEY-----\n"
+			"MCowBQYDK2VwAyEAPUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw=\n"
+			"-----END PUBLIC KEY-----\n";
+		char two[512], three[768];
+
+		snprintf(two, sizeof(two), "%s%s\n", pem1, pem2);
+		write_text("peers/198.51.100.7.pub", two, 0644);
+		ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), 0);
+		ck_assert_ptr_nonnull(ihmp_key_alternate(ihmpkeys_lookup(k, NULL,
+									 AP("198.51.100.7"))));
+		ihmpkeys_free(k);
+		k = NULL;
+		snprintf(three, sizeof(three), "%s%s%s", pem1, pem2, pem1);
+		write_text("peers/198.51.100.7.pub", three, 0644);
+		ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), -EINVAL);
+		snprintf(two, sizeof(two), "%sgarbage\n", pem1);
+		write_text("peers/198.51.100.7.pub", two, 0644);
+		ck_assert_int_eq(ihmpkeys_setup(&c, &ic, &k), -EINVAL);
+	}
+	ihmp_key_free(me);
+	ihmp_key_free(old);
+	ihmp_key_free(new);
+	ihmp_key_free(other);
+}
+END_TEST
+
 static Suite *ihmpkeys_suite(void)
 {
 	Suite *s = suite_create("ihmpkeys");
@@ -317,6 +586,10 @@ static Suite *ihmpkeys_suite(void)
 	tcase_add_test(files, test_missing_files);
 	tcase_add_test(files, test_load_and_lookup);
 	tcase_add_test(files, test_refusals);
+	tcase_add_test(files, test_local_selection);
+	tcase_add_test(files, test_set_local);
+	tcase_add_test(files, test_ctl_set_local);
+	tcase_add_test(files, test_peer_rotation_pair);
 	suite_add_tcase(s, files);
 	return s;
 }
