@@ -62,6 +62,7 @@
  * doubling; 8 cover a timeout backed off from 200 ms to 51 s). */
 #define PROBE_WINDOW_MS 2000
 #define LD_BURST 8
+#define RX_DROP_LOG_PER_S 10		/* dropped IHMP datagrams logged a second */
 #define PROBED_HOSTS 64			/* hosts whose last probed epoch is kept */
 /* The state file: written at most once a second while something changed;
  * one older than this at start is ignored (its flows are long gone). */
@@ -118,6 +119,8 @@ struct dimed {
 	unsigned int probed_next;
 	uint64_t watch_until;		/* 0: no flow's ack_watch is set */
 	uint64_t acks_seen, probes_failed;
+	/* rx_drop_loggable(): dropped IHMP datagrams logged this second */
+	uint64_t rx_drop_log_ms, rx_drop_logged, rx_drop_unlogged;
 	/* The state file (statefile.h), next to the control socket. */
 	char state_path[CONF_PATH_MAX + 8];
 	bool state_dirty;
@@ -264,8 +267,11 @@ static void log_locators(struct dimed *d, uint32_t hid)
 	dime_addr_fmt(&h->rloc[DIME_AF6], r6, sizeof(r6));
 	dime_addr_fmt(&h->lloc[DIME_AF6], l6, sizeof(l6));
 	if (h->moved)
-		log_info("host %s (hid %#x): locators remote %s %s, local %s %s%s", id, hid, r4, r6, l4,
-			 l6, h->out_held[0] || h->out_held[1] ? "; output held until the peer acknowledges" : "");
+		log_info("host %s (hid %#x): locators remote %s %s, local %s %s%s%s", id, hid, r4, r6,
+			 l4, l6,
+			 h->out_held[0] || h->out_held[1] ? "; output held until the peer acknowledges" : "",
+			 h->rloc_unvalidated[0] || h->rloc_unvalidated[1] ?
+				 "; new remote path being validated (3x budget until then)" : "");
 	else
 		log_debug("host %s (hid %#x): sets changed, %u active, %u unreachable, %u local", id,
 			  hid, h->active.n, h->unreach.n, h->local.n);
@@ -383,8 +389,10 @@ static void kicks_release(struct dimed *d, uint32_t hid, bool send)
 
 		if (k->hid != hid)
 			continue;
-		/* Each family is handed off on its own: its flows wait for it. */
-		if (send && h && h->out_held[dime_af_index(k->key.lid.family)])
+		/* Each family is handed off (and its new path validated) on
+		 * its own: its flows wait for it. */
+		if (send && h && (h->out_held[dime_af_index(k->key.lid.family)] ||
+				  h->rloc_unvalidated[dime_af_index(k->key.lid.family)]))
 			continue;
 		if (k->held)
 			held_settle(d, k, send);
@@ -453,7 +461,7 @@ static void probe_senders(struct dimed *d, uint32_t hid)
 	int err;
 
 	if (!d->sk || !h || !h->moved || h->out_held[DIME_AF4] || h->out_held[DIME_AF6] ||
-	    probed_before(d, h))
+	    h->rloc_unvalidated[DIME_AF4] || h->rloc_unvalidated[DIME_AF6] || probed_before(d, h))
 		return;
 	while ((f = dime_flow_iter(d->flows, &cursor))) {
 		if (f->hid != hid || f->proto != IPPROTO_TCP || f->tcp_state != DIME_TCP_ESTABLISHED)
@@ -615,6 +623,23 @@ static void handoff_acked(struct dimed *d, const struct dime_addr *from, const s
  * the moment the ACK arrives, and one that reached our stack untranslated
  * would meet no socket and draw a RST that kills the connection.
  */
+/* Does this batch send a HANDOFF to hid? Its flows are probed when the
+ * ACK arrives (on_ihmp_rx), not now: the peer still answers a probe at our
+ * old address, and an answer lost there is not drawn again for half a
+ * second (the peer's tcp_invalid_ratelimit). */
+static bool batch_hands_off(const struct ihmp_actions *acts, uint32_t hid)
+{
+	for (unsigned int i = 0; i < acts->n; i++) {
+		const struct ihmp_action *a = &acts->a[i];
+		/* Our own encoding: the type is the header's second byte. */
+		if (a->type != IHMP_ACT_SEND || a->hid != hid || a->len < IHMP_HDR_LEN)
+			continue;
+		if (a->buf[1] == IHMP_HANDOFF || a->buf[1] == IHMP_HANDOFF_UNREACHABLE)
+			return true;
+	}
+	return false;
+}
+
 static void ihmp_act(struct dimed *d)
 {
 	struct ihmp_actions *acts = d->acts;
@@ -630,7 +655,8 @@ static void ihmp_act(struct dimed *d)
 		case IHMP_ACT_LOCATORS_CHANGED:
 			dp_hid_sync(d->dp, a->hid);
 			kicks_release(d, a->hid, true);
-			probe_senders(d, a->hid);
+			if (!batch_hands_off(acts, a->hid))
+				probe_senders(d, a->hid);
 			log_locators(d, a->hid);
 			event_locators(d, a->hid);
 			break;
@@ -687,23 +713,62 @@ static void claim_new_address(struct dimed *d, const struct ihmp_msg *m)
 		log_info("host entry %#x (%s) was peer %#x's: merged", owner, a, peer);
 }
 
+/* ihmp (after authentication): a request is about to be applied to hid. */
+static void before_apply(void *ctx, uint32_t hid, const struct ihmp_msg *m)
+{
+	(void)hid;
+	if (m->type == IHMP_HANDOFF || m->type == IHMP_ADDR_UP)
+		claim_new_address(ctx, m);
+}
+
+/* A datagram the state machine dropped, at debug level, at most
+ * RX_DROP_LOG_PER_S a second: a flood must not become a flood of lines. */
+static bool rx_drop_loggable(struct dimed *d)
+{
+	uint64_t now = now_ms();
+
+	if (now - d->rx_drop_log_ms >= 1000) {
+		if (d->rx_drop_unlogged)
+			log_debug("IHMP: %llu dropped datagrams not logged in the last second",
+				  (unsigned long long)d->rx_drop_unlogged);
+		d->rx_drop_log_ms = now;
+		d->rx_drop_logged = 0;
+		d->rx_drop_unlogged = 0;
+	}
+	if (d->rx_drop_logged < RX_DROP_LOG_PER_S) {
+		d->rx_drop_logged++;
+		return true;
+	}
+	d->rx_drop_unlogged++;
+	return false;
+}
+
 static void on_ihmp_rx(void *ctx, const uint8_t *buf, size_t len, const struct dime_addr *src,
 		       uint16_t sport, const struct dime_addr *dst)
 {
 	struct dimed *d = ctx;
 	struct ihmp_msg m;
-	/* Decoded here once for the journal and the two checks below; the
-	 * state machine decodes (and authenticates) on its own. */
-	int err = ihmp_decode(buf, len, &m);
+	bool applied, handoff_ack;
+	int err;
 
-	log_ihmp_msg("rx", len, err, &m, src, dst);
-	if (err == 0 && m.type == IHMP_ACK &&
-	    (m.acked_type == IHMP_HANDOFF || m.acked_type == IHMP_HANDOFF_UNREACHABLE))
-		handoff_acked(d, src, &m);
-	else if (err == 0 && (m.type == IHMP_HANDOFF || m.type == IHMP_ADDR_UP))
-		claim_new_address(d, &m);
 	ihmp_input(d->ih, buf, len, src, sport, dst, now_ms(), d->acts);
+	applied = ihmp_input_applied(d->ih);
+	/* Decoded again for the journal and the hand-off figures: only what
+	 * the state machine accepted, so forged ACKs move no figure and wake
+	 * no socket. */
+	err = ihmp_decode(buf, len, &m);
+	if (applied || rx_drop_loggable(d))
+		log_ihmp_msg(applied ? "rx" : "rx (dropped)", len, err, &m, src, dst);
+	handoff_ack = applied && err == 0 && m.type == IHMP_ACK &&
+		      (m.acked_type == IHMP_HANDOFF || m.acked_type == IHMP_HANDOFF_UNREACHABLE);
+	if (handoff_ack)
+		handoff_acked(d, src, &m);
 	ihmp_act(d);
+	/* The peer took our new address in before it answered: a probe's
+	 * answer now comes back on the new path, with the acknowledgement
+	 * number our sockets may have missed on the old one. */
+	if (handoff_ack)
+		probe_senders(d, dime_hid_lookup(d->hids, src));
 }
 
 static void on_addr_change(void *ctx, enum addrwatch_change change, const struct dime_addr *addr)
@@ -784,6 +849,9 @@ static int control_plane_open(struct dimed *d)
 	ic.hold_ms = d->cfg.hold_ms;
 	ic.hello_tries = d->cfg.hello_tries;
 	ic.handoff_tries = d->cfg.handoff_tries;
+	ic.path_validation = d->cfg.ihmp_path_validation;
+	ic.before_apply = before_apply;
+	ic.before_apply_ctx = d;
 	if ((err = ihmpkeys_setup(&d->cfg, &ic, &d->keys)) < 0)
 		return err;
 	d->acts = calloc(1, sizeof(*d->acts));
@@ -837,6 +905,21 @@ static void state_path_init(struct dimed *d)
 	if (n > 5 && strcmp(p + n - 5, ".sock") == 0)
 		n -= 5;
 	snprintf(d->state_path, sizeof(d->state_path), "%.*s.state", (int)n, p);
+}
+
+/* What a run killed before it could restore its sysctls left in their
+ * journal (sysctl.h) goes back first, so this run records the host's own
+ * values as the originals, not ours. */
+static void sysctls_take_over(struct dimed *d)
+{
+	char path[sizeof(d->state_path) + 8];
+	int err;
+
+	snprintf(path, sizeof(path), "%s.sysctl", d->state_path);
+	if ((err = sysctl_journal_recover(path)) < 0 && err != -EINVAL)
+		log_warn_e(err, "sysctl journal %s", path);
+	if ((err = sysctl_journal(path)) < 0)
+		log_warn_e(err, "sysctl journal %s: not kept", path);
 }
 
 static void state_mark(struct dimed *d)
@@ -1231,6 +1314,23 @@ static bool iface_ignored(const struct dimed *d, int ifindex)
 	return false;
 }
 
+/* An IPv4 address came or went on ifindex: an interface left without one
+ * must still take packets for our identifiers (pin.h). */
+static void iface_addrless_check(struct dimed *d, int ifindex, uint8_t family)
+{
+	char name[IF_NAMESIZE];
+	bool none;
+	int err;
+
+	if (!d->cfg.manage_sysctls || family != AF_INET || ifindex <= 0 ||
+	    !if_indextoname((unsigned int)ifindex, name) || strcmp(name, "lo") == 0)
+		return;
+	none = !localaddr_iface_has(&d->local, ifindex, AF_INET);
+	if ((err = pin_iface_addrless(name, none)) < 0 && err != -ENOENT)
+		log_warn_e(err, "iface %s: cannot set rp_filter for an interface %s", name,
+			   none ? "without IPv4 address" : "with an IPv4 address again");
+}
+
 static void on_address(struct dimed *d, const struct rtnl_addr *ra)
 {
 	bool ours = ra->proto == DIME_IFA_PROTO;
@@ -1242,10 +1342,14 @@ static void on_address(struct dimed *d, const struct rtnl_addr *ra)
 		localaddr_del(&d->local, &ra->addr, ra->ifindex);
 		if (!ours && !localaddr_is_local(&d->local, &ra->addr) && flows_use_lid(d, &ra->addr))
 			pin(d, &ra->addr);
+		if (!ours)
+			iface_addrless_check(d, ra->ifindex, ra->addr.family);
 		return;
 	}
 	if (localaddr_add(&d->local, &ra->addr, ra->ifindex, ours) < 0)
 		log_warnx("more than %d local addresses: ignoring one", LOCALADDR_MAX);
+	if (!ours)
+		iface_addrless_check(d, ra->ifindex, ra->addr.family);
 	/* The address came back on a real interface: the pin is redundant. */
 	if (!ours && localaddr_is_pin(&d->local, &ra->addr))
 		unpin(d, &ra->addr, "address back on an interface");
@@ -1265,6 +1369,9 @@ static void on_rtnl(void *ctx, const struct rtnl_event *ev)
 		    strcmp(ev->u.link.ifname, "lo") != 0 && (err = pin_prepare_iface(ev->u.link.ifname)) < 0 &&
 		    err != -ENOENT)
 			log_warn_e(err, "%s: cannot set rp_filter/arp sysctls", ev->u.link.ifname);
+		return;
+	case RTNL_EV_ROUTE_ADDED:
+		ihmpio_retry_now(d->io);
 		return;
 	case RTNL_EV_RESYNC:
 		log_notice("rtnetlink: events lost, dumping addresses again");
@@ -1482,6 +1589,19 @@ void dimed_set_reloader(struct dimed *d, int (*reload)(struct dimed *d))
 	d->reloader = reload;
 }
 
+/* SET_LOCAL_KEY and SHOW_KEYS: the keys live in ihmpkeys (NULL with IHMP
+ * off, which they answer -EOPNOTSUPP). */
+static int ctl_set_local_key(void *ctx, const struct ctl_set_local_key *req, uint8_t *key_id,
+			     uint8_t *pub)
+{
+	return ihmpkeys_ctl_set_local(((struct dimed *)ctx)->keys, req, key_id, pub);
+}
+
+static int ctl_local_keys(void *ctx, ctl_lkey_fn emit, void *emit_ctx)
+{
+	return ihmpkeys_ctl_list(((struct dimed *)ctx)->keys, emit, emit_ctx);
+}
+
 static uint64_t ctl_now(void *ctx)
 {
 	return now_ms();
@@ -1495,6 +1615,8 @@ static const struct ctl_backend ctl_backend = {
 	.now_ms = ctl_now,
 	.addrs = ctl_addrs,
 	.reload = ctl_reload,
+	.set_local_key = ctl_set_local_key,
+	.local_keys = ctl_local_keys,
 };
 
 /* ---- start and stop ------------------------------------------------------------ */
@@ -1615,8 +1737,12 @@ int dimed_start(struct dimed **out, const struct dimed_config *cfg)
 		goto fail;
 	if ((err = rules_open(d)) < 0)
 		goto fail;
+	if (cfg->manage_sysctls)
+		sysctls_take_over(d);
 	if (cfg->manage_sysctls && (err = pin_prepare_iface("all")) < 0)
 		log_warn_e(err, "cannot set rp_filter/arp sysctls");
+	if (cfg->manage_sysctls && (err = pin_rp_filter_split()) < 0)
+		log_warn_e(err, "rp_filter: cannot move it from all to the interfaces; an interface left without an IPv4 address will drop what the old path still delivers");
 	/* Before the address dump, so IHMP learns every address we have. */
 	if ((err = control_plane_open(d)) < 0)
 		goto fail;
@@ -1676,6 +1802,29 @@ static bool timeouts_eq(const struct dime_flow_timeouts *a, const struct dime_fl
 	       a->udp == b->udp && a->icmp == b->icmp;
 }
 
+/* Our keys as dime.conf names them (paths and addresses; the files
+ * themselves are read at start only, before root is dropped). */
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool bound_keys_eq(const struct dimed_config *o, const struct dimed_config *n)
+{
+	if (!str_eq(o->ihmp_key_path, n->ihmp_key_path) ||
+	    o->ihmp_bound_keys_n != n->ihmp_bound_keys_n)
+		return false;
+	for (unsigned int i = 0; i < o->ihmp_bound_keys_n; i++) {
+		const struct conf_bound_key *a = &o->ihmp_bound_keys[i], *b = &n->ihmp_bound_keys[i];
+
+		if (!str_eq(a->path, b->path) || a->n != b->n ||
+		    memcmp(a->net, b->net, a->n * sizeof(a->net[0])) != 0 ||
+		    memcmp(a->len, b->len, a->n) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* Settings only a restart changes: sockets, queues, rules and tables are
  * built from them at start. */
 static int restart_only_changes(const struct dimed_config *o, const struct dimed_config *n)
@@ -1694,6 +1843,7 @@ static int restart_only_changes(const struct dimed_config *o, const struct dimed
 	RESTART_ONLY(o->queue_in != n->queue_in, "queue-in");
 	RESTART_ONLY(o->ihmp_port != n->ihmp_port, "ihmp-port");
 	RESTART_ONLY(o->ihmp != n->ihmp, "ihmp");
+	RESTART_ONLY(o->ihmp_path_validation != n->ihmp_path_validation, "ihmp-path-validation");
 	RESTART_ONLY(o->mark != n->mark, "fwmark");
 	RESTART_ONLY(o->hid_capacity != n->hid_capacity, "max-hosts");
 	RESTART_ONLY(o->flow_capacity != n->flow_capacity, "max-flows");
@@ -1701,6 +1851,10 @@ static int restart_only_changes(const struct dimed_config *o, const struct dimed
 	RESTART_ONLY(o->nfq_rcvbuf != n->nfq_rcvbuf, "queue-rcvbuf");
 	RESTART_ONLY(o->ipv6 != n->ipv6, "ipv6");
 	RESTART_ONLY(o->manage_sysctls != n->manage_sysctls, "manage-sysctls");
+	RESTART_ONLY(o->ihmp_auth != n->ihmp_auth, "ihmp-auth");
+	RESTART_ONLY(o->ihmp_tofu != n->ihmp_tofu, "ihmp-tofu");
+	RESTART_ONLY(!str_eq(o->ihmp_peer_keys_dir, n->ihmp_peer_keys_dir), "ihmp-peer-keys");
+	RESTART_ONLY(!bound_keys_eq(o, n), "ihmp-key");
 #undef RESTART_ONLY
 	return changed;
 }

@@ -20,8 +20,8 @@
 #define RX_BUF (IHMP_MSG_MAX + 1)
 #define CMSG_SPACE_MAX CMSG_SPACE(sizeof(struct in6_pktinfo))
 #define RETRY_SLOTS 16
-#define RETRY_FIRST_MS 25
-#define RETRY_TRIES 5
+#define RETRY_FIRST_MS 10
+#define RETRY_TRIES 6
 
 struct retry {
 	bool used;
@@ -391,6 +391,21 @@ void ihmpio_timer(struct ihmpio *io, uint64_t now)
 			r->used = false;
 		} else {
 			r->due = now + ((uint64_t)RETRY_FIRST_MS << r->tries);
+		}
+	}
+}
+
+void ihmpio_retry_now(struct ihmpio *io)
+{
+	/* A route event is only a hint (a new address brings several, the
+	 * default route often last): a send that still fails keeps its tries
+	 * and its due time. */
+	for (int i = 0; io && i < RETRY_SLOTS; i++) {
+		struct retry *r = &io->retry[i];
+
+		if (r->used && send_now(io, &r->src, &r->dst, r->dport, r->buf, r->len) == 0) {
+			io->st.send_retried++;
+			r->used = false;
 		}
 	}
 }

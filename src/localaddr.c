@@ -67,3 +67,11 @@ bool localaddr_is_pin(const struct localaddrs *la, const struct dime_addr *addr)
 {
 	return any(la, addr, 1);
 }
+
+bool localaddr_iface_has(const struct localaddrs *la, int ifindex, uint8_t family)
+{
+	for (uint32_t i = 0; i < la->n; i++)
+		if (la->e[i].ifindex == ifindex && la->e[i].addr.family == family && !la->e[i].pin)
+			return true;
+	return false;
+}

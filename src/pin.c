@@ -8,6 +8,7 @@
  * Ownership is checked through a dump of lo's addresses, parsed with
  * rtnl_parse_addr(), because RTM_DELADDR itself ignores IFA_PROTO.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
@@ -498,4 +499,132 @@ int pin_prepare_iface(const char *ifname)
 	if ((err = raise_conf(ifname, "arp_announce", 0, 1, 2)) < 0 && !first)
 		first = err;
 	return first;
+}
+
+/* ---- rp_filter on interfaces without an IPv4 address ------------------------- */
+
+#define ADDRLESS_MAX 16		/* interfaces zeroed at once */
+
+static bool rp_split_done;
+static struct {
+	char ifname[IF_NAMESIZE];
+	int before;		/* its own rp_filter before we zeroed it */
+} addrless[ADDRLESS_MAX];
+
+static int rp_path(char *buf, size_t size, const char *ifname)
+{
+	int n = snprintf(buf, size, "net/ipv4/conf/%s/rp_filter", ifname);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Raise ifname's own rp_filter to at least floor. */
+static int rp_raise(const char *ifname, int floor)
+{
+	char path[SYSCTL_PATH_MAX], value[16];
+	int own, err;
+
+	if ((err = rp_path(path, sizeof(path), ifname)) < 0 ||
+	    (err = sysctl_get_int(path, &own)) < 0)
+		return err;
+	if (own >= floor)
+		return 0;
+	snprintf(value, sizeof(value), "%d", floor);
+	return sysctl_set(path, value, NULL);
+}
+
+int pin_rp_filter_split(void)
+{
+	struct dirent *de;
+	int all, err, first = 0;
+	DIR *dir;
+
+	if ((err = sysctl_get_int("net/ipv4/conf/all/rp_filter", &all)) < 0)
+		return err;
+	if (all == 0) {
+		rp_split_done = true;
+		return 0;
+	}
+	/* Every interface first, `all` last: the effective value never drops
+	 * on the way. */
+	if (!(dir = opendir("/proc/sys/net/ipv4/conf")))
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "all") == 0 ||
+		    valid_ifname(de->d_name) < 0)
+			continue;
+		if ((err = rp_raise(de->d_name, all)) < 0 && err != -ENOENT) {
+			log_warn_e(err, "iface %s: cannot raise rp_filter to %d", de->d_name, all);
+			if (!first)
+				first = err;
+		}
+	}
+	closedir(dir);
+	if (first)
+		return first;
+	if ((err = sysctl_set("net/ipv4/conf/all/rp_filter", "0", NULL)) < 0)
+		return err;
+	log_info("rp_filter: moved from all (%d) to each interface, so one left without an IPv4 address can still take packets for our identifiers",
+		 all);
+	rp_split_done = true;
+	return 0;
+}
+
+static int addrless_slot(const char *ifname, bool create)
+{
+	int free_i = -1;
+
+	for (int i = 0; i < ADDRLESS_MAX; i++) {
+		if (addrless[i].ifname[0] == '\0') {
+			if (free_i < 0)
+				free_i = i;
+			continue;
+		}
+		if (strcmp(addrless[i].ifname, ifname) == 0)
+			return i;
+	}
+	if (!create || free_i < 0)
+		return -1;
+	snprintf(addrless[free_i].ifname, sizeof(addrless[free_i].ifname), "%s", ifname);
+	return free_i;
+}
+
+int pin_iface_addrless(const char *ifname, bool on)
+{
+	char path[SYSCTL_PATH_MAX], value[16];
+	int own, err, i;
+
+	if (valid_ifname(ifname) < 0 || strcmp(ifname, "lo") == 0)
+		return -EINVAL;
+	if ((err = rp_path(path, sizeof(path), ifname)) < 0)
+		return err;
+	i = addrless_slot(ifname, false);
+	if (!on) {
+		if (i < 0)
+			return 0;
+		snprintf(value, sizeof(value), "%d", addrless[i].before);
+		addrless[i].ifname[0] = '\0';
+		if ((err = sysctl_set(path, value, NULL)) < 0)
+			return err;
+		log_debug("iface %s: has an IPv4 address again, rp_filter back to %s", ifname, value);
+		return 0;
+	}
+	if (i >= 0)
+		return 0;
+	if (!rp_split_done)
+		return 0;	/* warned once at start */
+	if ((err = sysctl_get_int(path, &own)) < 0)
+		return err;
+	if (own == 0)
+		return 0;
+	if ((i = addrless_slot(ifname, true)) < 0)
+		return -ENOSPC;
+	addrless[i].before = own;
+	if ((err = sysctl_set(path, "0", NULL)) < 0) {
+		addrless[i].ifname[0] = '\0';
+		return err;
+	}
+	log_info("iface %s: no IPv4 address left: rp_filter 0 until one comes back, so what the old path still delivers reaches our identifiers",
+		 ifname);
+	return 0;
 }

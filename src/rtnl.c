@@ -291,7 +291,8 @@ int rtnl_open(struct rtnl **out, rtnl_cb cb, void *ctx)
 	rt->cb = cb;
 	rt->ctx = ctx;
 	if ((err = nlu_open(&rt->ev_nl, NETLINK_ROUTE,
-			    RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+			    RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+				    RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
 			    RTNL_EVENTS_RCVBUF, "rtnl", "event")) < 0 ||
 	    (err = nlu_open(&rt->dump_nl, NETLINK_ROUTE, 0, RTNL_DUMP_RCVBUF, "rtnl", "dump")) < 0)
 		goto fail;
@@ -328,6 +329,12 @@ static void deliver(struct rtnl *rt, const struct nlmsghdr *nlh, bool dump, cons
 		ev.type = RTNL_EV_LINK;
 		if ((err = rtnl_parse_link(nlh, &ev.u.link)) == 0)
 			name_learn(rt, &ev.u.link);
+	} else if (nlh->nlmsg_type == RTM_NEWROUTE && !dump) {
+		/* A new address brings its routes a moment later (DHCP adds the
+		 * default route after the address): IHMP sends that found no
+		 * route can go now, not at their next retry. */
+		ev.type = RTNL_EV_ROUTE_ADDED;
+		err = 0;
 	} else {
 		return;
 	}

@@ -18,6 +18,9 @@
 
 static struct sysctl_saved saved_tab[SYSCTL_SAVED_MAX];
 static size_t n_saved;
+static char journal_path[PATH_MAX];
+
+static void journal_write(void);
 
 /* Relative, no "..", no empty component: a setting name, never a way out
  * of /proc/sys. */
@@ -147,11 +150,14 @@ int sysctl_set(const char *path, const char *value, struct sysctl_saved *saved)
 	}
 	snprintf(rec->set, sizeof(rec->set), "%s", value);
 	log_info("sysctl %s: %s -> %s", path, old, value);
+	journal_write();
 	if (saved)
 		*saved = *rec;
 	return 0;
 }
 
+/* 1 when the original went back, 0 when there was nothing to do (the
+ * setting is gone, or somebody changed it after us), or -errno. */
 static int restore_one(const struct sysctl_saved *rec)
 {
 	char now[SYSCTL_VALUE_MAX];
@@ -172,7 +178,7 @@ static int restore_one(const struct sysctl_saved *rec)
 		return err;
 	}
 	log_info("sysctl %s: restored %s", rec->path, rec->old);
-	return 0;
+	return 1;
 }
 
 int sysctl_restore_all(void)
@@ -185,10 +191,149 @@ int sysctl_restore_all(void)
 		if (err < 0 && !first)
 			first = err;
 	}
+	if (journal_path[0] && unlink(journal_path) < 0 && errno != ENOENT)
+		log_warn_e(-errno, "sysctl journal %s: cannot remove", journal_path);
 	return first;
 }
 
 size_t sysctl_saved_count(void)
 {
 	return n_saved;
+}
+
+/* ---- the journal ---------------------------------------------------------------- */
+
+#define JOURNAL_MAGIC "dime-sysctl 1\n"
+
+int sysctl_journal(const char *path)
+{
+	if (!path) {
+		journal_path[0] = '\0';
+		return 0;
+	}
+	if (strlen(path) + 5 >= sizeof(journal_path))	/* room for ".tmp" */
+		return -ENAMETOOLONG;
+	snprintf(journal_path, sizeof(journal_path), "%s", path);
+	journal_write();
+	return 0;
+}
+
+static bool journal_safe(const char *v)
+{
+	return !strpbrk(v, "\t\n");
+}
+
+/* The whole record, to a temporary file renamed over the journal: a crash
+ * leaves the old journal or the new one, never half of one. Failures are
+ * logged; the settings themselves are already applied. */
+static void journal_write(void)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	int fd;
+
+	if (!journal_path[0])
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", journal_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		log_warn_e(-errno, "sysctl journal %s: cannot write", tmp);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	fputs(JOURNAL_MAGIC, f);
+	for (size_t i = 0; i < n_saved; i++)
+		if (journal_safe(saved_tab[i].old) && journal_safe(saved_tab[i].set))
+			fprintf(f, "%s\t%s\t%s\n", saved_tab[i].path, saved_tab[i].old,
+				saved_tab[i].set);
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		log_warn_e(-errno, "sysctl journal %s: cannot write", tmp);
+		fclose(f);
+		unlink(tmp);
+		return;
+	}
+	fclose(f);
+	if (rename(tmp, journal_path) < 0) {
+		log_warn_e(-errno, "sysctl journal %s: cannot rename into place", journal_path);
+		unlink(tmp);
+	}
+}
+
+/* One field of a journal line: up to the separator sep, copied into out. */
+static const char *field(const char *p, const char *end, char sep, char *out, size_t size)
+{
+	const char *q = memchr(p, sep, (size_t)(end - p));
+	size_t len;
+
+	if (!q || q == p)
+		return NULL;
+	len = (size_t)(q - p);
+	if (len >= size || memchr(p, '\0', len) || memchr(p, '\t', len) || memchr(p, '\n', len))
+		return NULL;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return q + 1;
+}
+
+int sysctl_journal_parse(const char *buf, size_t len, struct sysctl_saved *out, size_t max,
+			 size_t *n)
+{
+	const char *p = buf, *end = buf + len;
+	char check[SYSCTL_PATH_MAX + 16];
+
+	*n = 0;
+	if (len > SYSCTL_JOURNAL_MAX || len < sizeof(JOURNAL_MAGIC) - 1 ||
+	    memcmp(buf, JOURNAL_MAGIC, sizeof(JOURNAL_MAGIC) - 1) != 0)
+		return -EINVAL;
+	p += sizeof(JOURNAL_MAGIC) - 1;
+	while (p < end) {
+		struct sysctl_saved rec;
+
+		if (*n == max) {
+			*n = 0;
+			return -ENOSPC;
+		}
+		if (!(p = field(p, end, '\t', rec.path, sizeof(rec.path))) ||
+		    !(p = field(p, end, '\t', rec.old, sizeof(rec.old))) ||
+		    !(p = field(p, end, '\n', rec.set, sizeof(rec.set))) ||
+		    full_path(rec.path, check, sizeof(check)) < 0) {
+			*n = 0;
+			return -EINVAL;
+		}
+		out[(*n)++] = rec;
+	}
+	return 0;
+}
+
+int sysctl_journal_recover(const char *path)
+{
+	static struct sysctl_saved recs[SYSCTL_SAVED_MAX];
+	static char buf[SYSCTL_JOURNAL_MAX + 1];
+	size_t n = 0, got = 0;
+	ssize_t r;
+	int fd, err, restored = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	while (got < sizeof(buf) && (r = read(fd, buf + got, sizeof(buf) - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	if (got == sizeof(buf) || (err = sysctl_journal_parse(buf, got, recs, SYSCTL_SAVED_MAX, &n)) < 0) {
+		log_warnx("sysctl journal %s: malformed, ignored (the settings it names stay as they are)",
+			  path);
+		unlink(path);
+		return -EINVAL;
+	}
+	/* Newest first, as sysctl_restore_all() does. */
+	while (n > 0) {
+		if (restore_one(&recs[--n]) > 0)
+			restored++;
+	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn_e(-errno, "sysctl journal %s: cannot remove", path);
+	if (restored)
+		log_notice("sysctl: put back %d setting(s) an earlier run left changed", restored);
+	return restored;
 }

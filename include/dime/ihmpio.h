@@ -66,6 +66,10 @@ int ihmpio_handle_readable(struct ihmpio *io, int family);
 int ihmpio_send(struct ihmpio *io, const struct dime_addr *src, const struct dime_addr *dst,
 		uint16_t dport, const uint8_t *buf, size_t len, uint64_t now);
 
+/* A route appeared: retry every kept send now (those still failing keep
+ * their place in the backoff). */
+void ihmpio_retry_now(struct ihmpio *io);
+
 /* When the next kept send is due (UINT64_MAX: none), and retry those due. */
 uint64_t ihmpio_next_deadline(const struct ihmpio *io);
 void ihmpio_timer(struct ihmpio *io, uint64_t now);

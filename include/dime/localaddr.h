@@ -36,5 +36,7 @@ bool localaddr_is_local(const struct localaddrs *la, const struct dime_addr *add
 /* On an interface as a real address (not only as our pin). */
 bool localaddr_is_real(const struct localaddrs *la, const struct dime_addr *addr);
 bool localaddr_is_pin(const struct localaddrs *la, const struct dime_addr *addr);
+/* Does interface ifindex hold a real address (not a pin) of family? */
+bool localaddr_iface_has(const struct localaddrs *la, int ifindex, uint8_t family);
 
 #endif

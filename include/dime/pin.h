@@ -24,6 +24,7 @@
 #ifndef DIME_PIN_H
 #define DIME_PIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dime/addr.h"
@@ -77,5 +78,26 @@ int pin_flush_stale_except(const struct dime_addr *keep, size_t nkeep);
  * interface); the other settings are still tried.
  */
 int pin_prepare_iface(const char *ifname);
+
+/*
+ * Reverse-path filtering drops every packet that arrives on an interface
+ * with no IPv4 address left (the kernel's "last resort" check fails for
+ * strict and loose alike). After a soft hand-off the old link still
+ * delivers what the peer sent before it learnt our new address, above all
+ * the ACKs of data in flight; losing them stalls TCP for an RTO. So:
+ *
+ * pin_rp_filter_split() moves rp_filter from `all` to the interfaces: each
+ * interface (and `default`, for interfaces yet to come) is raised to
+ * max(own, all), then `all` goes to 0. The effective value of every
+ * interface is unchanged, and an interface's own value now decides alone.
+ * Recorded for sysctl_restore_all(). 0 or the first -errno.
+ *
+ * pin_iface_addrless(ifname, true) sets that interface's rp_filter to 0
+ * while it has no IPv4 address; (ifname, false) puts back the value it
+ * had. No-ops when the effective value is already 0, or when `all` could
+ * not be split (pin_rp_filter_split() failed and said so).
+ */
+int pin_rp_filter_split(void);
+int pin_iface_addrless(const char *ifname, bool addrless);
 
 #endif

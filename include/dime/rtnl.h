@@ -68,6 +68,8 @@ enum rtnl_event_type {
 	RTNL_EV_DUMP_DONE,	/* the dump ended: every link and address present
 				 * throughout it has been reported */
 	RTNL_EV_RESYNC,		/* events were lost or a dump broke: call rtnl_dump() */
+	RTNL_EV_ROUTE_ADDED,	/* some route was added (no detail: a hint that
+				 * sends which found no route may now succeed) */
 };
 
 struct rtnl_event {

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#define SYSCTL_SAVED_MAX 64
+#define SYSCTL_SAVED_MAX 256	/* three per interface, and `all`/`default` */
 #define SYSCTL_PATH_MAX 128
 #define SYSCTL_VALUE_MAX 64
 
@@ -44,5 +44,31 @@ int sysctl_restore_all(void);
 
 /* Number of settings currently recorded. */
 size_t sysctl_saved_count(void);
+
+/*
+ * Crash safety: a dimed killed with SIGKILL never restores what it
+ * changed, and the next run would record our values as the originals. So
+ * every change to the record is also written, atomically, to a journal
+ * file; a clean sysctl_restore_all() removes it.
+ *
+ * Journal format: "dime-sysctl 1\n", then one "PATH\tOLD\tSET\n" per
+ * setting, at most SYSCTL_SAVED_MAX of them, at most SYSCTL_JOURNAL_MAX
+ * bytes in all; values never hold a tab or a newline.
+ */
+#define SYSCTL_JOURNAL_MAX (SYSCTL_SAVED_MAX * (SYSCTL_PATH_MAX + 2 * SYSCTL_VALUE_MAX) + 32)
+
+/* Journal every change to path from now on (NULL: stop). 0 or -errno
+ * (-ENAMETOOLONG). */
+int sysctl_journal(const char *path);
+
+/* Parse a journal: pure. Fills out[0..*n). 0, or -EINVAL for anything
+ * malformed (then *n is 0), -ENOSPC for more than max entries. */
+int sysctl_journal_parse(const char *buf, size_t len, struct sysctl_saved *out, size_t max,
+			 size_t *n);
+
+/* Put back what a crashed run left, as a clean exit would have (a setting
+ * somebody changed since stays as it is), then remove the journal.
+ * Returns how many were restored, 0 when there is no journal, or -errno. */
+int sysctl_journal_recover(const char *path);
 
 #endif

@@ -8,7 +8,10 @@
  *   - a refusal leaves the state empty and says "name:line: ...";
  *   - whatever parses passes the structure rules (statefile_check), and
  *     formats to a text that parses to the same state and formats to the
- *     same text again (the format is a fixed point after one round).
+ *     same text again (the format is a fixed point after one round);
+ *   - the sysctl journal (sysctl.h), the other file a crash leaves: a
+ *     refusal returns no entry, an acceptance only paths that stay under
+ *     /proc/sys and fields without separators.
  * A violated invariant aborts, which libFuzzer reports as a crash.
  *
  * Build: cmake -S . -B build-fuzz -DDIME_FUZZ=ON -DCMAKE_C_COMPILER=clang
@@ -21,6 +24,7 @@
 #include <string.h>
 
 #include "dime/statefile.h"
+#include "dime/sysctl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,6 +62,30 @@ static void roundtrip(const struct state *st)
 	state_free(&back);
 }
 
+/* No component of path is "..": it cannot leave /proc/sys. */
+static bool stays_inside(const char *path)
+{
+	size_t len = strlen(path);
+
+	return strcmp(path, "..") != 0 && strncmp(path, "../", 3) != 0 && !strstr(path, "/../") &&
+	       !(len >= 3 && strcmp(path + len - 3, "/..") == 0);
+}
+
+static void journal(const char *buf, size_t size)
+{
+	static struct sysctl_saved recs[8];
+	size_t n = 99;
+	int rc = sysctl_journal_parse(buf, size, recs, 8, &n);
+
+	require(rc == 0 || rc == -EINVAL || rc == -ENOSPC);
+	require(rc == 0 ? n <= 8 : n == 0);
+	for (size_t i = 0; i < n; i++) {
+		require(recs[i].path[0] && recs[i].path[0] != '/' && stays_inside(recs[i].path));
+		require(!strpbrk(recs[i].path, "\t\n") && !strpbrk(recs[i].old, "\t\n") &&
+			!strpbrk(recs[i].set, "\t\n"));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[STATE_ERR_MAX];
@@ -69,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (size)
 		memcpy(copy, data, size);
+	journal(copy, size);
 	rc = statefile_parse(copy, size, "fuzz", &st, err, sizeof(err));
 	if (rc == 0) {
 		roundtrip(&st);

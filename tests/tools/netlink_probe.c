@@ -266,6 +266,8 @@ static void rt_event(void *ctx, const struct rtnl_event *ev)
 		printf("event=resync\n");
 		rtnl_dump(r->rt);
 		break;
+	case RTNL_EV_ROUTE_ADDED:
+		break;
 	}
 }
 
