@@ -124,7 +124,7 @@ printf '  %-30s %10s %10s %10s\n' "goodput (Mbit/s)" "$n1" "$fl" "$n2"
 awk -v a="$((c1 - c0))" -v b="$((c2 - c1))" -v c="$((c3 - c2))" -v hz="$hz" -v s1="$((t1 - t0))" -v s2="$((t2 - t1))" -v s3="$((t3 - t2))" 'BEGIN {
 	printf "  %-30s %9.1f%% %9.1f%% %9.1f%%\n", "dimed CPU on CH (of one core)", s1 ? 100 * a / hz / s1 : 0, s2 ? 100 * b / hz / s2 : 0, s3 ? 100 * c / hz / s3 : 0 }'
 awk -v n1="$n1" -v n2="$n2" -v f="$fl" 'BEGIN { n = (n1 + n2) / 2
-	printf "  ratio flood / normal: %.3f   (target >= 0.90)\n", n > 0 ? f / n : 0 }'
+	printf "  ratio flood / normal: %.3f   (target >= 0.90)\n", (n > 0 ? f / n : 0) }'
 echo "  dimed VmRSS on CH: $rss0 kB before, at most $rssmax kB during the flood"
 echo "  kernel receive-buffer drops at CH's IHMP socket: $((buf1 - buf0))"
 echo "  CH's IHMP counters that moved during the flood:"

@@ -19,6 +19,7 @@
 static const char *log_progname = "dime";
 static enum log_level log_max_level = LOG_LEVEL_INFO;
 static bool log_journal;
+static bool log_stamps;	/* DIME_LOG_TIMESTAMPS: wall-clock prefix */
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERR] = "err",
@@ -49,6 +50,7 @@ void log_init(const char *progname, enum log_level max_level)
 	log_progname = progname;
 	log_max_level = max_level;
 	log_journal = stderr_is_journal();
+	log_stamps = getenv("DIME_LOG_TIMESTAMPS") && *getenv("DIME_LOG_TIMESTAMPS");
 }
 
 void log_set_level(enum log_level max_level)
@@ -219,8 +221,27 @@ void log_set_clock(uint64_t (*now_ms)(void))
 	log_clock = now_ms ? now_ms : monotonic_ms;
 }
 
+/* "HH:MM:SS.mmm " of the wall clock, when DIME_LOG_TIMESTAMPS is set and
+ * stderr is not the journal (which stamps lines itself): for following a
+ * hand-off in a terminal or a test's log to the millisecond. */
+static const char *stamp(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	buf[0] = '\0';
+	if (log_journal || !log_stamps || clock_gettime(CLOCK_REALTIME, &ts) < 0 ||
+	    !localtime_r(&ts.tv_sec, &tm))
+		return buf;
+	snprintf(buf, size, "%02d:%02d:%02d.%03ld ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 ts.tv_nsec / 1000000);
+	return buf;
+}
+
 static void log_line(int level, const char *msg, int err)
 {
+	char ts[64];
+
 	if (log_journal) {
 		if (err)
 			fprintf(stderr, "<%d>%s: %s\n", level, msg, strerror(err));
@@ -228,9 +249,10 @@ static void log_line(int level, const char *msg, int err)
 			fprintf(stderr, "<%d>%s\n", level, msg);
 	} else {
 		if (err)
-			fprintf(stderr, "%s: %s: %s\n", log_progname, msg, strerror(err));
+			fprintf(stderr, "%s%s: %s: %s\n", stamp(ts, sizeof(ts)), log_progname, msg,
+				strerror(err));
 		else
-			fprintf(stderr, "%s: %s\n", log_progname, msg);
+			fprintf(stderr, "%s%s: %s\n", stamp(ts, sizeof(ts)), log_progname, msg);
 	}
 }
 

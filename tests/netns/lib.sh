@@ -47,6 +47,9 @@ TB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TB_SRC_DIR=$(cd "$TB_LIB_DIR/../.." && pwd)
 # The build whose binaries the scenarios use; ctest sets DIME_BUILD_DIR.
 TB_BUILD_DIR=${DIME_BUILD_DIR:-$TB_SRC_DIR/build}
+# dimed's log lines carry the wall-clock time (log.c), so a hand-off can be
+# followed to the millisecond next to the tools' own timestamps.
+export DIME_LOG_TIMESTAMPS=${DIME_LOG_TIMESTAMPS-1}
 
 TB_ID=""
 TB_TMP=""
@@ -416,7 +419,7 @@ tb_dimed_stop() {
 # those matching IGNORE_ERE) and no sanitizer report in NODE's dimed log.
 tb_dimed_check_log() {
 	local node=$1 ignore=${2:-^$} log=$TB_TMP/dimed-$1.log
-	if grep -E "^dimed: .*(warning|error|cannot|refused)" "$log" | grep -Ev "$ignore" >&2; then
+	if grep -E "^([0-9:.]+ )?dimed: .*(warning|error|cannot|refused)" "$log" | grep -Ev "$ignore" >&2; then
 		tb_fail "dimed on $node logged a warning"
 	fi
 	if grep -E "AddressSanitizer|LeakSanitizer|runtime error" "$log" >&2; then

@@ -231,7 +231,7 @@ stop_mh() {
 	kill -TERM "$pid"
 	tb_wait_for 10 "dimed on MH to exit" bash -c "! kill -0 $pid 2>/dev/null"
 	grep -q "stopped" "$TB_TMP/dimed-mh.log" || tb_fail "dimed on MH did not stop cleanly"
-	if grep -E "^dimed: .*(warning|error|cannot|refused|incomplete)" "$TB_TMP/dimed-mh.log" | grep -v "not tracked"; then
+	if grep -E "^([0-9:.]+ )?dimed: .*(warning|error|cannot|refused|incomplete)" "$TB_TMP/dimed-mh.log" | grep -v "not tracked"; then
 		tb_fail "dimed on MH logged a warning"
 	fi
 	if grep -E "AddressSanitizer|LeakSanitizer|runtime error" "$TB_TMP/dimed-mh.log"; then

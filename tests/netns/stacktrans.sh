@@ -119,7 +119,7 @@ check_no_warnings() {
 	local node
 	for node in "$@"; do
 		stop_dimed "$node"
-		if grep -E "^dimed: .*(warning|error|cannot|refused)" "$TB_TMP/dimed-$node.log" | grep -v "not tracked"; then
+		if grep -E "^([0-9:.]+ )?dimed: .*(warning|error|cannot|refused)" "$TB_TMP/dimed-$node.log" | grep -v "not tracked"; then
 			tb_fail "dimed on $node logged a warning"
 		fi
 		if grep -E "AddressSanitizer|LeakSanitizer|runtime error" "$TB_TMP/dimed-$node.log"; then

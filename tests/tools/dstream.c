@@ -60,6 +60,7 @@ struct opts {
 	double max_loss;
 	double rate_mbit;	/* 0: unlimited */
 	unsigned block_len;
+	unsigned stalls_ms;	/* recv --stalls: report waits this long; 0: none */
 	bool quiet;
 	unsigned seen;		/* OPT_* bits: which options were given */
 };
@@ -335,6 +336,16 @@ static void rx_arrival(struct rx *rx, uint64_t now)
 	if (st->started && now - rx->last_rx_ns > rx->max_gap_ns) {
 		rx->max_gap_ns = now - rx->last_rx_ns;
 		rx->max_gap_at_ns = rx->last_rx_ns - st->first_ns;
+	}
+	if (st->started && rx->o->stalls_ms && now - rx->last_rx_ns >= rx->o->stalls_ms * 1000000ull) {
+		struct timespec wall;
+		uint64_t gap = now - rx->last_rx_ns, began;
+
+		clock_gettime(CLOCK_REALTIME, &wall);
+		began = (uint64_t)wall.tv_sec * NS + (uint64_t)wall.tv_nsec - gap;
+		printf("dstream: stall wall=%llu.%03llu ms=%.1f\n", (unsigned long long)(began / NS),
+		       (unsigned long long)(began % NS / 1000000), gap / 1e6);
+		fflush(stdout);
 	}
 	rx->last_rx_ns = now;
 }
@@ -910,7 +921,7 @@ static int cmd_send(const struct opts *o)
 enum {
 	OPT_TCP = 1 << 0, OPT_UDP = 1 << 1, OPT_P = 1 << 2, OPT_b = 1 << 3, OPT_t = 1 << 4,
 	OPT_i = 1 << 5, OPT_LOSS = 1 << 6, OPT_q = 1 << 7, OPT_c = 1 << 8, OPT_B = 1 << 9,
-	OPT_r = 1 << 10, OPT_l = 1 << 11,
+	OPT_r = 1 << 10, OPT_l = 1 << 11, OPT_STALLS = 1 << 12,
 };
 
 /* The name of the lowest option bit set in bits. */
@@ -918,6 +929,7 @@ static const char *opt_name(unsigned bits)
 {
 	static const char *const names[] = {
 		"--tcp", "--udp", "-p", "-b", "-t", "-i", "--max-loss", "-q", "-c", "-B", "-r", "-l",
+		"--stalls",
 	};
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -926,12 +938,12 @@ static const char *opt_name(unsigned bits)
 	return "?";
 }
 
-#define RECV_OPTS (OPT_TCP | OPT_UDP | OPT_P | OPT_b | OPT_t | OPT_i | OPT_LOSS | OPT_q)
+#define RECV_OPTS (OPT_TCP | OPT_UDP | OPT_P | OPT_b | OPT_t | OPT_i | OPT_LOSS | OPT_q | OPT_STALLS)
 #define SEND_OPTS (OPT_TCP | OPT_UDP | OPT_P | OPT_c | OPT_B | OPT_t | OPT_r | OPT_l | OPT_q)
 
 static const char synopsis[] =
 	"usage: dstream recv (--tcp|--udp) -p PORT [-b BIND_ADDR] [-t MAX_SECONDS]\n"
-	"                    [-i IDLE_SECONDS] [--max-loss PCT] [-q]\n"
+	"                    [-i IDLE_SECONDS] [--max-loss PCT] [--stalls MS] [-q]\n"
 	"       dstream send (--tcp|--udp) -c DEST_ADDR -p PORT [-B SRC_ADDR] -t SECONDS\n"
 	"                    [-r RATE_MBIT] [-l BLOCK_BYTES] [-q]\n"
 	"       dstream --help\n";
@@ -955,6 +967,9 @@ static void help(void)
 	      "sender stalled (END not handed over within 2 s after -t).\n"
 	      "The receiver's result line gives the longest wait between two arrivals of\n"
 	      "data (maxgap_ms) and when it began (maxgap_at, seconds after the first byte).\n"
+	      "--stalls MS prints \"stall wall= ms=\" for every such wait of at least MS\n"
+	      "milliseconds as it ends (wall: when it began, on the real-time clock), so a\n"
+	      "script can pick the ones around an event it timed itself.\n"
 	      "The sender prints \"error t= wall= err=ENAME\" for the error that ends its run\n"
 	      "and \"senderr t= wall= err=ENAME\" the first time a UDP send fails with each\n"
 	      "errno (t: seconds since connected; wall: the real-time clock).\n", stdout);
@@ -1012,6 +1027,7 @@ static int parse_one(struct opts *o, int c, const char *arg)
 	case 'r': o->seen |= OPT_r; return parse_double("-r", arg, 0, 1e6, &o->rate_mbit);
 	case 'l': o->seen |= OPT_l; return parse_uint("-l", arg, 64, 65000, &o->block_len);
 	case 'q': o->seen |= OPT_q; o->quiet = true; return 0;
+	case 'S': o->seen |= OPT_STALLS; return parse_uint("--stalls", arg, 1, 3600000, &o->stalls_ms);
 	}
 	return -EINVAL;
 }
@@ -1068,6 +1084,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "tcp", no_argument, NULL, 'T' },
 		{ "udp", no_argument, NULL, 'U' },
 		{ "max-loss", required_argument, NULL, 'L' },
+		{ "stalls", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
