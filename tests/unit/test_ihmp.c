@@ -2,10 +2,10 @@
 /*
  * Check suite for the IHMP state machine (ihmp.c): a fake clock, hosts
  * that each own a HID table and an ihmp instance, and a fake network that
- * carries SEND actions between them (a datagram arrives when its source is
- * still up at the sender and its destination is up somewhere, unless the
- * test's drop filter or NAT says otherwise). Receiver rules are also
- * checked one message at a time with hand-built messages.
+ * carries SEND actions between them (ihmp_fakenet.h: a datagram arrives
+ * when its source is still up at the sender and its destination is up
+ * somewhere, unless the test's drop filter or NAT says otherwise). Receiver
+ * rules are also checked one message at a time with hand-built messages.
  *
  * The signed scenarios (docs/security.md) give each host an Ed25519 key and
  * a table of which peer address is bound to which host's key; the network
@@ -20,48 +20,9 @@
 
 #include "dime/ihmp.h"
 #include "dime/ihmp_sign.h"
+#include "ihmp_fakenet.h"
 #include "testutil.h"
 
-#define HOSTS 3
-#define QMAX 4096
-#define LOGMAX 8192
-
-struct host {
-	struct dime_hid_table *t;
-	struct ihmp *ih;
-	unsigned int nup;
-	struct dime_addr up[IHMP_LOCAL_MAX + 4];
-	unsigned int changed, lost;
-	uint32_t lost_hid;
-};
-
-struct pkt {
-	int from;
-	struct dime_addr src, dst;
-	uint16_t sport, dport, len;
-	uint8_t buf[IHMP_MSG_MAX];
-};
-
-/* Every datagram sent, decoded, for assertions. */
-struct logrec {
-	int from;
-	uint64_t at;
-	struct dime_addr src, dst;
-	uint16_t dport;
-	struct ihmp_msg m;
-};
-
-static struct host H[HOSTS];
-static struct pkt *Q;
-static unsigned int qhead, qtail;
-static struct logrec *LOG;
-static unsigned int nlog;
-static uint64_t now;
-static struct ihmp_actions *ACTS;
-/* Drop filter and NAT of the fake network; NULL: deliver unchanged. */
-static bool (*drop_fn)(const struct pkt *p);
-static void (*nat_fn)(struct pkt *p);
-static uint64_t rnd_state;
 /* Each host's key, and the peer keys every host configured: address ->
  * host whose key it is. */
 static struct ihmp_key *K[HOSTS];
@@ -70,13 +31,6 @@ static struct keybind {
 	int host;
 } binds[16];
 static unsigned int nbinds;
-
-static uint64_t fake_random(void *ctx)
-{
-	(void)ctx;
-	rnd_state = rnd_state * 6364136223846793005ull + 1442695040888963407ull;
-	return rnd_state;
-}
 
 /* HANDOFFs that reached ihmp_config.before_apply, on any host. */
 static unsigned int handoffs_applied;
@@ -114,14 +68,7 @@ static void setup(void)
 {
 	struct ihmp_config c = test_cfg();
 
-	Q = calloc(QMAX, sizeof(*Q));
-	LOG = calloc(LOGMAX, sizeof(*LOG));
-	ACTS = calloc(1, sizeof(*ACTS));
-	ck_assert_ptr_nonnull(Q);
-	qhead = qtail = nlog = 0;
-	now = 1000000;
-	drop_fn = NULL;
-	nat_fn = NULL;
+	fakenet_alloc();
 	rnd_state = 42;
 	nbinds = 0;
 	for (int i = 0; i < HOSTS; i++) {
@@ -137,9 +84,7 @@ static void teardown(void)
 		dime_hid_table_free(H[i].t);
 		ihmp_key_free(K[i]);
 	}
-	free(Q);
-	free(LOG);
-	free(ACTS);
+	fakenet_free();
 }
 
 /* Replace host i's ihmp with one of another configuration. */
@@ -148,208 +93,6 @@ static void host_reconfig(int i, const struct ihmp_config *cfg)
 	ihmp_free(H[i].ih);
 	dime_hid_table_free(H[i].t);
 	host_init_cfg(i, cfg);
-}
-
-/* Execute host i's actions: SENDs join the network queue and the log. */
-static void collect(int i)
-{
-	for (unsigned int k = 0; k < ACTS->n; k++) {
-		const struct ihmp_action *a = &ACTS->a[k];
-
-		if (a->type == IHMP_ACT_LOCATORS_CHANGED) {
-			H[i].changed++;
-			continue;
-		}
-		if (a->type == IHMP_ACT_PEER_LOST) {
-			H[i].lost++;
-			H[i].lost_hid = a->hid;
-			continue;
-		}
-		ck_assert_int_eq(a->type, IHMP_ACT_SEND);
-		ck_assert_uint_le(a->len, IHMP_MSG_MAX);
-		ck_assert_uint_lt(nlog, LOGMAX);
-		LOG[nlog].from = i;
-		LOG[nlog].at = now;
-		LOG[nlog].src = a->src;
-		LOG[nlog].dst = a->dst;
-		LOG[nlog].dport = a->dport;
-		ck_assert_int_eq(ihmp_decode(a->buf, a->len, &LOG[nlog].m), 0);
-		if (getenv("IHMP_TRACE")) {
-			char x[64], y[64];
-			fprintf(stderr, "%llu host%d %s -> %s %s acked=%s seq=%u\n", (unsigned long long)now, i,
-				dime_addr_fmt(&a->src, x, sizeof(x)), dime_addr_fmt(&a->dst, y, sizeof(y)),
-				ihmp_type_name(LOG[nlog].m.type), LOG[nlog].m.type == IHMP_ACK ? ihmp_type_name(LOG[nlog].m.acked_type) : "-", LOG[nlog].m.seq);
-		}
-		nlog++;
-		ck_assert_uint_lt(qtail, QMAX);
-		Q[qtail].from = i;
-		Q[qtail].src = a->src;
-		Q[qtail].dst = a->dst;
-		Q[qtail].sport = IHMP_PORT_DEFAULT;
-		Q[qtail].dport = a->dport;
-		Q[qtail].len = a->len;
-		memcpy(Q[qtail].buf, a->buf, a->len);
-		qtail++;
-	}
-	ACTS->n = 0;
-}
-
-static int owner(const struct dime_addr *a)
-{
-	for (int i = 0; i < HOSTS; i++)
-		for (unsigned int k = 0; k < H[i].nup; k++)
-			if (dime_addr_eq(&H[i].up[k], a))
-				return i;
-	return -1;
-}
-
-/* Deliver up to n queued datagrams, in order. */
-static void deliver_n(unsigned int n)
-{
-	while (n-- && qhead < qtail) {
-		struct pkt *p = &Q[qhead++];
-		int to;
-
-		if (owner(&p->src) != p->from || (drop_fn && drop_fn(p)))
-			continue;
-		if (nat_fn)
-			nat_fn(p);
-		to = owner(&p->dst);
-		if (to < 0)
-			continue;
-		ck_assert_int_eq(ihmp_input(H[to].ih, p->buf, p->len, &p->src, p->sport, &p->dst,
-					    now, ACTS), 0);
-		collect(to);
-	}
-}
-
-/* Deliver everything queued, and what that causes. */
-static void deliver(void)
-{
-	deliver_n(UINT32_MAX);
-}
-
-/* Run timers and the network up to time t. */
-static void run_until(uint64_t t)
-{
-	for (int guard = 0; guard < 10000; guard++) {
-		uint64_t next = UINT64_MAX;
-
-		deliver();
-		for (int i = 0; i < HOSTS; i++) {
-			uint64_t d = ihmp_next_deadline(H[i].ih);
-
-			if (d < next)
-				next = d;
-		}
-		if (next > t)
-			break;
-		if (next > now)
-			now = next;
-		for (int i = 0; i < HOSTS; i++) {
-			ck_assert_int_eq(ihmp_timer(H[i].ih, now, ACTS), 0);
-			collect(i);
-		}
-	}
-	deliver();
-	now = t;
-}
-
-static void up(int i, const char *text)
-{
-	ck_assert_uint_lt(H[i].nup, sizeof(H[i].up) / sizeof(H[i].up[0]));
-	H[i].up[H[i].nup++] = A(text);
-	ck_assert_int_eq(ihmp_local_addr_up(H[i].ih, AP(text), now, ACTS), 0);
-	collect(i);
-}
-
-static void down(int i, const char *text)
-{
-	struct dime_addr a = A(text);
-
-	for (unsigned int k = 0; k < H[i].nup; k++)
-		if (dime_addr_eq(&H[i].up[k], &a))
-			H[i].up[k] = H[i].up[--H[i].nup];
-	ck_assert_int_eq(ihmp_local_addr_down(H[i].ih, &a, now, ACTS), 0);
-	collect(i);
-}
-
-/* As StackTrans does for an outbound flow lid -> rid: a HID with active
- * {rid}, local {lid}, then IHMP starts. */
-static uint32_t flow(int i, const char *lid, const char *rid)
-{
-	uint32_t hid;
-
-	ck_assert_int_eq(dime_hid_create(H[i].t, now, &hid), 0);
-	ck_assert_int_eq(dime_hid_addr_add(H[i].t, hid, DIME_HID_ACTIVE, AP(rid)), 0);
-	ck_assert_int_eq(dime_hid_addr_add(H[i].t, hid, DIME_HID_LOCAL, AP(lid)), 0);
-	ck_assert_int_eq(ihmp_hid_created(H[i].ih, hid, now, ACTS), 0);
-	collect(i);
-	return hid;
-}
-
-static struct dime_hid_entry *hid_of(int i, const char *addr)
-{
-	uint32_t hid = dime_hid_lookup(H[i].t, AP(addr));
-
-	return dime_hid_get(H[i].t, hid);
-}
-
-static bool has(const struct dime_addr_set *s, const char *text)
-{
-	return dime_addr_set_has(s, AP(text));
-}
-
-static bool set_eq(const struct dime_addr_set *x, const struct dime_addr_set *y)
-{
-	if (x->n != y->n)
-		return false;
-	for (unsigned int i = 0; i < x->n; i++)
-		if (!dime_addr_set_has(y, &x->addr[i]))
-			return false;
-	return true;
-}
-
-/* Datagrams of a type sent since log index from (acked: type acknowledged,
- * 0 for requests). */
-static unsigned int count(unsigned int from, int host, uint8_t type, uint8_t acked)
-{
-	unsigned int n = 0;
-
-	for (unsigned int k = from; k < nlog; k++)
-		if ((host < 0 || LOG[k].from == host) && LOG[k].m.type == type &&
-		    (!acked || LOG[k].m.acked_type == acked))
-			n++;
-	return n;
-}
-
-static const struct logrec *find(unsigned int from, int host, uint8_t type, unsigned int nth)
-{
-	for (unsigned int k = from; k < nlog; k++)
-		if ((host < 0 || LOG[k].from == host) && LOG[k].m.type == type && nth-- == 0)
-			return &LOG[k];
-	return NULL;
-}
-
-/* Hand a message to host i as if it came from src:5150 to dst. */
-static void inject(int i, struct ihmp_msg *m, const char *src, const char *dst)
-{
-	uint8_t buf[IHMP_MSG_MAX];
-	int len = ihmp_encode(m, buf, sizeof(buf));
-
-	ck_assert_int_gt(len, 0);
-	ck_assert_int_eq(ihmp_input(H[i].ih, buf, (size_t)len, AP(src), IHMP_PORT_DEFAULT, AP(dst),
-				    now, ACTS), 0);
-	collect(i);
-}
-
-/* A and B, one IPv4 address each, after the HELLO exchange. */
-static void pair_v4(void)
-{
-	up(0, "192.0.2.1");
-	up(1, "198.51.100.1");
-	flow(0, "192.0.2.1", "198.51.100.1");
-	run_until(now + 100);
 }
 
 /* ---- HELLO -------------------------------------------------------------- */

@@ -6,10 +6,10 @@
  * (dime_hid_entry.rloc_unvalidated, pv_rx, pv_tx) and probed; the ACK from
  * that address clears the flag and reports the locators changed.
  *
- * The harness is test_ihmp.c's in small: a fake clock, two hosts with a HID
- * table and an ihmp each, a fake network that carries SEND actions between
- * them (a datagram to an address no host has, a victim's, is lost), and
- * hand-built messages injected with any source.
+ * The harness is test_ihmp.c's (ihmp_fakenet.h): a fake clock, hosts with
+ * a HID table and an ihmp each, a fake network that carries SEND actions
+ * between them (a datagram to an address no host has, a victim's, is
+ * lost), and hand-built messages injected with any source.
  */
 #include <check.h>
 #include <stdio.h>
@@ -17,49 +17,8 @@
 #include <string.h>
 
 #include "dime/ihmp.h"
+#include "ihmp_fakenet.h"
 #include "testutil.h"
-
-#define HOSTS 2
-#define QMAX 1024
-#define LOGMAX 2048
-
-struct host {
-	struct dime_hid_table *t;
-	struct ihmp *ih;
-	unsigned int nup;
-	struct dime_addr up[IHMP_LOCAL_MAX];
-	unsigned int changed;
-	uint32_t changed_hid;
-};
-
-struct pkt {
-	int from;
-	struct dime_addr src, dst;
-	uint16_t len;
-	uint8_t buf[IHMP_MSG_MAX];
-};
-
-struct logrec {
-	int from;
-	struct dime_addr src, dst;
-	struct ihmp_msg m;
-};
-
-static struct host H[HOSTS];
-static struct pkt *Q;
-static unsigned int qhead, qtail;
-static struct logrec *LOG;
-static unsigned int nlog;
-static uint64_t now;
-static struct ihmp_actions *ACTS;
-static uint64_t rnd_state;
-
-static uint64_t fake_random(void *ctx)
-{
-	(void)ctx;
-	rnd_state = rnd_state * 6364136223846793005ull + 1442695040888963407ull;
-	return rnd_state;
-}
 
 static struct ihmp_config test_cfg(bool pv)
 {
@@ -95,12 +54,7 @@ static void hosts_free(void)
 
 static void setup(void)
 {
-	Q = calloc(QMAX, sizeof(*Q));
-	LOG = calloc(LOGMAX, sizeof(*LOG));
-	ACTS = calloc(1, sizeof(*ACTS));
-	ck_assert(Q && LOG && ACTS);
-	qhead = qtail = nlog = 0;
-	now = 1000000;
+	fakenet_alloc();
 	rnd_state = 7;
 	hosts_init(true);
 }
@@ -108,9 +62,7 @@ static void setup(void)
 static void teardown(void)
 {
 	hosts_free();
-	free(Q);
-	free(LOG);
-	free(ACTS);
+	fakenet_free();
 }
 
 /* Validation off: the same hosts, configured as before this feature. */
@@ -120,163 +72,9 @@ static void reconfig_off(void)
 	hosts_init(false);
 }
 
-static void collect(int i)
-{
-	for (unsigned int k = 0; k < ACTS->n; k++) {
-		const struct ihmp_action *a = &ACTS->a[k];
-
-		if (a->type == IHMP_ACT_LOCATORS_CHANGED) {
-			H[i].changed++;
-			H[i].changed_hid = a->hid;
-			continue;
-		}
-		if (a->type != IHMP_ACT_SEND)
-			continue;
-		ck_assert_uint_lt(nlog, LOGMAX);
-		LOG[nlog].from = i;
-		LOG[nlog].src = a->src;
-		LOG[nlog].dst = a->dst;
-		ck_assert_int_eq(ihmp_decode(a->buf, a->len, &LOG[nlog].m), 0);
-		if (getenv("PV_TRACE")) {
-			char x[64], y[64];
-
-			fprintf(stderr, "%llu host%d %s -> %s %s %s seq=%u\n", (unsigned long long)now, i,
-				dime_addr_fmt(&a->src, x, sizeof(x)), dime_addr_fmt(&a->dst, y, sizeof(y)),
-				ihmp_type_name(LOG[nlog].m.type),
-				LOG[nlog].m.type == IHMP_ACK ? ihmp_type_name(LOG[nlog].m.acked_type) : "",
-				LOG[nlog].m.seq);
-		}
-		nlog++;
-		ck_assert_uint_lt(qtail, QMAX);
-		Q[qtail].from = i;
-		Q[qtail].src = a->src;
-		Q[qtail].dst = a->dst;
-		Q[qtail].len = a->len;
-		memcpy(Q[qtail].buf, a->buf, a->len);
-		qtail++;
-	}
-	ACTS->n = 0;
-}
-
-static int owner(const struct dime_addr *a)
-{
-	for (int i = 0; i < HOSTS; i++)
-		for (unsigned int k = 0; k < H[i].nup; k++)
-			if (dime_addr_eq(&H[i].up[k], a))
-				return i;
-	return -1;
-}
-
-static void deliver_n(unsigned int n)
-{
-	while (n-- && qhead < qtail) {
-		struct pkt *p = &Q[qhead++];
-		int to = owner(&p->dst);
-
-		if (owner(&p->src) != p->from || to < 0)
-			continue;
-		ck_assert_int_eq(ihmp_input(H[to].ih, p->buf, p->len, &p->src, IHMP_PORT_DEFAULT,
-					    &p->dst, now, ACTS), 0);
-		collect(to);
-	}
-}
-
-static void run_until(uint64_t t)
-{
-	for (int guard = 0; guard < 10000; guard++) {
-		uint64_t next = UINT64_MAX;
-
-		deliver_n(UINT32_MAX);
-		for (int i = 0; i < HOSTS; i++) {
-			uint64_t d = ihmp_next_deadline(H[i].ih);
-
-			if (d < next)
-				next = d;
-		}
-		if (next > t)
-			break;
-		if (next > now)
-			now = next;
-		for (int i = 0; i < HOSTS; i++) {
-			ck_assert_int_eq(ihmp_timer(H[i].ih, now, ACTS), 0);
-			collect(i);
-		}
-	}
-	deliver_n(UINT32_MAX);
-	now = t;
-}
-
-static void up(int i, const char *text)
-{
-	ck_assert_uint_lt(H[i].nup, IHMP_LOCAL_MAX);
-	H[i].up[H[i].nup++] = A(text);
-	ck_assert_int_eq(ihmp_local_addr_up(H[i].ih, AP(text), now, ACTS), 0);
-	collect(i);
-}
-
-static void down(int i, const char *text)
-{
-	struct dime_addr a = A(text);
-
-	for (unsigned int k = 0; k < H[i].nup; k++)
-		if (dime_addr_eq(&H[i].up[k], &a))
-			H[i].up[k] = H[i].up[--H[i].nup];
-	ck_assert_int_eq(ihmp_local_addr_down(H[i].ih, &a, now, ACTS), 0);
-	collect(i);
-}
-
-static uint32_t flow(int i, const char *lid, const char *rid)
-{
-	uint32_t hid;
-
-	ck_assert_int_eq(dime_hid_create(H[i].t, now, &hid), 0);
-	ck_assert_int_eq(dime_hid_addr_add(H[i].t, hid, DIME_HID_ACTIVE, AP(rid)), 0);
-	ck_assert_int_eq(dime_hid_addr_add(H[i].t, hid, DIME_HID_LOCAL, AP(lid)), 0);
-	ck_assert_int_eq(ihmp_hid_created(H[i].ih, hid, now, ACTS), 0);
-	collect(i);
-	return hid;
-}
-
-static struct dime_hid_entry *hid_of(int i, const char *addr)
-{
-	return dime_hid_get(H[i].t, dime_hid_lookup(H[i].t, AP(addr)));
-}
-
 static bool eq(const struct dime_addr *a, const char *text)
 {
 	return dime_addr_eq(a, AP(text));
-}
-
-static unsigned int count(unsigned int from, int host, uint8_t type, uint8_t acked)
-{
-	unsigned int n = 0;
-
-	for (unsigned int k = from; k < nlog; k++)
-		if ((host < 0 || LOG[k].from == host) && LOG[k].m.type == type &&
-		    (!acked || LOG[k].m.acked_type == acked))
-			n++;
-	return n;
-}
-
-static const struct logrec *find(unsigned int from, int host, uint8_t type, unsigned int nth)
-{
-	for (unsigned int k = from; k < nlog; k++)
-		if ((host < 0 || LOG[k].from == host) && LOG[k].m.type == type && nth-- == 0)
-			return &LOG[k];
-	return NULL;
-}
-
-/* Hand host i a message from src:5150 to dst; its length. */
-static size_t inject(int i, struct ihmp_msg *m, const char *src, const char *dst)
-{
-	uint8_t buf[IHMP_MSG_MAX];
-	int len = ihmp_encode(m, buf, sizeof(buf));
-
-	ck_assert_int_gt(len, 0);
-	ck_assert_int_eq(ihmp_input(H[i].ih, buf, (size_t)len, AP(src), IHMP_PORT_DEFAULT, AP(dst),
-				    now, ACTS), 0);
-	collect(i);
-	return (size_t)len;
 }
 
 /* The ACK of a logged request, as its destination would send it. */
@@ -287,15 +85,6 @@ static void ack_of(const struct logrec *r, struct ihmp_msg *m)
 	m->host_id = r->dst;
 	m->has = IHMP_HAS_NONCE;
 	m->nonce = r->m.nonce;
-}
-
-/* A (192.0.2.1) opened a flow to B (198.51.100.1); HELLO done. */
-static void pair_v4(void)
-{
-	up(0, "192.0.2.1");
-	up(1, "198.51.100.1");
-	flow(0, "192.0.2.1", "198.51.100.1");
-	run_until(now + 100);
 }
 
 static void forged_handoff(struct ihmp_msg *m, const char *new_addr, const char *old_addr)
