@@ -91,11 +91,13 @@ out=$(bash -c '. /usr/share/bash-completion/bash_completion
 	. /usr/share/bash-completion/completions/dimectl
 	c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
 	      COMPREPLY=(); _dimectl; echo "${COMPREPLY[*]}"; }
-	c dimectl ""; c dimectl dump ""; c dimectl show ""; c dimectl set-locator 192.0.2.1 ""')
-[ "$out" = "show stats dump monitor set-locator reload version help
-hids flows addrs stats
-hids flows addrs
-remote local" ] || fail "bash completion: $out"
+	c dimectl ""; c dimectl dump ""; c dimectl show ""; c dimectl set-locator 192.0.2.1 ""
+	c dimectl set-local-key -')
+[ "$out" = "show stats dump monitor set-locator set-local-key reload version help
+hids flows addrs keys stats
+hids flows addrs keys
+remote local
+--remove" ] || fail "bash completion: $out"
 
 # reinstall (postinst configure with a previous version: idempotent, no start)
 echo '# local change' >>/etc/dime/dime.conf
