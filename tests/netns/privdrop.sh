@@ -209,9 +209,12 @@ handoff_by_hand() { # see stacktrans.sh: both ends learn the locators during the
 # A link that appears after the drop: dimed loosens its rp_filter (1 -> 2)
 # through /proc/sys as the user, and restores it at exit.
 sysctl_of() { tb_exec mh cat "/proc/sys/net/ipv4/conf/$1/rp_filter"; }
+# Read at every poll (a "$(...)" argument would be read once, before dimed
+# had a chance to act).
+rp_filter_is() { [ "$(sysctl_of "$1")" = "$2" ]; }
 link_after_drop() {
 	tb_exec mh ip link add pdA type veth peer name pdB
-	tb_wait_for 10 "dimed to loosen pdA's rp_filter" test "$(sysctl_of pdA)" = 2
+	tb_wait_for 10 "dimed to loosen pdA's rp_filter" rp_filter_is pdA 2
 	tb_log "rp_filter of a new link set after the drop"
 }
 
