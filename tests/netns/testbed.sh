@@ -115,6 +115,7 @@ check_cleanup() {
 	[ -n "$id" ] || tb_fail "cleanup: child never built its testbed"
 	[ -z "$(tb_leftovers "$id")" ] || tb_fail "cleanup: namespaces left after a failure: $(tb_leftovers "$id")"
 	pgrep -f "^sleep 300$" >/dev/null && tb_fail "cleanup: a process of the failed test survived"
+	[ -z "$id" ] || rm -rf "/tmp/dime-tb-$id".*	# the logs a failing test keeps: this failure was on purpose
 
 	: >"$child_out"
 	bash -c '. "$1"; set -e; tb_setup 2>/dev/null; echo "$TB_ID"; tb_sleep 60' \
@@ -126,6 +127,7 @@ check_cleanup() {
 	id=$(head -n 1 "$child_out")
 	rm -f "$child_out"
 	[ -z "$(tb_leftovers "$id")" ] || tb_fail "cleanup: namespaces left after SIGTERM: $(tb_leftovers "$id")"
+	[ -z "$id" ] || rm -rf "/tmp/dime-tb-$id".*
 	tb_log "cleanup: nothing left after a failing and a killed test"
 }
 
