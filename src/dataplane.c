@@ -838,12 +838,11 @@ failed:
 static bool pv_budget_take(struct dataplane *dp, struct dime_hid_entry *h,
 			   const struct dime_addr *rloc, const struct dime_addr *rid, size_t len)
 {
-	unsigned int f;
+	unsigned int f = dime_af_index(rid->family);
 
-	if (!rloc || dime_addr_eq(rloc, rid))
-		return true;
-	f = dime_af_index(rloc->family);
-	if (!h->rloc_unvalidated[f])
+	/* The flag first: it is clear for almost every packet, and costs one
+	 * byte where the address comparison costs two addresses. */
+	if (!h->rloc_unvalidated[f] || !rloc || dime_addr_eq(rloc, rid))
 		return true;
 	if (h->pv_tx[f] + len > PV_AMPLIFICATION * h->pv_rx[f]) {
 		dp->st.out_unvalidated++;
