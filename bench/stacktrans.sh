@@ -8,6 +8,10 @@
 #   unmoved   dimed on MH and CH, the flow not moved  target >= 0.98 of plain
 #   moved     dimed on both, MH hands off while the flow runs, so every
 #             packet is rewritten at both ends        target >= 0.80 of plain
+#             (dimed's default: once steady, the kernel rewrites the flow
+#             from the maps dimed fills, docs/dataplane.md "Offload")
+#   moved-nfq the same with "offload no": every packet crosses user space
+#             through NFQUEUE at both ends (the cost offload removes)
 #
 # Each case runs ROUNDS times, interleaved, and the median is used; the
 # moved case is measured over the seconds after the hand-off only.
@@ -47,22 +51,25 @@ ctl() {
 	tb_exec "$node" "$DIMECTL" -s "$TB_TMP/$node.sock" "$@"
 }
 
+# dimed_up [CONF]: dimed on MH and CH, with the configuration file CONF
 dimed_up() {
-	tb_bg mh dimed-mh "$DIMED" -s "$TB_TMP/mh.sock" >/dev/null
-	tb_bg ch dimed-ch "$DIMED" -s "$TB_TMP/ch.sock" >/dev/null
+	local conf=${1:-$TB_TMP/default.conf}
+	[ -e "$TB_TMP/default.conf" ] || : >"$TB_TMP/default.conf"
+	tb_bg mh dimed-mh "$DIMED" -f "$conf" -s "$TB_TMP/mh.sock" >/dev/null
+	tb_bg ch dimed-ch "$DIMED" -f "$conf" -s "$TB_TMP/ch.sock" >/dev/null
 	tb_wait_for 10 "dimed on MH" ctl mh version
 	tb_wait_for 10 "dimed on CH" ctl ch version
 	local node
-	for node in mh ch; do pin "$(pgrep -f "^$DIMED -s $TB_TMP/$node.sock")" "$CPUS_DIMED"; done
+	for node in mh ch; do pin "$(pgrep -f "^$DIMED -f $conf -s $TB_TMP/$node.sock")" "$CPUS_DIMED"; done
 }
 
 dimed_down() {
 	local node pid
 	for node in mh ch; do
-		pid=$(pgrep -f "^$DIMED -s $TB_TMP/$node.sock" || true)
+		pid=$(pgrep -f "^$DIMED -f .* -s $TB_TMP/$node.sock" || true)
 		[ -z "$pid" ] || kill -TERM "$pid"
 	done
-	tb_wait_for 10 "dimed to stop" bash -c "! pgrep -f '^$DIMED -s $TB_TMP/' >/dev/null"
+	tb_wait_for 10 "dimed to stop" bash -c "! pgrep -f '^$DIMED -f .* -s $TB_TMP/' >/dev/null"
 }
 
 # iperf_run NAME SRC: iperf3 client MH -> CH bound to SRC; per-second Mbit/s in NAME.log
@@ -83,19 +90,12 @@ pin "$(tb_bg ch iperf3-server iperf3 -s)" "$CPUS_IPERF"
 tb_wait_for 5 "iperf3 server" tb_exec ch sh -c "ss -ltn | grep -q ':5201 '"
 used_cc=${CC:-$(tb_exec mh sysctl -n net.ipv4.tcp_congestion_control)}
 
-plain=() unmoved=() moved=() ratios=()
-for ((r = 1; r <= ROUNDS; r++)); do
-	# MH starts every round on link 1.
-	iperf_run "plain$r" $TB_MH1_4
-	plain+=("$(mean_after_skip "plain$r")")
-
-	dimed_up
-	iperf_run "unmoved$r" $TB_MH1_4
-	unmoved+=("$(mean_after_skip "unmoved$r")")
-
-	# The moved flow: hand off 1 s in, locators set during a 0.2 s gap.
+# moved_run NAME: the moved flow: hand off 1 s in, locators set during a
+# 0.2 s gap; dimed's counters afterwards in NAME.stats. MH ends on link 1.
+moved_run() {
+	local iperf
 	iperf_client -c $TB_CH_4 -B $TB_MH1_4 -t "$DURATION" -i 1 -f m --forceflush \
-		>"$TB_TMP/moved$r.log" 2>&1 &
+		>"$TB_TMP/$1.log" 2>&1 &
 	iperf=$!
 	tb_sleep 1
 	tb_mh_detach 1 2>/dev/null
@@ -104,25 +104,51 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	tb_sleep 0.2
 	tb_mh_attach 2 2>/dev/null
 	wait "$iperf" || true
-	moved+=("$(mean_after_skip "moved$r")")
-	ctl mh dump stats >"$TB_TMP/moved$r.stats"
-	rewritten=$(awk '$1 == "dp_out_rewritten" { print $2 }' "$TB_TMP/moved$r.stats")
-	# Packets longer than a verdict can carry (BIG TCP): dropped, and the flow stalls.
-	toolong=$(awk '$1 == "nfq_truncated_dropped" { print $2 }' "$TB_TMP/moved$r.stats")
+	ctl mh dump stats >"$TB_TMP/$1.stats"
 	dimed_down
 	tb_mh_detach 2 2>/dev/null
 	tb_mh_attach 1 2>/dev/null
-	ratios+=("$(awk -v a="${moved[-1]}" -v b="${plain[-1]}" 'BEGIN { printf "%.3f", b ? a / b : 0 }')")
-	printf 'round %d: plain %s, unmoved %s, moved %s Mbit/s (moved/plain %s; MH rewrote %s packets, dropped %s too long)\n' \
-		"$r" "${plain[-1]}" "${unmoved[-1]}" "${moved[-1]}" "${ratios[-1]}" "$rewritten" "${toolong:-0}"
+}
+
+statof() { awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }' "$TB_TMP/$1.stats"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b ? a / b : 0 }'; }
+
+echo "offload no" >"$TB_TMP/nfq.conf"
+plain=() unmoved=() moved=() nfq=() ratios=() nfq_ratios=()
+for ((r = 1; r <= ROUNDS; r++)); do
+	# MH starts every round on link 1.
+	iperf_run "plain$r" $TB_MH1_4
+	plain+=("$(mean_after_skip "plain$r")")
+
+	dimed_up
+	iperf_run "unmoved$r" $TB_MH1_4
+	unmoved+=("$(mean_after_skip "unmoved$r")")
+	moved_run "moved$r"
+	moved+=("$(mean_after_skip "moved$r")")
+
+	dimed_up "$TB_TMP/nfq.conf"
+	moved_run "nfq$r"
+	nfq+=("$(mean_after_skip "nfq$r")")
+
+	ratios+=("$(ratio "${moved[-1]}" "${plain[-1]}")")
+	nfq_ratios+=("$(ratio "${nfq[-1]}" "${plain[-1]}")")
+	# Packets longer than a verdict can carry (BIG TCP): dropped, and the flow stalls.
+	printf 'round %d: plain %s, unmoved %s, moved %s (%s), moved-nfq %s (%s) Mbit/s\n' "$r" "${plain[-1]}" \
+		"${unmoved[-1]}" "${moved[-1]}" "${ratios[-1]}" "${nfq[-1]}" "${nfq_ratios[-1]}"
+	printf '  moved: MH rewrote %s packets in user space, the kernel %s (%s flows handed over)\n' \
+		"$(statof "moved$r" dp_out_rewritten)" "$(statof "moved$r" offload_out_packets)" \
+		"$(statof "moved$r" dp_offload_adds)"
+	printf '  moved-nfq: MH rewrote %s packets in user space, dropped %s too long\n' \
+		"$(statof "nfq$r" dp_out_rewritten)" "$(statof "nfq$r" nfq_truncated_dropped)"
 done
 
-p=$(median "${plain[@]}") u=$(median "${unmoved[@]}") m=$(median "${moved[@]}")
+p=$(median "${plain[@]}") u=$(median "${unmoved[@]}") m=$(median "${moved[@]}") q=$(median "${nfq[@]}")
 echo
 echo "StackTrans goodput, iperf3 TCP MH -> CH, unshaped veth, median of $ROUNDS x ${DURATION}s:"
-printf '  congestion control %s; CPUs: dimed %s, iperf3 %s; moved/plain per round, median %s\n' "$used_cc" \
-	"${CPUS_DIMED:-any}" "${CPUS_IPERF:-any}" "$(median "${ratios[@]}")"
+printf '  congestion control %s; CPUs: dimed %s, iperf3 %s; per-round ratio medians: moved %s, moved-nfq %s\n' \
+	"$used_cc" "${CPUS_DIMED:-any}" "${CPUS_IPERF:-any}" "$(median "${ratios[@]}")" "$(median "${nfq_ratios[@]}")"
 printf '  %-34s %10s %8s %8s\n' case "Mbit/s" ratio target
 printf '  %-34s %10s %8s %8s\n' "plain kernel (no dimed)" "$p" 1.00 -
 printf '  %-34s %10s %8.3f %8s\n' "dimed running, flow not moved" "$u" "$(awk -v a="$u" -v b="$p" 'BEGIN { print a / b }')" ">=0.98"
 printf '  %-34s %10s %8.3f %8s\n' "moved flow, every packet rewritten" "$m" "$(awk -v a="$m" -v b="$p" 'BEGIN { print a / b }')" ">=0.80"
+printf '  %-34s %10s %8.3f %8s\n' "moved, all in user space (nfq)" "$q" "$(awk -v a="$q" -v b="$p" 'BEGIN { print a / b }')" -

@@ -169,6 +169,9 @@ static const struct directive directives[CONF_KEY_COUNT] = {
 	[CONF_MANAGE_SYSCTLS] = {
 		"manage-sysctls", D_BOOL(manage_sysctls, 1),
 		.help = "Adjust rp_filter and the arp_* sysctls for moved addresses; restored at exit" },
+	[CONF_OFFLOAD] = {
+		"offload", D_BOOL(offload, 1),
+		.help = "Let the kernel rewrite steady moved TCP/UDP flows (nftables table inet dimed)" },
 	[CONF_LOG_LEVEL] = {
 		"log-level", .type = T_LOGLEVEL, .off = OFF(log_level, int), .def = LOG_LEVEL_INFO,
 		.help = "Most verbose priority logged (the -l option overrides it)" },
@@ -1105,6 +1108,7 @@ static void to_daemon_config(const struct dime_conf *c, struct dimed_config *cfg
 	cfg->nfq_rcvbuf = (uint32_t)c->queue_rcvbuf;
 	cfg->ipv6 = c->ipv6;
 	cfg->manage_sysctls = c->manage_sysctls;
+	cfg->offload = c->offload;
 	cfg->ihmp_auth = (uint8_t)c->ihmp_auth;
 	cfg->ihmp_rate = c->ihmp_rate_limit;
 	cfg->ihmp_rate_global = c->ihmp_rate_limit_global;

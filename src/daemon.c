@@ -35,6 +35,7 @@
 #include "dime/localaddr.h"
 #include "dime/log.h"
 #include "dime/nfq.h"
+#include "dime/offload.h"
 #include "dime/pin.h"
 #include "dime/pkt.h"
 #include "dime/rtnl.h"
@@ -100,6 +101,8 @@ struct dimed {
 	struct nfqio *nfq_out, *nfq_in;
 	struct queue_ctx qctx_out, qctx_in;
 	struct ctnl *ct;
+	struct offload *off;		/* NULL: no offload */
+	uint64_t keep_errors;		/* conntrack could not say if a flow lives */
 	struct rtnl *rt;
 	struct ctl_server *ctl;
 	struct localaddrs local;
@@ -474,7 +477,7 @@ static void probe_senders(struct dimed *d, uint32_t hid)
 				  dime_addr_fmt(&f->rid, a, sizeof(a)), f->rport, strerror(-err));
 			continue;
 		}
-		f->ack_watch = 1;
+		dp_flow_watch_ack(d->dp, f);
 		d->watch_until = now_ms() + PROBE_WINDOW_MS;
 	}
 }
@@ -1433,6 +1436,49 @@ static void on_flow_expired(void *ctx, const struct dime_flow *flow)
 	dp_flow_expired(d->dp, flow);
 }
 
+/* An offloaded flow went idle here, as its packets no longer pass: it
+ * lives as long as conntrack, which sees them all, keeps its entry. */
+static bool on_flow_keep(void *ctx, const struct dime_flow *flow)
+{
+	struct dimed *d = ctx;
+	int rc;
+
+	if (!d->ct)
+		return false;
+	rc = ctnl_query(d->ct, flow->proto, &flow->lid, flow->lport, &flow->rid, flow->rport);
+	if (rc < 0) {
+		/* Unknown: keep it one more timeout rather than strand it. */
+		d->keep_errors++;
+		return true;
+	}
+	return rc > 0;
+}
+
+static int on_offload(void *ctx, bool add, const struct offload_flow *flow)
+{
+	struct dimed *d = ctx;
+	char a[DIME_ADDR_STRLEN];
+	int err;
+
+	if (!d->off)
+		return -ENOTCONN;
+	err = offload_flow(d->off, add, flow);
+	if (err < 0)
+		log_warnx("offload: %s flow to %s port %u: %s", add ? "handing over" : "taking back",
+			    dime_addr_fmt(&flow->rid, a, sizeof(a)), flow->rport, strerror(-err));
+	else
+		log_debug("offload: flow to %s port %u %s the kernel",
+			  dime_addr_fmt(&flow->rid, a, sizeof(a)), flow->rport, add ? "handed to" : "taken back from");
+	return err;
+}
+
+static int on_offload_flush(void *ctx)
+{
+	struct dimed *d = ctx;
+
+	return d->off ? offload_flush(d->off) : 0;
+}
+
 /* ---- control ----------------------------------------------------------------- */
 
 struct stat_emit {
@@ -1485,6 +1531,17 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 	EMIT("pins_removed", d->pins_removed);
 	EMIT("pin_errors", d->pin_errors);
 	EMIT("conntrack_ignored", d->ct_ignored);
+	EMIT("offload_keep_errors", d->keep_errors);
+	if (d->off) {
+		struct offload_stats os;
+
+		if (offload_read_stats(d->off, &os) == 0) {
+			EMIT("offload_out_packets", os.out_packets);
+			EMIT("offload_out_bytes", os.out_bytes);
+			EMIT("offload_in_packets", os.in_packets);
+			EMIT("offload_in_bytes", os.in_bytes);
+		}
+	}
 	EMIT("state_writes", d->state_writes);
 	EMIT("state_write_errors", d->state_write_errors);
 	if (d->ih) {
@@ -1621,14 +1678,34 @@ static const struct ctl_backend ctl_backend = {
 
 /* ---- start and stop ------------------------------------------------------------ */
 
+/* Offload is an optimisation: without it (no nf_tables, no nft, or
+ * "offload no") every moved packet is rewritten here, as before. */
+static void offload_start(struct dimed *d)
+{
+	int err;
+
+	if (!d->cfg.offload) {
+		if ((err = offload_remove_stale()) < 0)
+			log_warn_e(err, "offload: cannot remove table inet %s of an earlier run", OFFLOAD_TABLE);
+		return;
+	}
+	if (offload_open(&d->off, d->cfg.mark) < 0)
+		dp_offload_disable(d->dp);
+}
+
 static int tables_open(struct dimed *d)
 {
 	struct dime_hid_config hc = { .capacity = d->cfg.hid_capacity,
 				      .max_addrs = d->cfg.hid_capacity * 4 };
 	struct dime_flow_config fc = { .capacity = d->cfg.flow_capacity,
-				       .on_expire = on_flow_expired, .ctx = d };
+				       .on_expire = on_flow_expired, .keep = on_flow_keep, .ctx = d };
 	struct dp_kernel_ops ops = { .set_add = set_add, .set_del = set_del, .held = on_held,
 				     .ack_seen = on_ack_seen, .ctx = d };
+
+	if (d->cfg.offload) {
+		ops.offload = on_offload;
+		ops.offload_flush = on_offload_flush;
+	}
 	int err;
 
 	/* Keyed hashes: remote parties choose addresses and ports. */
@@ -1737,6 +1814,9 @@ int dimed_start(struct dimed **out, const struct dimed_config *cfg)
 		goto fail;
 	if ((err = rules_open(d)) < 0)
 		goto fail;
+	/* After the queues and their rules: replacing a crashed run's table
+	 * sends the flows it rewrote to our queue, not to a dead one. */
+	offload_start(d);
 	if (cfg->manage_sysctls)
 		sysctls_take_over(d);
 	if (cfg->manage_sysctls && (err = pin_prepare_iface("all")) < 0)
@@ -1777,6 +1857,9 @@ void dimed_stop(struct dimed *d)
 	control_plane_close(d);
 	if (d->rules_installed)
 		rules_remove();	/* sets go with the rules */
+	if (d->dp)
+		dp_offload_forget_all(d->dp);
+	offload_close(d->off);
 	if (d->nfq_in)
 		nfqio_close(d->nfq_in);
 	if (d->nfq_out)
@@ -1851,6 +1934,7 @@ static int restart_only_changes(const struct dimed_config *o, const struct dimed
 	RESTART_ONLY(o->nfq_rcvbuf != n->nfq_rcvbuf, "queue-rcvbuf");
 	RESTART_ONLY(o->ipv6 != n->ipv6, "ipv6");
 	RESTART_ONLY(o->manage_sysctls != n->manage_sysctls, "manage-sysctls");
+	RESTART_ONLY(o->offload != n->offload, "offload");
 	RESTART_ONLY(o->ihmp_auth != n->ihmp_auth, "ihmp-auth");
 	RESTART_ONLY(o->ihmp_tofu != n->ihmp_tofu, "ihmp-tofu");
 	RESTART_ONLY(!str_eq(o->ihmp_peer_keys_dir, n->ihmp_peer_keys_dir), "ihmp-peer-keys");

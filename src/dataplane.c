@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dime/dataplane.h"
+#include "dime/offload.h"
 #include "dime/pkt.h"
 
 struct dp_entry {
@@ -26,6 +27,11 @@ struct dp_host {
 	uint32_t hid;		/* DIME_HID_NONE: free slot */
 	uint32_t n, cap;
 	struct dp_entry *e;
+	/* Offload, per family: how many of its flows the kernel rewrites, and
+	 * the host's locators (as set, maybe unset) when they were handed
+	 * over: every such flow's map elements are keyed by them. */
+	uint32_t off_n[2];
+	struct dime_addr off_rloc[2], off_lloc[2];
 };
 
 /* Where a parsed packet goes next. */
@@ -70,6 +76,10 @@ struct dataplane {
 	/* Some host has a remote locator awaiting path validation: only then
 	 * does an inbound packet look at its host entry (pv_count_in). */
 	bool pv_any;
+	/* Offload: no new hand-over before this time (after a kernel error,
+	 * so a failing kernel costs one call a second, not one a packet). */
+	uint64_t offload_pause_until;
+	uint64_t now_ms;	/* of the packet being handled */
 };
 
 static int hosts_grow(struct dataplane *dp);
@@ -151,6 +161,7 @@ static struct dp_host *host_get(struct dataplane *dp, uint32_t hid)
 		dp->hosts_used++;
 	h->hid = hid;
 	h->n = 0;
+	memset(h->off_n, 0, sizeof(h->off_n));
 	return h;
 }
 
@@ -363,6 +374,165 @@ static void flow_steer(struct dataplane *dp, const struct dime_hid_entry *h,
 	}
 }
 
+
+/* ---- kernel offload (offload.h) ---------------------------------------- */
+
+/*
+ * May the kernel rewrite flow f by itself? Only what it would do exactly
+ * as dimed does: a TCP connection past its handshake or a UDP flow, that
+ * needs rewriting, of a host that is steady in the flow's family - output
+ * not held, remote locator validated (both need every packet counted or
+ * held here) - and with nobody waiting for its next ACK.
+ */
+static bool offload_eligible(const struct dataplane *dp, const struct dime_hid_entry *h,
+			     const struct dime_flow *f)
+{
+	unsigned int af = (unsigned int)dime_af_index(f->lid.family);
+
+	if (!dp->ops.offload || f->ack_watch)
+		return false;
+	if (f->proto == IPPROTO_TCP ? f->tcp_state != DIME_TCP_ESTABLISHED : f->proto != IPPROTO_UDP)
+		return false;
+	if (h->out_held[af] || h->rloc_unvalidated[af] || (!rloc_of(h, f->rid.family) && h->moved))
+		return false;
+	return flow_out_translated(h, &f->lid, &f->rid);
+}
+
+/* The map elements of flow f under the locators rloc and lloc as a host
+ * entry holds them (unset: as the flow bound). */
+static void offload_fill(const struct dime_flow *f, const struct dime_addr *rloc,
+			 const struct dime_addr *lloc, struct offload_flow *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->proto = f->proto;
+	o->lport = f->lport;
+	o->rport = f->rport;
+	o->lid = f->lid;
+	o->rid = f->rid;
+	o->rloc = dime_addr_is_set(rloc) ? *rloc : f->rid;
+	o->lloc = dime_addr_is_set(lloc) ? *lloc : f->lid;
+}
+
+/*
+ * What the kernel holds is no longer known (a removal failed: a batch is
+ * all or nothing, so its elements are all still there): empty every map
+ * and forget every hand-over. The flows' packets come back here and are
+ * handed over again once steady.
+ */
+static void offload_reset(struct dataplane *dp)
+{
+	uint32_t cursor = 0;
+	struct dime_flow *f;
+
+	if (dp->ops.offload_flush && dp->ops.offload_flush(dp->ops.ctx) < 0)
+		dp->st.offload_errors++;
+	dp->st.offload_resets++;
+	while ((f = dime_flow_iter(dp->flows, &cursor)))
+		f->offloaded = 0;
+	for (uint32_t i = 0; i <= dp->hosts_mask; i++)
+		memset(dp->hosts[i].off_n, 0, sizeof(dp->hosts[i].off_n));
+	dp->st.flows_offloaded = 0;
+}
+
+/* Take flow f's rewrite back from the kernel (f may be a copy of a flow
+ * already gone from the table; the caller clears its bit). */
+static void offload_take_back(struct dataplane *dp, const struct dime_flow *f)
+{
+	struct dp_host *host = host_find(dp, f->hid);
+	unsigned int af = (unsigned int)dime_af_index(f->lid.family);
+	struct offload_flow o;
+
+	if (!host || host->off_n[af] == 0) {
+		/* Bookkeeping lost track: only a reset is sure. */
+		offload_reset(dp);
+		return;
+	}
+	offload_fill(f, &host->off_rloc[af], &host->off_lloc[af], &o);
+	if (dp->ops.offload(dp->ops.ctx, false, &o) < 0) {
+		dp->st.offload_errors++;
+		offload_reset(dp);
+		return;
+	}
+	host->off_n[af]--;
+	dp->st.offload_dels++;
+	dp->st.flows_offloaded--;
+}
+
+static void flow_offload_end(struct dataplane *dp, struct dime_flow *f)
+{
+	if (!f->offloaded)
+		return;
+	offload_take_back(dp, f);
+	f->offloaded = 0;
+}
+
+/* Flow f of host h was just rewritten here: hand its next packets to the
+ * kernel if it is steady. Off the per-packet path: called only for flows
+ * not handed over yet. */
+static void __attribute__((noinline)) offload_try(struct dataplane *dp, struct dime_hid_entry *h,
+						  struct dime_flow *f)
+{
+	unsigned int af = (unsigned int)dime_af_index(f->lid.family);
+	struct offload_flow o;
+	struct dp_host *host;
+
+	if (dp->now_ms < dp->offload_pause_until || !offload_eligible(dp, h, f))
+		return;
+	host = host_get(dp, h->hid);
+	if (!host)
+		return;
+	if (host->off_n[af] && (!dime_addr_eq(&host->off_rloc[af], &h->rloc[af]) ||
+				!dime_addr_eq(&host->off_lloc[af], &h->lloc[af]))) {
+		/* Locators changed without a sync: never mix two sets of keys. */
+		offload_reset(dp);
+		host = host_find(dp, h->hid);
+		if (!host)
+			return;
+	}
+	offload_fill(f, &h->rloc[af], &h->lloc[af], &o);
+	if (dp->ops.offload(dp->ops.ctx, true, &o) < 0) {
+		dp->st.offload_errors++;
+		dp->offload_pause_until = dp->now_ms + 1000;
+		return;
+	}
+	host->off_rloc[af] = h->rloc[af];
+	host->off_lloc[af] = h->lloc[af];
+	host->off_n[af]++;
+	f->offloaded = 1;
+	dp->st.offload_adds++;
+	dp->st.flows_offloaded++;
+}
+
+/* Is what the kernel does for offloaded flow f still right? */
+static bool offload_still_right(const struct dataplane *dp, const struct dime_hid_entry *h,
+				const struct dp_host *host, const struct dime_flow *f)
+{
+	unsigned int af = (unsigned int)dime_af_index(f->lid.family);
+
+	return h && host && offload_eligible(dp, h, f) &&
+	       dime_addr_eq(&host->off_rloc[af], &h->rloc[af]) &&
+	       dime_addr_eq(&host->off_lloc[af], &h->lloc[af]);
+}
+
+void dp_flow_watch_ack(struct dataplane *dp, struct dime_flow *flow)
+{
+	flow->ack_watch = 1;
+	flow_offload_end(dp, flow);
+}
+
+void dp_offload_forget_all(struct dataplane *dp)
+{
+	if (dp->st.flows_offloaded)
+		offload_reset(dp);
+}
+
+void dp_offload_disable(struct dataplane *dp)
+{
+	dp_offload_forget_all(dp);
+	dp->ops.offload = NULL;
+	dp->ops.offload_flush = NULL;
+}
+
 void dp_hid_sync(struct dataplane *dp, uint32_t hid)
 {
 	struct dime_hid_entry *h = dime_hid_get(dp->hids, hid);
@@ -373,10 +543,14 @@ void dp_hid_sync(struct dataplane *dp, uint32_t hid)
 
 	pv_any_update(dp, h);
 	/* Every flow of the host: a full scan, but only on locator changes and
-	 * host removal, never per packet. */
+	 * host removal, never per packet. A flow the kernel rewrites with what
+	 * is no longer right is taken back first, before anything else sees
+	 * the new state. */
 	while (h && (f = dime_flow_iter(dp->flows, &cursor))) {
 		if (f->hid != hid)
 			continue;
+		if (f->offloaded && !offload_still_right(dp, h, host_find(dp, hid), f))
+			flow_offload_end(dp, f);
 		uint32_t n = flow_entries(h, &f->lid, &f->rid, x);
 
 		for (uint32_t i = 0; i < n; i++)
@@ -402,12 +576,13 @@ void dp_hid_sync(struct dataplane *dp, uint32_t hid)
 		if (want[i].set != DP_SET_COUNT && entries_push(&host->e, &host->n, &host->cap, &want[i]) < 0)
 			dp->st.set_errors++;
 	free(want);
-	if (host->n == 0)
+	if (host->n == 0 && host->off_n[0] == 0 && host->off_n[1] == 0)
 		host->hid = DIME_HID_NONE; /* tombstone keeps e for reuse */
 }
 
 void dp_clear_kernel(struct dataplane *dp)
 {
+	dp_offload_forget_all(dp);
 	for (uint32_t i = 0; i <= dp->hosts_mask; i++) {
 		struct dp_host *host = &dp->hosts[i];
 
@@ -506,6 +681,7 @@ int dp_flow_forget(struct dataplane *dp, const struct dime_flow_key *key)
 	if (!flow)
 		return -ENOENT;
 	hid = flow->hid;
+	flow_offload_end(dp, flow);
 	dime_flow_del(dp->flows, flow);
 	dp->st.flows_forgotten++;
 	hid_release_if_unused(dp, hid);
@@ -515,6 +691,9 @@ int dp_flow_forget(struct dataplane *dp, const struct dime_flow_key *key)
 void dp_flow_expired(struct dataplane *dp, const struct dime_flow *flow)
 {
 	struct dime_hid_entry *h = dime_hid_get(dp->hids, flow->hid);
+
+	if (flow->offloaded)
+		offload_take_back(dp, flow);
 
 	if (!h)
 		return;
@@ -539,6 +718,7 @@ void dp_hid_drop(struct dataplane *dp, uint32_t hid,
 			continue;
 		if (each)
 			each(ctx, f);
+		flow_offload_end(dp, f);
 		dime_flow_del(dp->flows, f);
 		dp->st.flows_forgotten++;
 	}
@@ -589,6 +769,7 @@ static int merge_hosts(struct dataplane *dp, uint32_t into, uint32_t from, uint6
 		keys[n].lport = f->lport;
 		keys[n].rport = f->rport;
 		states[n++] = f->tcp_state;
+		flow_offload_end(dp, f);
 	}
 	for (uint32_t i = 0; i < n; i++)
 		dime_flow_del_key(dp->flows, &keys[i]);
@@ -897,6 +1078,7 @@ static enum dp_verdict outbound(struct dataplane *dp, uint8_t *buf, size_t len,
 	const struct pkt_ip *ip = &info->ip;
 	struct dime_hid_entry *h;
 	const struct dime_addr *rloc, *lloc;
+	enum dp_verdict v;
 	uint32_t hid;
 
 	if (!flow) {
@@ -932,7 +1114,10 @@ static enum dp_verdict outbound(struct dataplane *dp, uint8_t *buf, size_t len,
 			dp->ops.held(dp->ops.ctx, flow, buf, len);
 		return DP_HELD;
 	}
-	return rewrite(dp, buf, len, info, lloc, rloc, flags, false);
+	v = rewrite(dp, buf, len, info, lloc, rloc, flags, false);
+	if (dp->ops.offload && !flow->offloaded && v == DP_ACCEPT_MODIFIED)
+		offload_try(dp, h, flow);
+	return v;
 }
 
 /* The inbound flow index hash of a packet from host hid. */
@@ -950,6 +1135,7 @@ static inline enum dp_verdict inbound(struct dataplane *dp, uint8_t *buf, size_t
 {
 	const struct pkt_ip *ip = &info->ip;
 	struct dime_flow *flow;
+	enum dp_verdict v;
 
 	if (hid == DIME_HID_NONE) {
 		dp->st.in_unknown++;
@@ -968,7 +1154,14 @@ static inline enum dp_verdict inbound(struct dataplane *dp, uint8_t *buf, size_t
 		pv_count_in(dp, hid, &ip->tuple.src, len);
 	if (__builtin_expect(flow->ack_watch, 0) && dp->ops.ack_seen)
 		dp->ops.ack_seen(dp->ops.ctx, flow, buf, len);
-	return rewrite(dp, buf, len, info, &flow->rid, &flow->lid, flags, true);
+	v = rewrite(dp, buf, len, info, &flow->rid, &flow->lid, flags, true);
+	if (dp->ops.offload && !flow->offloaded && v == DP_ACCEPT_MODIFIED) {
+		struct dime_hid_entry *h = dime_hid_get(dp->hids, hid);
+
+		if (h)
+			offload_try(dp, h, flow);
+	}
+	return v;
 }
 
 enum dp_verdict dp_packet(struct dataplane *dp, enum dime_dir dir, uint8_t *buf, size_t len,
@@ -980,6 +1173,7 @@ enum dp_verdict dp_packet(struct dataplane *dp, enum dime_dir dir, uint8_t *buf,
 	bool in = dir == DIME_DIR_IN;
 	uint32_t hid;
 
+	dp->now_ms = now_ms;
 	switch (classify(dp, in, buf, len, &info)) {
 	case PATH_DONE:
 		return DP_ACCEPT;
@@ -1159,6 +1353,7 @@ static void burst_in(struct dataplane *dp, struct dp_burst_item *items, size_t n
 void dp_packet_burst(struct dataplane *dp, enum dime_dir dir, struct dp_burst_item *items,
 		     size_t n, uint64_t now_ms)
 {
+	dp->now_ms = now_ms;
 	if (dir == DIME_DIR_IN)
 		burst_in(dp, items, n, now_ms);
 	else

@@ -26,6 +26,7 @@ struct dime_flow_table {
 	struct dime_sipkey seed;
 	uint64_t tmo_ms[4];	/* indexed by enum tmo_class */
 	dime_flow_expire_fn on_expire;
+	dime_flow_keep_fn keep;
 	void *ctx;
 	struct dime_flow *pool;
 	struct bucket *out;
@@ -77,6 +78,7 @@ int dime_flow_table_new(struct dime_flow_table **out, const struct dime_flow_con
 	t->seed = cfg->seed;
 	dime_flow_set_timeouts(t, &cfg->timeouts);
 	t->on_expire = cfg->on_expire;
+	t->keep = cfg->keep;
 	t->ctx = cfg->ctx;
 	t->capacity = cfg->capacity;
 	t->mask = (uint32_t)(buckets - 1);
@@ -449,6 +451,11 @@ size_t dime_flow_expire(struct dime_flow_table *t, uint64_t now_ms, size_t budge
 		if (!f->live || now_ms < f->last_ms ||
 		    now_ms - f->last_ms < dime_flow_timeout_ms(t, f))
 			continue;
+		/* Its packets bypass us, so idle here says nothing: ask. */
+		if (f->offloaded && t->keep && t->keep(t->ctx, f)) {
+			f->last_ms = now_ms;
+			continue;
+		}
 		struct dime_flow gone = *f;
 
 		dime_flow_del(t, f);

@@ -26,6 +26,7 @@
 #include "dime/ipset.h"
 #include "dime/log.h"
 #include "dime/rules.h"
+#include "dime/textbuf.h"
 
 extern char **environ;
 
@@ -64,48 +65,7 @@ int rules_config_check(const struct rules_config *cfg)
 	return 0;
 }
 
-/* ---- text building ------------------------------------------------------------------ */
-
-struct text {
-	char *buf;
-	size_t size, len;
-	bool overflow;
-};
-
-static void __attribute__((format(printf, 2, 3))) tprintf(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= t->size - t->len) {
-		t->overflow = true;
-		return;
-	}
-	t->len += (size_t)n;
-}
-
-static void tput(struct text *t, const char *s, size_t len)
-{
-	if (t->overflow || len >= t->size - t->len) {
-		t->overflow = true;
-		return;
-	}
-	memcpy(t->buf + t->len, s, len);
-	t->len += len;
-	t->buf[t->len] = '\0';
-}
-
-static int text_result(const struct text *t)
-{
-	return t->overflow ? -ENOSPC : (int)t->len;
-}
-
-static void icmp_error_rules(struct text *t, const struct rules_config *cfg, int family)
+static void icmp_error_rules(struct textbuf *t, const struct rules_config *cfg, int family)
 {
 	static const char *const v4[] = { "destination-unreachable", "source-quench",
 					  "time-exceeded", "parameter-problem" };
@@ -114,7 +74,7 @@ static void icmp_error_rules(struct text *t, const struct rules_config *cfg, int
 	const char *const *types = family == AF_INET6 ? v6 : v4;
 
 	for (int i = 0; i < 4; i++)
-		tprintf(t, "-A %s -p %s -m %s --%s-type %s -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
+		textbuf_printf(t, "-A %s -p %s -m %s --%s-type %s -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
 			RULES_CHAIN_IN, family == AF_INET6 ? "ipv6-icmp" : "icmp",
 			family == AF_INET6 ? "icmp6" : "icmp", family == AF_INET6 ? "icmpv6" : "icmp",
 			types[i], rules_set_name(RULES_SET_IN_LOCAL, family), cfg->queue_in);
@@ -122,7 +82,7 @@ static void icmp_error_rules(struct text *t, const struct rules_config *cfg, int
 
 int rules_render_install(const struct rules_config *cfg, int family, char *buf, size_t size)
 {
-	struct text t = { .buf = buf, .size = size };
+	struct textbuf t = { .buf = buf, .size = size };
 	const char *v = family == AF_INET6 ? "6" : "4";
 
 	if (size == 0)
@@ -130,39 +90,41 @@ int rules_render_install(const struct rules_config *cfg, int family, char *buf, 
 	buf[0] = '\0';
 	if ((family != AF_INET && family != AF_INET6) || cfg->ihmp_port == 0 || cfg->mark == 0)
 		return -EINVAL;
-	tprintf(&t, "# dimed steering rules (IPv%s); dimed removes them at exit\n", v);
+	textbuf_printf(&t, "# dimed steering rules (IPv%s); dimed removes them at exit\n", v);
 	/* Inbound: raw PREROUTING, before conntrack, so conntrack sees the
 	 * identifier tuple dimed restores. */
-	tprintf(&t, "*raw\n:%s - [0:0]\n", RULES_CHAIN_IN);
-	tprintf(&t, "-A %s -i lo -j RETURN\n", RULES_CHAIN_IN);
-	tprintf(&t, "-A %s -p udp --dport %u -j RETURN\n", RULES_CHAIN_IN, cfg->ihmp_port);
-	tprintf(&t, "-A %s -m set --match-set %s src -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
+	textbuf_printf(&t, "*raw\n:%s - [0:0]\n", RULES_CHAIN_IN);
+	textbuf_printf(&t, "-A %s -i lo -j RETURN\n", RULES_CHAIN_IN);
+	/* Packets the kernel already translated (offload.h) carry the mark. */
+	textbuf_printf(&t, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", RULES_CHAIN_IN, cfg->mark, cfg->mark);
+	textbuf_printf(&t, "-A %s -p udp --dport %u -j RETURN\n", RULES_CHAIN_IN, cfg->ihmp_port);
+	textbuf_printf(&t, "-A %s -m set --match-set %s src -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
 		RULES_CHAIN_IN, rules_set_name(RULES_SET_IN_REMOTE, family),
 		rules_set_name(RULES_SET_IN_LOCAL, family), cfg->queue_in);
 	/* ICMP errors about a translated flow come from routers as often as
 	 * from the peer (PMTU, unreachable): queue every error addressed to a
 	 * local locator of a moved host, so its quote can be translated back. */
 	icmp_error_rules(&t, cfg, family);
-	tprintf(&t, "-I PREROUTING 1 -j %s\nCOMMIT\n", RULES_CHAIN_IN);
+	textbuf_printf(&t, "-I PREROUTING 1 -j %s\nCOMMIT\n", RULES_CHAIN_IN);
 	/* Outbound: mangle OUTPUT, after conntrack and still in LOCAL_OUT, so
 	 * the kernel re-routes a packet whose addresses dimed changed. */
-	tprintf(&t, "*mangle\n:%s - [0:0]\n", RULES_CHAIN_OUT);
+	textbuf_printf(&t, "*mangle\n:%s - [0:0]\n", RULES_CHAIN_OUT);
 	/* Loopback traffic, between our own addresses, is never queued. A
 	 * packet that leaves by lo to a remote address is not that: it is a
 	 * held flow's retransmission taking the pins' fallback route (pin.h). */
-	tprintf(&t, "-A %s -o lo -m addrtype --dst-type LOCAL -j RETURN\n", RULES_CHAIN_OUT);
-	tprintf(&t, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", RULES_CHAIN_OUT, cfg->mark, cfg->mark);
-	tprintf(&t, "-A %s -p udp --sport %u -j RETURN\n", RULES_CHAIN_OUT, cfg->ihmp_port);
-	tprintf(&t, "-A %s -m set --match-set %s src -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
+	textbuf_printf(&t, "-A %s -o lo -m addrtype --dst-type LOCAL -j RETURN\n", RULES_CHAIN_OUT);
+	textbuf_printf(&t, "-A %s -m mark --mark 0x%x/0x%x -j RETURN\n", RULES_CHAIN_OUT, cfg->mark, cfg->mark);
+	textbuf_printf(&t, "-A %s -p udp --sport %u -j RETURN\n", RULES_CHAIN_OUT, cfg->ihmp_port);
+	textbuf_printf(&t, "-A %s -m set --match-set %s src -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
 		RULES_CHAIN_OUT, rules_set_name(RULES_SET_OUT_LOCAL, family),
 		rules_set_name(RULES_SET_OUT_REMOTE, family), cfg->queue_out);
-	tprintf(&t, "-A %s -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
+	textbuf_printf(&t, "-A %s -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
 		RULES_CHAIN_OUT, rules_set_name(RULES_SET_OUT_DST, family), cfg->queue_out);
 	/* Last, where it cannot short-cut anything: a rule that needs
 	 * conntrack, so a fresh namespace tracks connections at all. */
-	tprintf(&t, "-A %s -m conntrack --ctstate INVALID -j RETURN\n", RULES_CHAIN_OUT);
-	tprintf(&t, "-I OUTPUT 1 -j %s\nCOMMIT\n", RULES_CHAIN_OUT);
-	return text_result(&t);
+	textbuf_printf(&t, "-A %s -m conntrack --ctstate INVALID -j RETURN\n", RULES_CHAIN_OUT);
+	textbuf_printf(&t, "-I OUTPUT 1 -j %s\nCOMMIT\n", RULES_CHAIN_OUT);
+	return textbuf_result(&t);
 }
 
 /* ---- parsing iptables-save ---------------------------------------------------------- */
@@ -225,21 +187,21 @@ static bool is_jump_to_ours(const char *line, const char *end)
 	return false;
 }
 
-static void emit_chain_removal(struct text *t, unsigned chains)
+static void emit_chain_removal(struct textbuf *t, unsigned chains)
 {
 	if (chains & 1)
-		tprintf(t, "-F %s\n", RULES_CHAIN_IN);
+		textbuf_printf(t, "-F %s\n", RULES_CHAIN_IN);
 	if (chains & 2)
-		tprintf(t, "-F %s\n", RULES_CHAIN_OUT);
+		textbuf_printf(t, "-F %s\n", RULES_CHAIN_OUT);
 	if (chains & 1)
-		tprintf(t, "-X %s\n", RULES_CHAIN_IN);
+		textbuf_printf(t, "-X %s\n", RULES_CHAIN_IN);
 	if (chains & 2)
-		tprintf(t, "-X %s\n", RULES_CHAIN_OUT);
+		textbuf_printf(t, "-X %s\n", RULES_CHAIN_OUT);
 }
 
 int rules_render_remove(const char *save, char *buf, size_t size)
 {
-	struct text t = { .buf = buf, .size = size };
+	struct textbuf t = { .buf = buf, .size = size };
 	size_t table_start = 0;
 	unsigned chains = 0, deletes = 0;
 	bool in_table = false;
@@ -257,16 +219,16 @@ int rules_render_remove(const char *save, char *buf, size_t size)
 			table_start = t.len;
 			in_table = true;
 			chains = deletes = 0;
-			tput(&t, line, len);
-			tput(&t, "\n", 1);
+			textbuf_put(&t, line, len);
+			textbuf_put(&t, "\n", 1);
 		} else if (in_table && line[0] == ':') {
 			size_t n = strcspn(line + 1, " \t\n");
 
 			chains |= our_chain(line + 1, n);
 		} else if (in_table && is_jump_to_ours(line, end)) {
-			tput(&t, "-D", 2);
-			tput(&t, line + 2, len - 2);
-			tput(&t, "\n", 1);
+			textbuf_put(&t, "-D", 2);
+			textbuf_put(&t, line + 2, len - 2);
+			textbuf_put(&t, "\n", 1);
 			deletes++;
 		} else if (in_table && len == 6 && memcmp(line, "COMMIT", 6) == 0) {
 			if (chains == 0 && deletes == 0) {
@@ -276,7 +238,7 @@ int rules_render_remove(const char *save, char *buf, size_t size)
 				}
 			} else {
 				emit_chain_removal(&t, chains);
-				tprintf(&t, "COMMIT\n");
+				textbuf_printf(&t, "COMMIT\n");
 			}
 			in_table = false;
 		}
@@ -287,7 +249,7 @@ int rules_render_remove(const char *save, char *buf, size_t size)
 		t.len = table_start;
 		buf[t.len] = '\0';
 	}
-	return text_result(&t);
+	return textbuf_result(&t);
 }
 
 /* ---- running the xtables tools ------------------------------------------------------ */
@@ -540,7 +502,8 @@ static int run_tool(const char *tool, const char *const args[], const char *inpu
 	int status = 0, rc, rc2;
 
 	if (find_tool(tool, path, sizeof(path)) < 0) {
-		warn("rules: %s not found in PATH or sbin (install iptables)", tool);
+		warn("rules: %s not found in PATH or sbin (install %s)", tool,
+		     strcmp(tool, "nft") == 0 ? "nftables" : "iptables");
 		return -ENOENT;
 	}
 	/* argv[0] is the tool's name: xtables-multi dispatches on it. */
@@ -1014,6 +977,13 @@ static int remove_all(bool stale)
 int rules_remove_stale(void)
 {
 	return remove_all(true);
+}
+
+int rules_run_nft(const char *script)
+{
+	static const char *const args[] = { "-f", "-", NULL };
+
+	return run_tool("nft", args, script, NULL, false);
 }
 
 int rules_remove(void)

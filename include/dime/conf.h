@@ -65,6 +65,7 @@ enum conf_key {
 	CONF_QUEUE_RCVBUF,
 	CONF_IPV6,
 	CONF_MANAGE_SYSCTLS,
+	CONF_OFFLOAD,
 	CONF_LOG_LEVEL,
 	CONF_FLOW_TIMEOUT_TCP_ESTABLISHED,
 	CONF_FLOW_TIMEOUT_TCP_TRANSITORY,
@@ -114,6 +115,7 @@ struct dime_conf {
 	uint64_t queue_rcvbuf;
 	bool ipv6;
 	bool manage_sysctls;
+	bool offload;			/* offload.h */
 	int log_level;			/* enum log_level */
 	uint64_t flow_timeout_tcp_established;
 	uint64_t flow_timeout_tcp_transitory;

@@ -7,7 +7,10 @@
  *    (not _UPDATE: dimed needs a flow's birth and death, not the several
  *    state and status changes of every TCP connection);
  *  - the dump socket, which only ever carries replies to ctnl_dump(), so a
- *    dump never interleaves with events and its end is unambiguous.
+ *    dump never interleaves with events and its end is unambiguous;
+ *  - the query socket, which only carries answers to ctnl_query(), the one
+ *    synchronous call (does this entry exist?), so its answer is never
+ *    queued behind events or dump replies.
  * The event loop calls ctnl_handle_events_readable() or
  * ctnl_handle_dump_readable() when the matching fd is readable; each reads
  * a bounded number of datagrams and returns, so a level-triggered watcher
@@ -33,6 +36,7 @@
 #ifndef DIME_CTNL_H
 #define DIME_CTNL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dime/addr.h"
@@ -94,11 +98,14 @@ struct ctnl_stats {
 	uint64_t dumps;		/* dumps completed (CTNL_DUMP_DONE) */
 	uint64_t malformed;	/* messages ctnl_parse rejected with -EBADMSG */
 	uint64_t enobufs;	/* overflows of the event socket */
+	uint64_t queries;	/* ctnl_query answered (exists or not) */
+	uint64_t query_errors;	/* ctnl_query failed after sending (timeout, kernel
+				 * or socket error) */
 };
 
-/* Open both sockets and subscribe to NEW and DESTROY events. No dump is
- * started: call ctnl_dump() once the caller is ready for entries. Needs
- * CAP_NET_ADMIN. 0 or -errno (logged). */
+/* Open the three sockets and subscribe to NEW, UPDATE and DESTROY events.
+ * No dump is started: call ctnl_dump() once the caller is ready for
+ * entries. Needs CAP_NET_ADMIN. 0 or -errno (logged). */
 int ctnl_open(struct ctnl **out, ctnl_cb cb, void *ctx);
 void ctnl_close(struct ctnl *ct);
 
@@ -121,5 +128,53 @@ int ctnl_handle_events_readable(struct ctnl *ct);
 int ctnl_handle_dump_readable(struct ctnl *ct);
 
 void ctnl_get_stats(const struct ctnl *ct, struct ctnl_stats *st);
+
+/* ---- single-entry queries ---- */
+
+/* Longest request ctnl_build_get writes (IPv6 addresses). */
+#define CTNL_GET_MAX_LEN 96
+/* How long ctnl_query waits for the kernel's answer. */
+#define CTNL_QUERY_TIMEOUT_MS 200
+
+/*
+ * Pure: build at buf (4-byte aligned, size bytes) the IPCTNL_MSG_CT_GET
+ * request for one entry: NLM_F_REQUEST without ACK (the kernel answers
+ * with the entry or an error, never both), nfgenmsg family of the
+ * addresses, then CTA_TUPLE_ORIG { CTA_TUPLE_IP { CTA_IP_V4_SRC/DST or
+ * CTA_IP_V6_SRC/DST }, CTA_TUPLE_PROTO { CTA_PROTO_NUM, CTA_PROTO_SRC_PORT,
+ * CTA_PROTO_DST_PORT } }, ports big-endian on the wire (host order here).
+ * Returns the message length, -EINVAL (proto neither TCP nor UDP, or the
+ * addresses not both IPv4 or both IPv6) or -ENOSPC (size too small;
+ * CTNL_GET_MAX_LEN always fits).
+ */
+int ctnl_build_get(void *buf, size_t size, uint32_t seq, uint8_t proto,
+		   const struct dime_addr *src, uint16_t sport, const struct dime_addr *dst,
+		   uint16_t dport);
+
+/*
+ * Pure: look in the received datagram [buf, buf + len) for the answer to
+ * request seq sent from portid (other messages are left over from an
+ * earlier query that timed out). 1: a conntrack entry came back; 0: the
+ * kernel said ENOENT; -errno: the kernel's other error (-EBADMSG for a
+ * cut error message, -EPROTO for an unasked-for ACK); -EAGAIN: the answer
+ * is not in this datagram.
+ */
+int ctnl_get_reply(const void *buf, size_t len, uint32_t seq, uint32_t portid);
+
+/*
+ * Ask conntrack, synchronously, whether an entry with this tuple exists:
+ * 1 yes, 0 no (ENOENT), -errno otherwise (-EINVAL as for ctnl_build_get,
+ * -ETIMEDOUT after CTNL_QUERY_TIMEOUT_MS, a socket or kernel error). TCP
+ * and UDP only, ports host order. Conntrack finds an entry by either
+ * direction's tuple, so the socket's view (local identifier and port to
+ * remote identifier and port) finds it whichever side opened it; a NATed
+ * entry is found by its original tuple or by its reply tuple as rewritten.
+ * The kernel handles the request inside sendmsg, so the answer is normally
+ * queued before the wait begins; the timeout only bounds the odd case.
+ * Not logged (the caller knows which flow it asked about); counted in
+ * queries and query_errors. Safe to call from the ctnl callback.
+ */
+int ctnl_query(struct ctnl *ct, uint8_t proto, const struct dime_addr *src, uint16_t sport,
+	       const struct dime_addr *dst, uint16_t dport);
 
 #endif

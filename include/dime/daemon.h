@@ -36,6 +36,7 @@ struct dimed_config {
 	uint32_t nfq_rcvbuf;		/* bytes */
 	bool ipv6;
 	bool manage_sysctls;		/* rp_filter / arp_ignore / arp_announce */
+	bool offload;			/* steady moved flows rewritten in the kernel */
 	struct dime_flow_timeouts flow_timeouts;
 	/* IHMP security (docs/security.md), applied by ihmpkeys_setup(). */
 	uint8_t ihmp_auth;		/* enum ihmp_auth_mode (ihmp_sign.h) */

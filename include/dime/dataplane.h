@@ -20,12 +20,14 @@
 #ifndef DIME_DATAPLANE_H
 #define DIME_DATAPLANE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "dime/addr.h"
 #include "dime/flow.h"
 #include "dime/hid.h"
+#include "dime/offload.h"
 
 enum dp_verdict {
 	DP_ACCEPT,		/* unchanged */
@@ -64,6 +66,13 @@ struct dp_kernel_ops {
 	 * The flow's entry is already in cache here, so the check costs
 	 * nothing for the other flows. */
 	void (*ack_seen)(void *ctx, struct dime_flow *flow, const uint8_t *buf, size_t len);
+	/* Optional (NULL: every moved packet crosses user space): hand one
+	 * steady flow's rewrite to the kernel (add) or take it back (offload.h).
+	 * Must be all or nothing: 0, or -errno with nothing changed. After a
+	 * failed removal the data plane calls offload_flush, which must empty
+	 * every map. */
+	int (*offload)(void *ctx, bool add, const struct offload_flow *flow);
+	int (*offload_flush)(void *ctx);
 	void *ctx;
 };
 
@@ -96,7 +105,12 @@ struct dp_kernel_ops {
 	X(hid_merges)	    /* two entries found to be one host, merged */       \
 	X(set_adds)	    /* fast-path set entries added in the kernel */      \
 	X(set_dels)                                                              \
-	X(set_errors)
+	X(set_errors)                                                            \
+	X(offload_adds)	    /* flows handed to the kernel's rewrite (offload.h) */ \
+	X(offload_dels)	    /* ... taken back (locators changed, flow ended) */  \
+	X(offload_errors)   /* kernel refusals (a removal's: then a reset) */    \
+	X(offload_resets)   /* every map emptied, every flow taken back */       \
+	X(flows_offloaded)  /* gauge: flows the kernel rewrites now */
 
 struct dp_stats {
 #define DP_STATS_FIELD(name) uint64_t name;
@@ -189,8 +203,21 @@ void dp_flow_expired(struct dataplane *dp, const struct dime_flow *flow);
 void dp_hid_drop(struct dataplane *dp, uint32_t hid,
 		 void (*each)(void *ctx, const struct dime_flow *flow), void *ctx);
 
-/* Remove every kernel set entry this data plane added (shutdown). */
+/* Remove every kernel set entry this data plane added (shutdown), and
+ * take every offloaded flow back. */
 void dp_clear_kernel(struct dataplane *dp);
+
+/* The daemon waits for flow's next inbound ACK (ack_seen): set its
+ * ack_watch, and take its rewrite back from the kernel so the ACK passes
+ * here. */
+void dp_flow_watch_ack(struct dataplane *dp, struct dime_flow *flow);
+
+/* Forget every hand-over to the kernel (its maps were emptied or are
+ * gone: a restart of the offload); flows are handed over again once they
+ * pass here steady. */
+void dp_offload_forget_all(struct dataplane *dp);
+/* No offload from now on (the kernel side could not be set up). */
+void dp_offload_disable(struct dataplane *dp);
 
 const struct dp_stats *dp_stats(const struct dataplane *dp);
 /* Calls emit(name, value) for every counter, in DP_STATS order. */

@@ -26,6 +26,7 @@
 #ifndef DIME_FLOW_H
 #define DIME_FLOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,7 +82,9 @@ struct dime_flow {
 	uint8_t proto;
 	uint8_t tcp_state;		/* enum dime_tcp_state */
 	uint8_t live;			/* internal: pool slot in use */
-	uint8_t ack_watch;		/* the daemon waits for an inbound ACK (dataplane.h) */
+	uint8_t ack_watch : 1;		/* the daemon waits for an inbound ACK (dataplane.h) */
+	uint8_t offloaded : 1;		/* the kernel rewrites its packets (offload.h): they no
+					 * longer pass dimed, so idleness is asked (keep) */
 	uint32_t next_free;		/* internal */
 };
 
@@ -92,12 +95,26 @@ struct dime_flow_table;
  * It may change the HID table (destroy that HID) but not the flow table. */
 typedef void (*dime_flow_expire_fn)(void *ctx, const struct dime_flow *flow);
 
+/*
+ * Asked by dime_flow_expire for a flow that is idle past its timeout and
+ * has `offloaded` set, before expiring it: the kernel rewrites such a
+ * flow's packets, so last_ms no longer moves while it is busy, and only
+ * the caller can tell (by asking conntrack, ctnl_query) whether it is
+ * still alive. true keeps it (last_ms becomes now, so it is asked again
+ * one timeout later); false expires it as usual. Flows without the bit
+ * never reach it. Each call may cost a netlink round trip: it is only
+ * made for flows already past their timeout, at most `budget` per
+ * dime_flow_expire call. It must not change the flow table.
+ */
+typedef bool (*dime_flow_keep_fn)(void *ctx, const struct dime_flow *flow);
+
 struct dime_flow_config {
 	uint32_t capacity;		/* flows, 1..DIME_FLOW_CAPACITY_MAX */
 	struct dime_sipkey seed;	/* random in the daemon, fixed in tests */
 	struct dime_flow_timeouts timeouts;
 	dime_flow_expire_fn on_expire;	/* may be NULL */
-	void *ctx;
+	dime_flow_keep_fn keep;		/* may be NULL: offloaded flows expire as others */
+	void *ctx;			/* for on_expire and keep */
 };
 
 struct dime_flow_stats {

@@ -108,6 +108,10 @@ int rules_install(const struct rules_config *cfg);
  * this process installed them. Every step is tried; each failure is
  * logged; the first is returned. Safe to call repeatedly. */
 int rules_remove(void);
+/* Run nft -f with script on its standard input (offload.c's table), as the
+ * xtables tools are run. 0, or -ENOENT (no nft), -ETIMEDOUT, -EIO (logged
+ * with nft's stderr). */
+int rules_run_nft(const char *script);
 /* rules_remove() that reports (notice) what it found, for start-up. */
 int rules_remove_stale(void);
 

@@ -5,7 +5,11 @@
 # and CH, no IHMP. Topology in lib.sh.
 #
 #   stacktrans.sh 4|6 handoff    TCP + UDP byte-verified streams MH -> CH
-#                                survive MH's hard hand-off (link 1 -> 2)
+#                                survive MH's hard hand-off (link 1 -> 2);
+#                                once steady, both flows are rewritten by the
+#                                kernel (offload.h) at both ends
+#   stacktrans.sh 4|6 handoff_nfq  the same with "offload no": every moved
+#                                packet is rewritten in user space
 #   stacktrans.sh 4|6 chmove     ... survive CH's address change
 #   stacktrans.sh 4 preexisting  a connection opened before dimed started
 #                                survives a later hand-off
@@ -17,8 +21,8 @@
 #                                filtering (rp_filter=1) on both hosts
 #   stacktrans.sh 4 bystander    traffic to a host without dimed is
 #                                unaffected while dimed runs
-#   stacktrans.sh 4 cleanup      after SIGTERM no rule, set, pin or sysctl
-#                                change is left
+#   stacktrans.sh 4 cleanup      after SIGTERM no rule, set, nft table, pin
+#                                or sysctl change is left
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -39,7 +43,8 @@ fi
 # locators set by hand (tests/netns/ihmp.sh runs the control plane).
 start_dimed() {
 	local node=$1
-	[ -f "$TB_TMP/dime-noihmp.conf" ] || echo "ihmp no" >"$TB_TMP/dime-noihmp.conf"
+	[ -f "$TB_TMP/dime-noihmp.conf" ] ||
+		printf 'ihmp no\n%s\n' "${DIME_TEST_CONF_EXTRA:-}" >"$TB_TMP/dime-noihmp.conf"
 	tb_bg "$node" "dimed-$node" "$DIMED" -f "$TB_TMP/dime-noihmp.conf" -l debug -s "$TB_TMP/$node.sock" >/dev/null
 	tb_wait_for 10 "dimed on $node to answer" "$DIMECTL" -s "$TB_TMP/$node.sock" version
 }
@@ -137,6 +142,7 @@ kernel_state() {
 		tb_exec "$node" iptables-save | grep -E '^(-A |:[^ ]+ - )' || true
 		tb_exec "$node" ip6tables-save | grep -E '^(-A |:[^ ]+ - )' || true
 		tb_exec "$node" ipset list -n 2>/dev/null || true
+		tb_exec "$node" nft list tables 2>/dev/null | grep -w dimed || true
 		tb_exec "$node" ip -o addr show dev lo | awk '{ print $4 }'
 		# the pins' fallback rules and table (pin.h)
 		tb_exec "$node" ip rule show
@@ -151,8 +157,12 @@ kernel_state() {
 # route back through the interface it came in on; dimed loosens it.
 [ "$SCENARIO" = strict ] && TB_RP_FILTER=1
 tb_setup
+# stat NODE NAME: one counter of dimectl stats (0 when absent)
+stat() { ctl "$1" dump stats | awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }'; }
+
+[ "$SCENARIO" = handoff_nfq ] && DIME_TEST_CONF_EXTRA="offload no"
 case $SCENARIO in
-handoff | strict)
+handoff | strict | handoff_nfq)
 	start_dimed mh
 	start_dimed ch
 	start_streams
@@ -160,9 +170,22 @@ handoff | strict)
 	handoff_by_hand
 	ctl mh show
 	check_streams
-	ctl mh stats | grep -E "dp_(out|in)_rewritten" >&2
-	[ "$(ctl mh dump stats | awk '$1 == "dp_out_rewritten" { print $2 }')" -gt 0 ] ||
-		tb_fail "MH rewrote nothing"
+	ctl mh stats | grep -E "dp_(out|in)_rewritten|offload" >&2
+	[ "$(stat mh dp_out_rewritten)" -gt 0 ] || tb_fail "MH rewrote nothing"
+	if [ "$SCENARIO" = handoff_nfq ]; then
+		[ "$(stat mh dp_offload_adds)" = 0 ] || tb_fail "offload no, yet flows were offloaded"
+		tb_exec mh nft list table inet dimed >/dev/null 2>&1 && tb_fail "offload no, yet table inet dimed exists"
+		# Every data segment of the 8 s stream after the move crossed user space.
+		[ "$(stat mh dp_out_rewritten)" -gt 1000 ] || tb_fail "MH rewrote too few packets in user space"
+	else
+		# Both streams went to the kernel at both ends, and the kernel
+		# rewrote their packets (its own counters, read by dimed).
+		for node in mh ch; do
+			[ "$(stat $node dp_offload_adds)" -ge 2 ] || tb_fail "$node: the TCP and UDP flows were not both offloaded"
+			[ "$(stat $node offload_out_packets)" -gt 0 ] || tb_fail "$node: the kernel rewrote no outbound packet"
+			[ "$(stat $node offload_in_packets)" -gt 0 ] || tb_fail "$node: the kernel rewrote no inbound packet"
+		done
+	fi
 	# The operator's view after the hand-off: show names the new local
 	# locator, and the JSON form is valid and says the same.
 	ctl mh show | grep -q "$MH2" || tb_fail "dimectl show does not name the new locator $MH2"
@@ -228,6 +251,7 @@ cleanup)
 	handoff_by_hand
 	tb_wait_for 10 "MH1 pinned on lo" sh -c "ip -n $(tb_ns mh) -o addr show dev lo | grep -q ' $MH1/'"
 	tb_exec mh ip rule show | grep -q "from $MH1 lookup 53713" || tb_fail "no fallback rule for the pin $MH1"
+	tb_exec mh nft list table inet dimed >/dev/null || tb_fail "no offload table while dimed runs"
 	check_no_warnings mh
 	tb_mh_detach 2
 	tb_mh_attach 1

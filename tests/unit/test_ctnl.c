@@ -503,10 +503,221 @@ START_TEST(test_random_corruption)
 }
 END_TEST
 
+/* ---- ctnl_build_get: parsed back with libmnl's own attribute walker ---- */
+
+struct attrs {
+	const struct nlattr *tb[16];
+	int seen;		/* attributes of any type, known or not */
+};
+
+static int collect(const struct nlattr *a, void *data)
+{
+	struct attrs *at = data;
+	uint16_t type = mnl_attr_get_type(a);
+
+	at->seen++;
+	if (type < 16)
+		at->tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static void nested(const struct nlattr *nest, struct attrs *at)
+{
+	memset(at, 0, sizeof(*at));
+	ck_assert(nest->nla_type & NLA_F_NESTED);
+	ck_assert_int_eq(mnl_attr_parse_nested(nest, collect, at), MNL_CB_OK);
+}
+
+/* The whole request for one tuple, checked field by field; returns its
+ * length. */
+static int check_get(uint8_t proto, const char *src, uint16_t sport, const char *dst,
+		     uint16_t dport, uint32_t seq)
+{
+	struct dime_addr s = A(src), d = A(dst);
+	bool v4 = s.family == AF_INET;
+	size_t alen = v4 ? 4 : 16;
+	int len;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	const struct nfgenmsg *nfg;
+	struct attrs top, tuple, ip, pr;
+
+	memset(buf, 0xa5, sizeof(buf));
+	len = ctnl_build_get(buf, sizeof(buf), seq, proto, &s, sport, &d, dport);
+	ck_assert_int_gt(len, 0);
+	ck_assert_uint_eq(nlh->nlmsg_len, (uint32_t)len);
+	ck_assert_uint_eq(nlh->nlmsg_type, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET);
+	ck_assert_uint_eq(nlh->nlmsg_flags, NLM_F_REQUEST);	/* no DUMP, no ACK */
+	ck_assert_uint_eq(nlh->nlmsg_seq, seq);
+	ck_assert_uint_eq(nlh->nlmsg_pid, 0);
+	nfg = mnl_nlmsg_get_payload(nlh);
+	ck_assert_uint_eq(nfg->nfgen_family, s.family);
+	ck_assert_uint_eq(nfg->version, NFNETLINK_V0);
+	ck_assert_uint_eq(nfg->res_id, 0);
+
+	/* One top-level attribute, the original tuple, filling the message. */
+	memset(&top, 0, sizeof(top));
+	ck_assert_int_eq(mnl_attr_parse(nlh, sizeof(*nfg), collect, &top), MNL_CB_OK);
+	ck_assert_int_eq(top.seen, 1);
+	ck_assert_ptr_nonnull(top.tb[CTA_TUPLE_ORIG]);
+	ck_assert_uint_eq(MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*nfg)) + top.tb[CTA_TUPLE_ORIG]->nla_len,
+			  (uint32_t)len);
+
+	nested(top.tb[CTA_TUPLE_ORIG], &tuple);
+	ck_assert_int_eq(tuple.seen, 2);
+	ck_assert_ptr_nonnull(tuple.tb[CTA_TUPLE_IP]);
+	ck_assert_ptr_nonnull(tuple.tb[CTA_TUPLE_PROTO]);
+
+	nested(tuple.tb[CTA_TUPLE_IP], &ip);
+	ck_assert_int_eq(ip.seen, 2);
+	const struct nlattr *as = ip.tb[v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC];
+	const struct nlattr *ad = ip.tb[v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST];
+
+	ck_assert_ptr_nonnull(as);
+	ck_assert_ptr_nonnull(ad);
+	ck_assert_uint_eq(mnl_attr_get_payload_len(as), alen);
+	ck_assert_uint_eq(mnl_attr_get_payload_len(ad), alen);
+	ck_assert_mem_eq(mnl_attr_get_payload(as), s.a.u8, alen);
+	ck_assert_mem_eq(mnl_attr_get_payload(ad), d.a.u8, alen);
+
+	nested(tuple.tb[CTA_TUPLE_PROTO], &pr);
+	ck_assert_int_eq(pr.seen, 3);
+	ck_assert_int_eq(mnl_attr_validate(pr.tb[CTA_PROTO_NUM], MNL_TYPE_U8), 0);
+	ck_assert_int_eq(mnl_attr_validate(pr.tb[CTA_PROTO_SRC_PORT], MNL_TYPE_U16), 0);
+	ck_assert_int_eq(mnl_attr_validate(pr.tb[CTA_PROTO_DST_PORT], MNL_TYPE_U16), 0);
+	ck_assert_uint_eq(mnl_attr_get_u8(pr.tb[CTA_PROTO_NUM]), proto);
+	/* Network order on the wire. */
+	ck_assert_uint_eq(mnl_attr_get_u16(pr.tb[CTA_PROTO_SRC_PORT]), htons(sport));
+	ck_assert_uint_eq(mnl_attr_get_u16(pr.tb[CTA_PROTO_DST_PORT]), htons(dport));
+	/* Nothing written past the message. */
+	for (size_t i = (size_t)len; i < sizeof(buf); i++)
+		HOT_ASSERT(buf[i] == 0xa5);
+	return len;
+}
+
+START_TEST(test_build_get_v4_tcp)
+{
+	/* 20 header + 4 orig + 4 ip + 2 * 8 addresses + 4 proto + 8 num + 2 * 8 ports */
+	ck_assert_int_eq(check_get(IPPROTO_TCP, "192.0.2.10", 40000, "203.0.113.130", 443, 7), 72);
+	ck_assert_int_eq(check_get(IPPROTO_UDP, "192.0.2.10", 1, "192.0.2.11", 65535, 0), 72);
+}
+END_TEST
+
+START_TEST(test_build_get_v6_udp)
+{
+	int len = check_get(IPPROTO_UDP, "2001:db8:1::10", 5353, "2001:db8:c::130", 53, 0xfffffffe);
+
+	ck_assert_int_eq(len, CTNL_GET_MAX_LEN);
+	ck_assert_int_eq(check_get(IPPROTO_TCP, "2001:db8::1", 22, "2001:db8::2", 50000, 1),
+			 CTNL_GET_MAX_LEN);
+}
+END_TEST
+
+START_TEST(test_build_get_invalid)
+{
+	struct dime_addr v4 = A("192.0.2.1"), v6 = A("2001:db8::1"), none = { 0 };
+
+	ck_assert_int_eq(ctnl_build_get(buf, sizeof(buf), 1, IPPROTO_ICMP, &v4, 1, &v4, 1), -EINVAL);
+	ck_assert_int_eq(ctnl_build_get(buf, sizeof(buf), 1, IPPROTO_ICMPV6, &v6, 1, &v6, 1), -EINVAL);
+	ck_assert_int_eq(ctnl_build_get(buf, sizeof(buf), 1, IPPROTO_SCTP, &v4, 1, &v4, 1), -EINVAL);
+	ck_assert_int_eq(ctnl_build_get(buf, sizeof(buf), 1, IPPROTO_TCP, &v4, 1, &v6, 1), -EINVAL);
+	ck_assert_int_eq(ctnl_build_get(buf, sizeof(buf), 1, IPPROTO_TCP, &none, 1, &none, 1), -EINVAL);
+}
+END_TEST
+
+/* Every buffer shorter than the request is refused, and nothing is
+ * written past the size given. */
+START_TEST(test_build_get_short_buffer)
+{
+	struct dime_addr s = A("2001:db8::1"), d = A("2001:db8::2");
+
+	for (size_t size = 0; size <= CTNL_GET_MAX_LEN + 8; size++) {
+		int len;
+
+		memset(buf, 0xa5, sizeof(buf));
+		len = ctnl_build_get(buf, size, 1, IPPROTO_TCP, &s, 1, &d, 2);
+		if (size < CTNL_GET_MAX_LEN)
+			HOT_ASSERT(len == -ENOSPC);
+		else
+			HOT_ASSERT(len == CTNL_GET_MAX_LEN);
+		for (size_t i = size; i < sizeof(buf); i++)
+			HOT_ASSERT(buf[i] == 0xa5);
+	}
+}
+END_TEST
+
+/* ---- ctnl_get_reply ---- */
+
+static size_t put_error(unsigned char *at, uint32_t seq, uint32_t pid, int error)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
+	struct nlmsgerr *e;
+
+	nlh->nlmsg_type = NLMSG_ERROR;
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_pid = pid;
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	e->error = error;
+	return nlh->nlmsg_len;
+}
+
+/* A conntrack entry as ctnetlink_get_conntrack answers, at buf. */
+static size_t put_entry(uint8_t type, uint32_t seq, uint32_t pid)
+{
+	struct nlmsghdr *nlh = ct_msg(type, NLM_F_MULTI, AF_INET);
+
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_pid = pid;
+	put_tuple(nlh, CTA_TUPLE_ORIG, &tcp4_o);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &tcp4_r);
+	return nlh->nlmsg_len;
+}
+
+START_TEST(test_get_reply)
+{
+	static unsigned char dg[8192] __attribute__((aligned(4)));
+	size_t n;
+
+	/* The entry, typed CT_NEW (as the kernel sends it) or CT_GET. */
+	n = put_entry(IPCTNL_MSG_CT_NEW, 5, 77);
+	ck_assert_int_eq(ctnl_get_reply(buf, n, 5, 77), 1);
+	ck_assert_int_eq(ctnl_get_reply(buf, n, 6, 77), -EAGAIN);	/* other seq */
+	ck_assert_int_eq(ctnl_get_reply(buf, n, 5, 78), -EAGAIN);	/* other socket */
+	n = put_entry(IPCTNL_MSG_CT_GET, 5, 77);
+	ck_assert_int_eq(ctnl_get_reply(buf, n, 5, 77), 1);
+	/* Another subsystem's message with our seq is not an answer. */
+	((struct nlmsghdr *)buf)->nlmsg_type = (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_NEW;
+	ck_assert_int_eq(ctnl_get_reply(buf, n, 5, 77), -EAGAIN);
+
+	/* Errors: ENOENT is the "no" answer. */
+	n = put_error(dg, 9, 77, -ENOENT);
+	ck_assert_int_eq(ctnl_get_reply(dg, n, 9, 77), 0);
+	n = put_error(dg, 9, 77, -EPERM);
+	ck_assert_int_eq(ctnl_get_reply(dg, n, 9, 77), -EPERM);
+	n = put_error(dg, 9, 77, 0);
+	ck_assert_int_eq(ctnl_get_reply(dg, n, 9, 77), -EPROTO);
+	((struct nlmsghdr *)dg)->nlmsg_len = MNL_NLMSG_HDRLEN + 2;
+	ck_assert_int_eq(ctnl_get_reply(dg, MNL_NLMSG_HDRLEN + 2, 9, 77), -EBADMSG);
+
+	/* Stale answers of earlier queries come first in one datagram and
+	 * are skipped. */
+	n = put_error(dg, 3, 77, -ENOENT);
+	n += put_error(dg + n, 4, 77, -EPERM);
+	memcpy(dg + n, buf, put_entry(IPCTNL_MSG_CT_GET, 5, 77));
+	n += ((struct nlmsghdr *)buf)->nlmsg_len;
+	ck_assert_int_eq(ctnl_get_reply(dg, n, 5, 77), 1);
+	ck_assert_int_eq(ctnl_get_reply(dg, n, 4, 77), -EPERM);
+	ck_assert_int_eq(ctnl_get_reply(dg, n, 6, 77), -EAGAIN);
+	/* A cut datagram ends the walk without reading past it. */
+	ck_assert_int_eq(ctnl_get_reply(dg, n - 1, 5, 77), -EAGAIN);
+	ck_assert_int_eq(ctnl_get_reply(dg, 0, 5, 77), -EAGAIN);
+}
+END_TEST
+
 static Suite *ctnl_suite(void)
 {
 	Suite *s = suite_create("ctnl");
 	TCase *tc = tcase_create("parse");
+	TCase *get = tcase_create("get");
 
 	tcase_add_test(tc, test_ipv4_tcp_new);
 	tcase_add_test(tc, test_ipv6_udp_destroy);
@@ -523,6 +734,12 @@ static Suite *ctnl_suite(void)
 	tcase_add_test(tc, test_unknown_attrs_ignored);
 	tcase_add_test(tc, test_random_corruption);
 	suite_add_tcase(s, tc);
+	tcase_add_test(get, test_build_get_v4_tcp);
+	tcase_add_test(get, test_build_get_v6_udp);
+	tcase_add_test(get, test_build_get_invalid);
+	tcase_add_test(get, test_build_get_short_buffer);
+	tcase_add_test(get, test_get_reply);
+	suite_add_tcase(s, get);
 	return s;
 }
 

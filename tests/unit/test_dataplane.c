@@ -1051,6 +1051,279 @@ START_TEST(empty_burst_does_nothing)
 }
 END_TEST
 
+
+/* ---- kernel offload (offload.h) ------------------------------------------------ */
+
+#define OFF_MAX 32
+static struct { bool add; struct offload_flow f; } off_log[OFF_MAX];
+static int noff, off_fail_adds, off_fail_dels, off_flushes;
+
+static int fake_offload(void *ctx, bool add, const struct offload_flow *f)
+{
+	if ((add && off_fail_adds) || (!add && off_fail_dels)) {
+		add ? off_fail_adds-- : off_fail_dels--;
+		return -ENOMEM;
+	}
+	ck_assert_int_lt(noff, OFF_MAX);
+	ck_assert(offload_flow_valid(f));
+	off_log[noff].add = add;
+	off_log[noff++].f = *f;
+	return 0;
+}
+
+static int fake_offload_flush(void *ctx)
+{
+	off_flushes++;
+	return 0;
+}
+
+static void offload_fixture(void)
+{
+	struct dp_kernel_ops ops = { .set_add = fake_add, .set_del = fake_del,
+				     .offload = fake_offload, .offload_flush = fake_offload_flush };
+
+	dp_free(dp);
+	ck_assert_int_eq(dp_new(&dp, hids, flows, &ops), 0);
+	noff = off_fail_adds = off_fail_dels = off_flushes = 0;
+}
+
+static void assert_off(int i, bool add, const char *lid, const char *rid, const char *lloc,
+		       const char *rloc)
+{
+	struct dime_addr l = A(lid), r = A(rid), ll = A(lloc), rl = A(rloc);
+
+	ck_assert_int_lt(i, noff);
+	ck_assert_int_eq(off_log[i].add, add);
+	ck_assert(dime_addr_eq(&off_log[i].f.lid, &l));
+	ck_assert(dime_addr_eq(&off_log[i].f.rid, &r));
+	ck_assert(dime_addr_eq(&off_log[i].f.lloc, &ll));
+	ck_assert(dime_addr_eq(&off_log[i].f.rloc, &rl));
+}
+
+/* MH moved to MH2; one established TCP flow, one packet out. */
+static void moved_flow_sent(uint64_t now)
+{
+	struct dime_flow_key k = key(IPPROTO_TCP, MH1, 40000, CH, 80);
+	struct dime_addr peer = A(CH), lloc = A(MH2);
+	uint8_t buf[256];
+	size_t len;
+
+	ck_assert_int_eq(dp_flow_learn(dp, &k, DIME_TCP_ESTABLISHED, now), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &peer, NULL, &lloc, now), 0);
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, now), DP_ACCEPT_MODIFIED);
+}
+
+START_TEST(steady_moved_flow_is_handed_to_the_kernel_once)
+{
+	uint8_t buf[256];
+	size_t len;
+
+	offload_fixture();
+	moved_flow_sent(1);
+	ck_assert_int_eq(noff, 1);
+	assert_off(0, true, MH1, CH, MH2, CH);
+	ck_assert_uint_eq(off_log[0].f.lport, 40000);
+	ck_assert_uint_eq(off_log[0].f.rport, 80);
+	ck_assert_uint_eq(off_log[0].f.proto, IPPROTO_TCP);
+	/* A straggler still queued: rewritten here, not handed over twice. */
+	len = build(buf, IPPROTO_TCP, CH, 80, MH2, 40000, 10);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 2), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, CH, MH1);
+	ck_assert_int_eq(noff, 1);
+	ck_assert_uint_eq(dp_stats(dp)->flows_offloaded, 1);
+	ck_assert_uint_eq(dp_stats(dp)->offload_adds, 1);
+}
+END_TEST
+
+START_TEST(handshake_and_unmoved_flows_stay_here)
+{
+	struct dime_flow_key k = key(IPPROTO_TCP, MH1, 40001, CH, 80);
+	struct dime_addr peer = A(CH), lloc = A(MH2);
+	uint8_t buf[256];
+	size_t len;
+
+	offload_fixture();
+	/* Not moved: nothing to rewrite, nothing to hand over. */
+	ck_assert_int_eq(dp_flow_learn(dp, &k, DIME_TCP_ESTABLISHED, 1), 0);
+	len = build(buf, IPPROTO_TCP, MH1, 40001, CH, 80, 10);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 1), DP_ACCEPT);
+	ck_assert_int_eq(noff, 0);
+	/* A new connection to the moved host: its SYN is rewritten here. */
+	ck_assert_int_eq(dp_set_locator(dp, &peer, NULL, &lloc, 2), 0);
+	len = build(buf, IPPROTO_TCP, MH1, 40002, CH, 80, 0);
+	set_tcp_flags(buf, len, DIME_TCP_SYN);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 3), DP_ACCEPT_MODIFIED);
+	ck_assert_int_eq(noff, 0);
+	/* ICMP echo never goes to the kernel's maps. */
+	len = build(buf, IPPROTO_ICMP, MH1, 7, CH, 7, 8);
+	buf[20] = 8;
+	(void)dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 4);
+	ck_assert_int_eq(noff, 0);
+}
+END_TEST
+
+START_TEST(locator_change_takes_the_flow_back_first)
+{
+	struct dime_addr peer = A(CH), mh3 = A("198.51.100.20");
+	uint8_t buf[256];
+	size_t len;
+
+	offload_fixture();
+	moved_flow_sent(1);
+	ck_assert_int_eq(dp_set_locator(dp, &peer, NULL, &mh3, 2), 0);
+	ck_assert_int_eq(noff, 2);
+	/* Removed under the keys it was added with. */
+	assert_off(1, false, MH1, CH, MH2, CH);
+	ck_assert_uint_eq(dp_stats(dp)->flows_offloaded, 0);
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 3), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, "198.51.100.20", CH);
+	ck_assert_int_eq(noff, 3);
+	assert_off(2, true, MH1, CH, "198.51.100.20", CH);
+}
+END_TEST
+
+START_TEST(held_or_unvalidated_host_is_not_offloaded)
+{
+	struct dime_addr ch = A(CH), ch2 = A(CH2);
+	uint32_t hid;
+	struct dime_hid_entry *h;
+	uint8_t buf[256];
+	size_t len;
+
+	offload_fixture();
+	moved_flow_sent(1);
+	hid = dime_hid_lookup(hids, &ch);
+	h = dime_hid_get(hids, hid);
+	h->out_held[DIME_AF4] = true;
+	dp_hid_sync(dp, hid);
+	ck_assert_int_eq(noff, 2);
+	ck_assert_int_eq(off_log[1].add, false);
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 2), DP_HELD);
+	len = build(buf, IPPROTO_TCP, CH, 80, MH2, 40000, 10);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 2), DP_ACCEPT_MODIFIED);
+	ck_assert_int_eq(noff, 2);
+	/* Released, but the peer moved to a locator not validated yet. */
+	h->out_held[DIME_AF4] = false;
+	ck_assert_int_eq(dime_hid_addr_add(hids, hid, DIME_HID_ACTIVE, &ch2), 0);
+	ck_assert_int_eq(dime_hid_set_rloc(hids, hid, &ch2), 0);
+	h->rloc_unvalidated[DIME_AF4] = true;
+	h->pv_rx[DIME_AF4] = 100000;
+	dp_hid_sync(dp, hid);
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 3), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, MH2, CH2);
+	ck_assert_int_eq(noff, 2);
+	/* Validated: the next packet hands it over with both locators. */
+	h->rloc_unvalidated[DIME_AF4] = false;
+	dp_hid_sync(dp, hid);
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 4), DP_ACCEPT_MODIFIED);
+	ck_assert_int_eq(noff, 3);
+	assert_off(2, true, MH1, CH, MH2, CH2);
+}
+END_TEST
+
+START_TEST(watched_flow_comes_back_for_its_ack)
+{
+	struct dime_flow_key k = key(IPPROTO_TCP, MH1, 40000, CH, 80);
+	struct dime_flow *f;
+	uint8_t buf[256];
+	size_t len;
+
+	offload_fixture();
+	moved_flow_sent(1);
+	f = dime_flow_lookup_out(flows, &k);
+	ck_assert_ptr_nonnull(f);
+	dp_flow_watch_ack(dp, f);
+	ck_assert_int_eq(noff, 2);
+	ck_assert_int_eq(off_log[1].add, false);
+	ck_assert(f->ack_watch && !f->offloaded);
+	len = build(buf, IPPROTO_TCP, CH, 80, MH2, 40000, 0);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 2), DP_ACCEPT_MODIFIED);
+	ck_assert_int_eq(noff, 2);
+	f->ack_watch = 0;
+	len = build(buf, IPPROTO_TCP, CH, 80, MH2, 40000, 0);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 3), DP_ACCEPT_MODIFIED);
+	ck_assert_int_eq(noff, 3);
+	assert_off(2, true, MH1, CH, MH2, CH);
+}
+END_TEST
+
+START_TEST(ended_flow_leaves_the_kernel)
+{
+	struct dime_flow_key k = key(IPPROTO_TCP, MH1, 40000, CH, 80);
+	struct dime_addr ch = A(CH);
+
+	offload_fixture();
+	moved_flow_sent(1);
+	ck_assert_int_eq(dp_flow_forget(dp, &k), 0);
+	ck_assert_int_eq(noff, 2);
+	assert_off(1, false, MH1, CH, MH2, CH);
+	/* And through a host drop. */
+	moved_flow_sent(2);
+	ck_assert_int_eq(noff, 3);
+	dp_hid_drop(dp, dime_hid_lookup(hids, &ch), NULL, NULL);
+	ck_assert_int_eq(noff, 4);
+	assert_off(3, false, MH1, CH, MH2, CH);
+	ck_assert_uint_eq(dp_stats(dp)->flows_offloaded, 0);
+}
+END_TEST
+
+START_TEST(failed_removal_empties_every_map)
+{
+	struct dime_addr peer = A(CH), mh3 = A("198.51.100.20");
+	struct dime_flow_key k = key(IPPROTO_TCP, MH1, 40000, CH, 80);
+
+	offload_fixture();
+	moved_flow_sent(1);
+	off_fail_dels = 1;
+	ck_assert_int_eq(dp_set_locator(dp, &peer, NULL, &mh3, 2), 0);
+	ck_assert_int_eq(off_flushes, 1);
+	ck_assert_uint_eq(dp_stats(dp)->offload_resets, 1);
+	ck_assert_uint_eq(dp_stats(dp)->offload_errors, 1);
+	ck_assert_uint_eq(dp_stats(dp)->flows_offloaded, 0);
+	ck_assert(!dime_flow_lookup_out(flows, &k)->offloaded);
+}
+END_TEST
+
+START_TEST(failed_hand_over_waits_a_second)
+{
+	uint8_t buf[256];
+	size_t len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
+
+	offload_fixture();
+	off_fail_adds = 1;
+	moved_flow_sent(1);
+	ck_assert_int_eq(noff, 0);
+	ck_assert_uint_eq(dp_stats(dp)->offload_errors, 1);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 500), DP_ACCEPT_MODIFIED);
+	ck_assert_int_eq(noff, 0);
+	len = build(buf, IPPROTO_TCP, MH1, 40000, CH, 80, 100);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 1001), DP_ACCEPT_MODIFIED);
+	ck_assert_int_eq(noff, 1);
+}
+END_TEST
+
+START_TEST(udp_flow_of_a_moved_peer_ipv6)
+{
+	struct dime_flow_key k = key(IPPROTO_UDP, "2001:db8:c::130", 5000, "2001:db8:1::10", 6000);
+	struct dime_addr peer = A("2001:db8:1::10"), rloc = A("2001:db8:2::10");
+	uint8_t buf[256];
+	size_t len;
+
+	offload_fixture();
+	ck_assert_int_eq(dp_flow_learn(dp, &k, 0, 1), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &peer, &rloc, NULL, 1), 0);
+	len = build(buf, IPPROTO_UDP, "2001:db8:2::10", 6000, "2001:db8:c::130", 5000, 50);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 2), DP_ACCEPT_MODIFIED);
+	ck_assert_int_eq(noff, 1);
+	assert_off(0, true, "2001:db8:c::130", "2001:db8:1::10", "2001:db8:c::130", "2001:db8:2::10");
+}
+END_TEST
+
 static Suite *dataplane_suite(void)
 {
 	Suite *s = suite_create("dataplane");
@@ -1080,6 +1353,15 @@ static Suite *dataplane_suite(void)
 	tcase_add_test(tc, burst_scenario_reference);
 	tcase_add_test(tc, burst_matches_single_packets);
 	tcase_add_test(tc, empty_burst_does_nothing);
+	tcase_add_test(tc, steady_moved_flow_is_handed_to_the_kernel_once);
+	tcase_add_test(tc, handshake_and_unmoved_flows_stay_here);
+	tcase_add_test(tc, locator_change_takes_the_flow_back_first);
+	tcase_add_test(tc, held_or_unvalidated_host_is_not_offloaded);
+	tcase_add_test(tc, watched_flow_comes_back_for_its_ack);
+	tcase_add_test(tc, ended_flow_leaves_the_kernel);
+	tcase_add_test(tc, failed_removal_empties_every_map);
+	tcase_add_test(tc, failed_hand_over_waits_a_second);
+	tcase_add_test(tc, udp_flow_of_a_moved_peer_ipv6);
 	suite_add_tcase(s, tc);
 	return s;
 }

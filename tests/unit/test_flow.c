@@ -43,6 +43,9 @@ struct fx {
 	struct dime_flow_table *flows;
 	int expired;
 	uint32_t last_refs;	/* refs of the expired flow's HID, seen from on_expire */
+	bool keep_answer;	/* what keep() says */
+	int keep_calls;
+	uint16_t keep_lport;	/* lport of the flow keep() was last asked about */
 };
 
 static void on_expire(void *ctx, const struct dime_flow *f)
@@ -58,16 +61,35 @@ static void on_expire(void *ctx, const struct dime_flow *f)
 	ck_assert_ptr_null(dime_flow_lookup_out(fx->flows, &k));
 }
 
-static void fx_init(struct fx *fx, uint32_t flows, uint32_t hids)
+/* Stands in for the daemon asking conntrack about an offloaded flow. */
+static bool keep(void *ctx, const struct dime_flow *f)
+{
+	struct fx *fx = ctx;
+
+	fx->keep_calls++;
+	fx->keep_lport = f->lport;
+	ck_assert(f->offloaded);
+	/* Asked while the flow is still in the table. */
+	ck_assert_uint_gt(dime_flow_count(fx->flows), 0);
+	return fx->keep_answer;
+}
+
+/* with_keep: pass keep() in the config (else NULL). */
+static void fx_init_keep(struct fx *fx, uint32_t flows, uint32_t hids, bool with_keep)
 {
 	struct dime_hid_config hc = { .capacity = hids, .max_addrs = hids * 2, .seed = seed };
 	struct dime_flow_config fc = { .capacity = flows, .seed = seed, .on_expire = on_expire,
-				       .ctx = fx };
+				       .keep = with_keep ? keep : NULL, .ctx = fx };
 
 	*fx = (struct fx){ 0 };
 	dime_flow_timeouts_default(&fc.timeouts);
 	ck_assert_int_eq(dime_hid_table_new(&fx->hids, &hc), 0);
 	ck_assert_int_eq(dime_flow_table_new(&fx->flows, &fc, fx->hids), 0);
+}
+
+static void fx_init(struct fx *fx, uint32_t flows, uint32_t hids)
+{
+	fx_init_keep(fx, flows, hids, false);
 }
 
 static void fx_free(struct fx *fx)
@@ -614,6 +636,98 @@ START_TEST(test_hid_refs_to_zero_on_expiry)
 }
 END_TEST
 
+/* An offloaded flow whose packets the kernel rewrites: idle for us, alive
+ * for conntrack. keep() saying true refreshes it, false lets it go. */
+START_TEST(test_offloaded_kept_while_keep_says_so)
+{
+	struct fx fx;
+	struct dime_flow_key ku = K(IPPROTO_UDP, "192.0.2.1", 1, "198.51.100.1", 53);
+	struct dime_flow_key kt = K(IPPROTO_TCP, "192.0.2.1", 2, "198.51.100.1", 80);
+	struct dime_flow *f;
+
+	fx_init_keep(&fx, 8, 4, true);
+	f = insert(&fx, &ku, 0);
+	f->offloaded = 1;
+	fx.keep_answer = true;
+	/* Not asked before the timeout: no round trip for fresh flows. */
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(179), 100), 0);
+	ck_assert_int_eq(fx.keep_calls, 0);
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(180), 100), 0);
+	ck_assert_int_eq(fx.keep_calls, 1);
+	ck_assert_uint_eq(fx.keep_lport, 1);
+	ck_assert_uint_eq(f->last_ms, S(180));
+	ck_assert_ptr_eq(dime_flow_lookup_out(fx.flows, &ku), f);
+	/* Refreshed: not asked again until one more timeout has passed. */
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(359), 100), 0);
+	ck_assert_int_eq(fx.keep_calls, 1);
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(360), 100), 0);
+	ck_assert_int_eq(fx.keep_calls, 2);
+	ck_assert_uint_eq(f->last_ms, S(360));
+	/* Conntrack forgot it: expires as usual, on_expire sees the bit. */
+	fx.keep_answer = false;
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(540), 100), 1);
+	ck_assert_int_eq(fx.keep_calls, 3);
+	ck_assert_int_eq(fx.expired, 1);
+	ck_assert_ptr_null(dime_flow_lookup_out(fx.flows, &ku));
+
+	/* TCP established: asked at its own timeout; a slot reused after an
+	 * offloaded flow starts without the bit. */
+	f = insert(&fx, &kt, S(1000));
+	ck_assert(!f->offloaded);
+	dime_flow_seen(f, S(1000), DIME_TCP_ACK, DIME_DIR_OUT);
+	f->offloaded = 1;
+	fx.keep_answer = true;
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(1000 + 7199), 100), 0);
+	ck_assert_int_eq(fx.keep_calls, 3);
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(1000 + 7200), 100), 0);
+	ck_assert_int_eq(fx.keep_calls, 4);
+	ck_assert_uint_eq(fx.keep_lport, 2);
+	ck_assert_uint_eq(dime_flow_count(fx.flows), 1);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_keep_only_for_offloaded)
+{
+	struct fx fx;
+	struct dime_flow_key k1 = K(IPPROTO_UDP, "192.0.2.1", 1, "198.51.100.1", 53);
+	struct dime_flow_key k2 = K(IPPROTO_UDP, "192.0.2.1", 2, "198.51.100.1", 53);
+	struct dime_flow_key k3 = K(IPPROTO_UDP, "192.0.2.1", 3, "198.51.100.1", 53);
+
+	fx_init_keep(&fx, 8, 4, true);
+	insert(&fx, &k1, 0);
+	insert(&fx, &k2, 0)->offloaded = 1;
+	insert(&fx, &k3, 0);
+	fx.keep_answer = true;
+	/* The two plain flows expire without asking; only the offloaded one
+	 * costs a call. */
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(180), 100), 2);
+	ck_assert_int_eq(fx.keep_calls, 1);
+	ck_assert_uint_eq(fx.keep_lport, 2);
+	ck_assert_ptr_nonnull(dime_flow_lookup_out(fx.flows, &k2));
+	/* The budget bounds the calls too: one visit, at most one question. */
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(360), 1), 0);
+	ck_assert_uint_le(fx.keep_calls, 2);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_keep_null_expires_offloaded)
+{
+	struct fx fx;
+	struct dime_flow_key k = K(IPPROTO_UDP, "192.0.2.1", 1, "198.51.100.1", 53);
+
+	fx_init(&fx, 8, 4);
+	insert(&fx, &k, 0)->offloaded = 1;
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(179), 100), 0);
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(180), 100), 1);
+	ck_assert_int_eq(fx.keep_calls, 0);
+	ck_assert_int_eq(fx.expired, 1);
+	ck_assert_ptr_null(dime_flow_lookup_out(fx.flows, &k));
+	fx_free(&fx);
+}
+END_TEST
+
 START_TEST(test_stale_hid)
 {
 	struct fx fx;
@@ -879,6 +993,9 @@ static Suite *flow_suite(void)
 	tcase_add_test(tc, test_expiry_timeouts);
 	tcase_add_test(tc, test_expiry_budget);
 	tcase_add_test(tc, test_hid_refs_to_zero_on_expiry);
+	tcase_add_test(tc, test_offloaded_kept_while_keep_says_so);
+	tcase_add_test(tc, test_keep_only_for_offloaded);
+	tcase_add_test(tc, test_keep_null_expires_offloaded);
 	tcase_add_test(tc, test_stale_hid);
 	tcase_add_test(tc, test_forced_collisions);
 	tcase_add_test(tc, test_hash_uses_every_field);
