@@ -5,6 +5,9 @@
 # unshaped testbed (lib.sh): iperf3 TCP from MH to CH, one flow.
 #
 #   plain     no dimed anywhere                       (the reference)
+#   plain+ct  no dimed, one rule on MH and CH that makes the kernel track
+#             connections (dimed needs conntrack: this is its share of the
+#             unmoved case's cost; printed, no target)
 #   unmoved   dimed on MH and CH, the flow not moved  target >= 0.98 of plain
 #   moved     dimed on both, MH hands off while the flow runs, so every
 #             packet is rewritten at both ends        target >= 0.80 of plain
@@ -110,15 +113,28 @@ moved_run() {
 	tb_mh_attach 1 2>/dev/null
 }
 
+# conntrack_rule add|del: a rule that needs conntrack, and does nothing else
+conntrack_rule() {
+	local node op=-A
+	[ "$1" = del ] && op=-D
+	for node in mh ch; do
+		tb_exec $node iptables -t mangle $op OUTPUT -m conntrack --ctstate INVALID -j RETURN
+	done
+}
+
 statof() { awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }' "$TB_TMP/$1.stats"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b ? a / b : 0 }'; }
 
 echo "offload no" >"$TB_TMP/nfq.conf"
-plain=() unmoved=() moved=() nfq=() ratios=() nfq_ratios=()
+plain=() plainct=() unmoved=() moved=() nfq=() ratios=() nfq_ratios=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	# MH starts every round on link 1.
 	iperf_run "plain$r" $TB_MH1_4
 	plain+=("$(mean_after_skip "plain$r")")
+	conntrack_rule add
+	iperf_run "plainct$r" $TB_MH1_4
+	plainct+=("$(mean_after_skip "plainct$r")")
+	conntrack_rule del
 
 	dimed_up
 	iperf_run "unmoved$r" $TB_MH1_4
@@ -133,8 +149,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	ratios+=("$(ratio "${moved[-1]}" "${plain[-1]}")")
 	nfq_ratios+=("$(ratio "${nfq[-1]}" "${plain[-1]}")")
 	# Packets longer than a verdict can carry (BIG TCP): dropped, and the flow stalls.
-	printf 'round %d: plain %s, unmoved %s, moved %s (%s), moved-nfq %s (%s) Mbit/s\n' "$r" "${plain[-1]}" \
-		"${unmoved[-1]}" "${moved[-1]}" "${ratios[-1]}" "${nfq[-1]}" "${nfq_ratios[-1]}"
+	printf 'round %d: plain %s, plain+ct %s, unmoved %s, moved %s (%s), moved-nfq %s (%s) Mbit/s\n' "$r" \
+		"${plain[-1]}" "${plainct[-1]}" "${unmoved[-1]}" "${moved[-1]}" "${ratios[-1]}" "${nfq[-1]}" "${nfq_ratios[-1]}"
 	printf '  moved: MH rewrote %s packets in user space, the kernel %s (%s flows handed over)\n' \
 		"$(statof "moved$r" dp_out_rewritten)" "$(statof "moved$r" offload_out_packets)" \
 		"$(statof "moved$r" dp_offload_adds)"
@@ -142,6 +158,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		"$(statof "nfq$r" dp_out_rewritten)" "$(statof "nfq$r" nfq_truncated_dropped)"
 done
 
+c=$(median "${plainct[@]}")
 p=$(median "${plain[@]}") u=$(median "${unmoved[@]}") m=$(median "${moved[@]}") q=$(median "${nfq[@]}")
 echo
 echo "StackTrans goodput, iperf3 TCP MH -> CH, unshaped veth, median of $ROUNDS x ${DURATION}s:"
@@ -149,6 +166,7 @@ printf '  congestion control %s; CPUs: dimed %s, iperf3 %s; per-round ratio medi
 	"$used_cc" "${CPUS_DIMED:-any}" "${CPUS_IPERF:-any}" "$(median "${ratios[@]}")" "$(median "${nfq_ratios[@]}")"
 printf '  %-34s %10s %8s %8s\n' case "Mbit/s" ratio target
 printf '  %-34s %10s %8s %8s\n' "plain kernel (no dimed)" "$p" 1.00 -
+printf '  %-34s %10s %8.3f %8s\n' "plain, conntrack on (no dimed)" "$c" "$(awk -v a="$c" -v b="$p" 'BEGIN { print a / b }')" -
 printf '  %-34s %10s %8.3f %8s\n' "dimed running, flow not moved" "$u" "$(awk -v a="$u" -v b="$p" 'BEGIN { print a / b }')" ">=0.98"
 printf '  %-34s %10s %8.3f %8s\n' "moved flow, every packet rewritten" "$m" "$(awk -v a="$m" -v b="$p" 'BEGIN { print a / b }')" ">=0.80"
 printf '  %-34s %10s %8.3f %8s\n' "moved, all in user space (nfq)" "$q" "$(awk -v a="$q" -v b="$p" 'BEGIN { print a / b }')" -

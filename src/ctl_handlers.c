@@ -77,6 +77,7 @@ static void flow_record(struct ctl_flow_rec *rec, const struct dime_flow *f, uin
 	rec->rid = f->rid;
 	rec->hid = f->hid;
 	rec->idle_ms = age(now, f->last_ms);
+	rec->offloaded = f->offloaded;
 }
 
 /* A record the writer refuses for any reason but space would not fit in

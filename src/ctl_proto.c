@@ -826,6 +826,10 @@ static int put_flow_fields(struct ctl_writer *w, const void *arg)
 		err = ctl_put_u8(w, CTL_A_FLOW_TCP_STATE, rec->tcp_state);
 	if (!err)
 		err = ctl_put_u64(w, CTL_A_FLOW_IDLE, rec->idle_ms);
+	/* Only when set: absent reads as false, which is also what a dimed
+	 * from before offload means, and most flows never are offloaded. */
+	if (!err && rec->offloaded)
+		err = ctl_put_u8(w, CTL_A_FLOW_OFFLOADED, 1);
 	return err;
 }
 
@@ -1046,7 +1050,7 @@ static enum ctl_result flow_attr(const struct ctl_tlv *a, void *out, uint32_t *s
 	enum ctl_result r;
 	uint64_t v = 0;
 
-	if (a->type < CTL_A_FLOW_PROTO || a->type > CTL_A_FLOW_IDLE)
+	if (a->type < CTL_A_FLOW_PROTO || a->type > CTL_A_FLOW_OFFLOADED)
 		return unknown_attr(a);
 	r = seen_once(seen, a->type, CTL_A_FLOW_PROTO);
 	if (r != CTL_OK)
@@ -1079,6 +1083,8 @@ static enum ctl_result flow_attr(const struct ctl_tlv *a, void *out, uint32_t *s
 		r = get_uint(a, 1, &v);
 		rec->tcp_state = (uint8_t)v;
 		return r;
+	case CTL_A_FLOW_OFFLOADED:
+		return get_bool(a, &rec->offloaded);
 	default:
 		return get_uint(a, 8, &rec->idle_ms);
 	}
@@ -1086,7 +1092,7 @@ static enum ctl_result flow_attr(const struct ctl_tlv *a, void *out, uint32_t *s
 
 enum ctl_result ctl_flow_rec_decode(const struct ctl_tlv *tlv, struct ctl_flow_rec *rec)
 {
-	/* Every flow attribute is required. */
+	/* Every flow attribute up to IDLE is required; OFFLOADED is optional. */
 	const uint32_t required = ATTR_BIT(CTL_A_FLOW_IDLE + 1, CTL_A_FLOW_PROTO) - 1;
 	uint32_t seen;
 	enum ctl_result r;

@@ -373,7 +373,7 @@ void render_hids_end(struct render_list *l)
 /* ---- Flows ---- */
 
 static const char *const flow_head[] = {
-	"PROTO", "STATE", "LOCAL", "REMOTE", "HID", "IDLE",
+	"PROTO", "STATE", "LOCAL", "REMOTE", "HID", "OFFLOADED", "IDLE",
 };
 
 static void flow_cell(const void *rec, size_t col, char *buf, size_t size)
@@ -396,6 +396,9 @@ static void flow_cell(const void *rec, size_t col, char *buf, size_t size)
 		break;
 	case 4:
 		snprintf(buf, size, "%u", f->hid);
+		break;
+	case 5:
+		snprintf(buf, size, "%s", f->offloaded ? "yes" : "no");
 		break;
 	default:
 		duration(f->idle_ms, buf, size);
@@ -429,17 +432,21 @@ static void flow_json(FILE *out, const struct ctl_flow_rec *f)
 		json_str(out, render_tcp_state_name(f->proto, f->tcp_state, s, sizeof(s)));
 	else
 		fputs("null", out);
-	fprintf(out, ",\"idle_ms\":%" PRIu64 "}", f->idle_ms);
+	fprintf(out, ",\"offloaded\":%s,\"idle_ms\":%" PRIu64 "}",
+		f->offloaded ? "true" : "false", f->idle_ms);
 }
 
 static void flow_dump(FILE *out, const struct ctl_flow_rec *f)
 {
 	char p[8], s[24], l[DIME_ADDR_STRLEN], r[DIME_ADDR_STRLEN];
 
-	fprintf(out, "%s\t%s\t%u\t%s\t%u\t%u\t%s\t%" PRIu64 "\n",
+	/* offloaded is appended after idle, so scripts that pick columns by
+	 * number (awk $7, $8) keep working. */
+	fprintf(out, "%s\t%s\t%u\t%s\t%u\t%u\t%s\t%" PRIu64 "\t%d\n",
 		render_proto_name(f->proto, p, sizeof(p)), dime_addr_fmt(&f->lid, l, sizeof(l)),
 		f->lport, dime_addr_fmt(&f->rid, r, sizeof(r)), f->rport, f->hid,
-		render_tcp_state_name(f->proto, f->tcp_state, s, sizeof(s)), f->idle_ms);
+		render_tcp_state_name(f->proto, f->tcp_state, s, sizeof(s)), f->idle_ms,
+		f->offloaded);
 }
 
 void render_flow(struct render_list *l, const struct ctl_flow_rec *rec)

@@ -31,6 +31,7 @@
 
 #define REQ_MAX 8		/* outstanding requests per peer */
 #define REQ_PATHS 8		/* (source, destination) pairs per request */
+#define REQ_ENDED 8		/* requests remembered after they end, per peer */
 /* Our largest request: HELLO with 16 IPv6 addresses and a nonce is 360
  * bytes, 486 with a COUNTER, a PUBKEY and a SIGNATURE (test_ihmp checks it
  * fits). */
@@ -94,6 +95,11 @@ struct peer {
 	struct dime_addr pv_prev[2];
 	bool pv_failed[2];
 	struct req req[REQ_MAX];
+	/* The last requests that ended (answered, cancelled, given up): an
+	 * ACK still on its way for one of them is late, not unmatched, so a
+	 * path that works never looks broken (drop_late_ack). */
+	struct { uint64_t nonce; uint16_t seq; uint8_t type; } ended[REQ_ENDED];
+	unsigned int ended_next;
 };
 
 struct ihmp {
@@ -683,6 +689,28 @@ static void req_working_paths(const struct ihmp *ih, const struct dime_hid_entry
 	}
 }
 
+/* Request r of p is over: free its slot, remember it (struct peer). */
+static void req_end(struct peer *p, struct req *r)
+{
+	unsigned int i = p->ended_next++ % REQ_ENDED;
+
+	p->ended[i].nonce = r->nonce;
+	p->ended[i].seq = r->seq;
+	p->ended[i].type = r->type;
+	r->used = false;
+}
+
+static bool ack_of_ended(const struct peer *p, const struct ihmp_msg *m)
+{
+	if (!(m->has & IHMP_HAS_NONCE))
+		return false;
+	for (unsigned int i = 0; i < REQ_ENDED; i++)
+		if (p->ended[i].seq == m->seq && p->ended[i].type == m->acked_type &&
+		    p->ended[i].nonce == m->nonce && m->nonce)
+			return true;
+	return false;
+}
+
 static void req_cancel_where(struct peer *p, uint8_t type, const struct dime_addr *about)
 {
 	for (unsigned int i = 0; i < REQ_MAX; i++) {
@@ -692,7 +720,7 @@ static void req_cancel_where(struct peer *p, uint8_t type, const struct dime_add
 			continue;
 		if (about && !dime_addr_eq(&r->new_addr, about) && !dime_addr_eq(&r->old_addr, about))
 			continue;
-		r->used = false;
+		req_end(p, r);
 	}
 }
 
@@ -715,7 +743,7 @@ static void req_cancel_from(struct peer *p, const struct dime_addr *addr)
 		if (r->next >= k)
 			r->next = 0;
 		if (!k)
-			r->used = false;
+			req_end(p, r);
 	}
 }
 
@@ -1083,7 +1111,7 @@ static void pv_proved(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e,
 	while ((r = pv_req(p, a, false))) {	/* another request answered first */
 		r->pv = false;
 		if (r->type == IHMP_PATH_PROBE)	/* it had no other purpose */
-			r->used = false;
+			req_end(p, r);
 		was_pv = true;
 	}
 	if (was_pv)
@@ -1356,8 +1384,8 @@ static void rx_hello(struct ihmp *ih, const struct rx *rx)
 	src_proven = created || pv_flow_addr(ih, e, rx->src);
 	/* New peer or resynchronisation: its sets are replaced. */
 	for (unsigned int i = 0; i < REQ_MAX; i++)
-		if (p->req[i].type != IHMP_HELLO)
-			p->req[i].used = false;
+		if (p->req[i].used && p->req[i].type != IHMP_HELLO)
+			req_end(p, &p->req[i]);
 	clear_set(ih, hid, DIME_HID_ACTIVE, &e->active);
 	clear_set(ih, hid, DIME_HID_UNREACH, &e->unreach);
 	clear_set(ih, hid, DIME_HID_LOCAL, &e->local);
@@ -1592,7 +1620,10 @@ static void rx_ack(struct ihmp *ih, const struct rx *rx)
 	bool verified;
 
 	if (!r) {
-		ih->st.drop_unmatched_ack++;
+		if (p && ack_of_ended(p, rx->m))
+			ih->st.drop_late_ack++;
+		else
+			ih->st.drop_unmatched_ack++;
 		return;
 	}
 	key = key_for(ih, p, rx->src, &rx->m->host_id);
@@ -1609,7 +1640,7 @@ static void rx_ack(struct ihmp *ih, const struct rx *rx)
 	auth_accepted(p, rx, key, verified);
 	ih->applied = true;
 	done = *r;
-	r->used = false;
+	req_end(p, r);
 	memcpy(before, e->rloc, sizeof(before));
 	ack_apply(ih, rx, p, e, &done);
 	pv_after(ih, p, e, before, rx, rx->now, rx->acts);
@@ -1872,7 +1903,7 @@ static void req_failed(struct ihmp *ih, struct peer *p, struct dime_hid_entry *e
 {
 	struct req done = *r;
 
-	r->used = false;
+	req_end(p, r);
 	ih->st.failed++;
 	pv_req_failed(ih, p, e, &done, acts);
 	switch (done.type) {

@@ -113,6 +113,7 @@ enum ctl_attr {
 	CTL_A_FLOW_HID = 0x0046,	/* u32 */
 	CTL_A_FLOW_TCP_STATE = 0x0047,	/* u8, enum dime_tcp_state */
 	CTL_A_FLOW_IDLE = 0x0048,	/* u64 ms */
+	CTL_A_FLOW_OFFLOADED = 0x0049,	/* u8, 0 or 1, optional: the kernel rewrites it */
 	/* Inside CTL_A_ADDR. */
 	CTL_A_ADDR_ADDR = 0x0050,	/* address */
 	CTL_A_ADDR_IFINDEX = 0x0051,	/* u32, 0 when unknown */
@@ -372,6 +373,7 @@ struct ctl_flow_rec {
 	struct dime_addr lid, rid;
 	uint32_t hid;
 	uint64_t idle_ms;
+	bool offloaded;			/* the kernel rewrites its packets, not dimed */
 };
 
 /* One of our IHMP keys (SHOW_KEYS, and the reply to SET_LOCAL_KEY). */

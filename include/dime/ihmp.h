@@ -157,7 +157,9 @@ struct ihmp_actions {
 	X(length) X(version) X(too_big) X(unknown_type) X(overrun) X(order)    \
 	X(unsupported) X(invalid) X(missing)                                   \
 	X(unknown_host)	 /* HOST_ID not active for any HID with IHMP state */   \
-	X(unmatched_ack)                                                       \
+	X(unmatched_ack) /* ACK of no request we sent (or remember) */          \
+	X(late_ack)	 /* ACK of a request already answered, cancelled or   \
+			  * given up: harmless, the path works */             \
 	X(nat_forced)	 /* anything but HELLO for a NAT-forced HID */          \
 	X(unexpected)	 /* decodes, but not in this state (legacy, no NAT HID) */ \
 	X(table_full)	 /* HELLO from a new peer, HID table full */            \

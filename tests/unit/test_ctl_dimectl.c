@@ -163,6 +163,19 @@ static const struct ctl_backend backend_no_addrs = {
 	.now_ms = fake_now,
 };
 
+/* What dimed does when it hands a steady moved flow to the kernel
+ * (offload.h), as far as the flow table shows it. */
+static void mark_offloaded(struct dime_flow_table *t, uint8_t proto, const char *lid,
+			   uint16_t lport, const char *rid, uint16_t rport)
+{
+	struct dime_flow_key k = { .proto = proto, .lport = lport, .rport = rport,
+				   .lid = A(lid), .rid = A(rid) };
+	struct dime_flow *fl = dime_flow_lookup_out(t, &k);
+
+	ck_assert_ptr_nonnull(fl);
+	fl->offloaded = 1;
+}
+
 static void setup(void)
 {
 	struct dime_hid_config hc = { .capacity = 16, .max_addrs = 64, .seed = seed };
@@ -185,6 +198,7 @@ static void setup(void)
 			  NOW - 2000);
 	ctl_test_add_flow(F.flows, h1, IPPROTO_UDP, "192.0.2.1", 5353, "203.0.113.9", 53,
 			  NOW - 65000);
+	mark_offloaded(F.flows, IPPROTO_TCP, "192.0.2.1", 43210, "203.0.113.9", 5001);
 	ck_assert_int_eq(dime_hid_addr_add(F.hids, h1, DIME_HID_ACTIVE, AP("198.51.100.7")), 0);
 	ck_assert_int_eq(dime_hid_addr_move(F.hids, h1, AP("203.0.113.9"), DIME_HID_ACTIVE,
 					    DIME_HID_UNREACH), 0);

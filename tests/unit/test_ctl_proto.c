@@ -508,7 +508,8 @@ static void some_flows(struct ctl_flow_rec f[4])
 				      .rid = A("203.0.113.9"), .hid = 3, .idle_ms = 1234 };
 	f[1] = (struct ctl_flow_rec){ .proto = IPPROTO_UDP, .family = AF_INET6, .lport = 53,
 				      .rport = 65535, .lid = A("2001:db8:2::1"),
-				      .rid = A("2001:db8::7"), .hid = UINT32_MAX, .idle_ms = 0 };
+				      .rid = A("2001:db8::7"), .hid = UINT32_MAX, .idle_ms = 0,
+				      .offloaded = true };
 	f[2] = (struct ctl_flow_rec){ .proto = IPPROTO_ICMP, .family = AF_INET, .lport = 77,
 				      .rport = 77, .lid = A("192.0.2.1"), .rid = A("198.51.100.7"),
 				      .hid = 1, .idle_ms = UINT64_MAX };
@@ -812,6 +813,83 @@ START_TEST(test_nested_overrun)
 	/* Shrunk by one, the record now cuts its last attribute in two. */
 	be16(body + 2, (uint16_t)(first - 4 - 1));
 	ck_assert_int_eq(decode(CTL_T_SHOW_FLOWS, body, w.len, &g), CTL_E_OVERRUN);
+}
+END_TEST
+
+/* FLOW_OFFLOADED is optional: written only when set, so a record without
+ * it (every record of a dimed from before offload) reads as false; when
+ * present it is a strict boolean. */
+START_TEST(test_flow_offloaded)
+{
+	static uint8_t body[4096], rec[1024];
+	static const uint8_t v4[4] = { 192, 0, 2, 1 };
+	uint8_t u64[8] = { 0 }, u32[4] = { 0 }, four = 4, val;
+	struct ctl_flow_rec f[4];
+	struct ctl_writer w;
+	struct got g;
+	size_t n, r, base, plain;
+
+	some_flows(f);
+	for (int set = 0; set < 2; set++) {
+		f[0].offloaded = set;
+		ctl_writer_init(&w, body, sizeof(body));
+		ck_assert_int_eq(ctl_put_flow_rec(&w, &f[0]), 0);
+		if (!set)
+			plain = w.len;
+		else
+			ck_assert_uint_eq(w.len, plain + 5);	/* one u8 TLV more */
+		ck_assert_int_eq(decode(CTL_T_SHOW_FLOWS, body, w.len, &g), CTL_OK);
+		ck_assert_uint_eq(g.nflow, 1);
+		ck_assert_int_eq(g.flow[0].offloaded, set);
+		ck_assert_mem_eq(&g.flow[0], &f[0], sizeof(f[0]));
+	}
+	/* Cut short anywhere, the longer record still leaves the writer clean. */
+	for (size_t cap = 0; cap < plain + 5; cap++) {
+		ctl_writer_init(&w, body, cap);
+		HOT_ASSERT(ctl_put_flow_rec(&w, &f[0]) == -ENOSPC);
+		HOT_ASSERT(w.len == 0 && w.depth == 0);
+	}
+
+	/* By hand: the required attributes, then OFFLOADED in every shape. */
+	r = tlv(rec, CTL_A_FLOW_PROTO, 1, &four);
+	r += tlv(rec + r, CTL_A_FLOW_FAMILY, 1, &four);
+	r += tlv(rec + r, CTL_A_FLOW_LID, 4, v4);
+	r += tlv(rec + r, CTL_A_FLOW_LPORT, 2, u32);
+	r += tlv(rec + r, CTL_A_FLOW_RID, 4, v4);
+	r += tlv(rec + r, CTL_A_FLOW_RPORT, 2, u32);
+	r += tlv(rec + r, CTL_A_FLOW_HID, 4, u32);
+	r += tlv(rec + r, CTL_A_FLOW_TCP_STATE, 1, u32);
+	r += tlv(rec + r, CTL_A_FLOW_IDLE, 8, u64);
+	base = r;
+#define FLOW_DECODE() (n = tlv(body, CTL_A_FLOW, (uint16_t)r, rec), decode(CTL_T_SHOW_FLOWS, body, n, &g))
+	g.flow[0].offloaded = true;
+	ck_assert_int_eq(FLOW_DECODE(), CTL_OK);			/* absent */
+	ck_assert(!g.flow[0].offloaded);
+	val = 0;
+	r = base + tlv(rec + base, CTL_A_FLOW_OFFLOADED, 1, &val);
+	ck_assert_int_eq(FLOW_DECODE(), CTL_OK);
+	ck_assert(!g.flow[0].offloaded);
+	val = 1;
+	r = base + tlv(rec + base, CTL_A_FLOW_OFFLOADED, 1, &val);
+	ck_assert_int_eq(FLOW_DECODE(), CTL_OK);
+	ck_assert(g.flow[0].offloaded);
+	r += tlv(rec + r, CTL_A_FLOW_OFFLOADED, 1, &val);		/* repeated */
+	ck_assert_int_eq(FLOW_DECODE(), CTL_E_MALFORMED);
+	for (int i = 0; i < 3; i++) {
+		static const uint8_t bad[3] = { 2, 0x80, 0xff };
+
+		r = base + tlv(rec + base, CTL_A_FLOW_OFFLOADED, 1, &bad[i]);
+		ck_assert_int_eq(FLOW_DECODE(), CTL_E_MALFORMED);
+	}
+	r = base + tlv(rec + base, CTL_A_FLOW_OFFLOADED, 0, NULL);	/* empty */
+	ck_assert_int_eq(FLOW_DECODE(), CTL_E_MALFORMED);
+	r = base + tlv(rec + base, CTL_A_FLOW_OFFLOADED, 2, u32);	/* two bytes */
+	ck_assert_int_eq(FLOW_DECODE(), CTL_E_MALFORMED);
+	/* The next flow attribute, still unknown, is skipped as any other. */
+	r = base + tlv(rec + base, CTL_A_FLOW_OFFLOADED + 1, 3, u32);
+	ck_assert_int_eq(FLOW_DECODE(), CTL_OK);
+	ck_assert(!g.flow[0].offloaded);
+#undef FLOW_DECODE
 }
 END_TEST
 
@@ -1268,6 +1346,7 @@ static Suite *ctl_proto_suite(void)
 	tcase_add_test(tc, test_writer_limits);
 	tcase_add_test(tc, test_records_every_truncation);
 	tcase_add_test(tc, test_nested_overrun);
+	tcase_add_test(tc, test_flow_offloaded);
 	tcase_add_test(tc, test_record_bad_fields);
 	tcase_add_test(tc, test_reply_record_placement);
 	tcase_add_test(tc, test_result_table);

@@ -91,17 +91,19 @@ static size_t fixed_flows(struct ctl_flow_rec *f)
 		uint16_t rport;
 		uint32_t hid;
 		uint64_t idle;
+		bool offloaded;
 	} t[] = {
+		/* The moved host's steady flows are in the kernel's hands. */
 		{ IPPROTO_TCP, DIME_TCP_ESTABLISHED, "192.0.2.1", 43210, "203.0.113.9", 5001,
-		  0x00400003, 3200 },
+		  0x00400003, 3200, true },
 		{ IPPROTO_TCP, DIME_TCP_ESTABLISHED, "192.0.2.1", 43211, "203.0.113.9", 5001,
-		  0x00400003, 307000 },
-		{ IPPROTO_UDP, 0, "192.0.2.1", 5353, "198.51.100.7", 53, 0x00400003, 0 },
+		  0x00400003, 307000, false },
+		{ IPPROTO_UDP, 0, "192.0.2.1", 5353, "198.51.100.7", 53, 0x00400003, 0, true },
 		{ IPPROTO_TCP, DIME_TCP_SYN_SENT, "2001:db8:2::1", 50000, "2001:db8:5::5", 443, 7,
-		  7380000 },
-		{ IPPROTO_ICMPV6, 0, "2001:db8:2::1", 77, "2001:db8:5::5", 77, 99, 90000000 },
-		{ 132, 0, "192.0.2.1", 9, "198.51.100.9", 9, 99, 12345 },
-		{ IPPROTO_TCP, 42, "192.0.2.1", 1, "198.51.100.9", 2, 99, 999 },
+		  7380000, false },
+		{ IPPROTO_ICMPV6, 0, "2001:db8:2::1", 77, "2001:db8:5::5", 77, 99, 90000000, false },
+		{ 132, 0, "192.0.2.1", 9, "198.51.100.9", 9, 99, 12345, false },
+		{ IPPROTO_TCP, 42, "192.0.2.1", 1, "198.51.100.9", 2, 99, 999, false },
 	};
 	size_t n = sizeof(t) / sizeof(t[0]);
 
@@ -116,6 +118,7 @@ static size_t fixed_flows(struct ctl_flow_rec *f)
 		f[i].rport = t[i].rport;
 		f[i].hid = t[i].hid;
 		f[i].idle_ms = t[i].idle;
+		f[i].offloaded = t[i].offloaded;
 	}
 	return n;
 }

@@ -234,6 +234,19 @@ static uint32_t add_host(struct fake *f, const char *active, const char *local, 
 	return h;
 }
 
+/* What dimed does when it hands a steady moved flow to the kernel
+ * (offload.h), as far as the flow table shows it. */
+static void mark_offloaded(struct dime_flow_table *t, uint8_t proto, const char *lid,
+			   uint16_t lport, const char *rid, uint16_t rport)
+{
+	struct dime_flow_key k = { .proto = proto, .lport = lport, .rport = rport,
+				   .lid = A(lid), .rid = A(rid) };
+	struct dime_flow *fl = dime_flow_lookup_out(t, &k);
+
+	ck_assert_ptr_nonnull(fl);
+	fl->offloaded = 1;
+}
+
 static void fake_init(struct fake *f, uint32_t flow_capacity)
 {
 	struct dime_hid_config hc = { .capacity = 64, .max_addrs = 256, .seed = seed };
@@ -658,9 +671,13 @@ START_TEST(test_show_hids_and_flows)
 	ck_assert(dime_addr_eq(&g.hid[0].unreach.addr[0], AP("203.0.113.9")));
 	ck_assert_uint_eq(g.hid[0].used_age_ms, 3000);
 
+	mark_offloaded(H.fake.flows, IPPROTO_TCP, "192.0.2.1", 43210, "198.51.100.7", 5001);
 	ck_assert_int_eq(ask(fd, CTL_T_SHOW_FLOWS, &g, false), CTL_OK);
 	ck_assert_uint_eq(g.nflow, 3);
 	ck_assert_int_eq(g.flow[0].proto, IPPROTO_TCP);
+	ck_assert(g.flow[0].offloaded);
+	ck_assert(!g.flow[1].offloaded);
+	ck_assert(!g.flow[2].offloaded);
 	ck_assert_int_eq(g.flow[0].family, AF_INET);
 	ck_assert_uint_eq(g.flow[0].lport, 43210);
 	ck_assert_uint_eq(g.flow[0].idle_ms, 1500);
