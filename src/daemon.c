@@ -103,6 +103,7 @@ struct dimed {
 	struct ctnl *ct;
 	struct offload *off;		/* NULL: no offload */
 	uint64_t keep_errors;		/* conntrack could not say if a flow lives */
+	unsigned int keep_queries_tick;	/* on_flow_keep's questions this expiry pass */
 	struct rtnl *rt;
 	struct ctl_server *ctl;
 	struct localaddrs local;
@@ -1436,15 +1437,23 @@ static void on_flow_expired(void *ctx, const struct dime_flow *flow)
 	dp_flow_expired(d->dp, flow);
 }
 
-/* An offloaded flow went idle here, as its packets no longer pass: it
- * lives as long as conntrack, which sees them all, keeps its entry. */
+/* A flow went idle here. Most flows' packets never pass dimed (unmoved
+ * ones are not queued, offloaded ones are rewritten by the kernel): a
+ * TCP or UDP flow lives as long as conntrack, which sees every packet,
+ * keeps its entry. At most KEEP_QUERIES_PER_TICK questions per expiry
+ * pass, so a crowd of idle flows cannot stall the loop; the rest are
+ * kept and asked about one timeout later. */
+#define KEEP_QUERIES_PER_TICK 256
 static bool on_flow_keep(void *ctx, const struct dime_flow *flow)
 {
 	struct dimed *d = ctx;
 	int rc;
 
-	if (!d->ct)
+	if (!d->ct || (flow->proto != IPPROTO_TCP && flow->proto != IPPROTO_UDP))
 		return false;
+	if (d->keep_queries_tick >= KEEP_QUERIES_PER_TICK)
+		return true;
+	d->keep_queries_tick++;
 	rc = ctnl_query(d->ct, flow->proto, &flow->lid, flow->lport, &flow->rid, flow->rport);
 	if (rc < 0) {
 		/* Unknown: keep it one more timeout rather than strand it. */
@@ -2007,6 +2016,7 @@ int dimed_readable(struct dimed *d, enum dimed_fd which)
 
 void dimed_tick(struct dimed *d)
 {
+	d->keep_queries_tick = 0;
 	dime_flow_expire(d->flows, now_ms(), FLOW_EXPIRE_BUDGET);
 	if (++d->ticks % PIN_GC_EVERY_TICKS == 0)
 		pin_gc(d);

@@ -451,8 +451,8 @@ size_t dime_flow_expire(struct dime_flow_table *t, uint64_t now_ms, size_t budge
 		if (!f->live || now_ms < f->last_ms ||
 		    now_ms - f->last_ms < dime_flow_timeout_ms(t, f))
 			continue;
-		/* Its packets bypass us, so idle here says nothing: ask. */
-		if (f->offloaded && t->keep && t->keep(t->ctx, f)) {
+		/* Most flows' packets bypass us, so idle here says little: ask. */
+		if (t->keep && t->keep(t->ctx, f)) {
 			f->last_ms = now_ms;
 			continue;
 		}

@@ -3,9 +3,9 @@
  * Conntrack over ctnetlink (libmnl only): how dimed learns flows without
  * queueing their packets. A pure parser turns one ctnetlink message into a
  * struct ctnl_flow; the I/O half owns two non-blocking netlink sockets:
- *  - the event socket, subscribed to NFNLGRP_CONNTRACK_NEW and _DESTROY
- *    (not _UPDATE: dimed needs a flow's birth and death, not the several
- *    state and status changes of every TCP connection);
+ *  - the event socket, subscribed to NFNLGRP_CONNTRACK_NEW, _UPDATE and
+ *    _DESTROY (updates carry a TCP connection's state changes, which set
+ *    its flow's timeout; the kernel sends them per change, not per packet);
  *  - the dump socket, which only ever carries replies to ctnl_dump(), so a
  *    dump never interleaves with events and its end is unambiguous;
  *  - the query socket, which only carries answers to ctnl_query(), the one
@@ -59,8 +59,7 @@ struct ctnl_flow {
 
 enum ctnl_event {
 	CTNL_NEW,		/* flow: a new entry (event) */
-	CTNL_UPDATE,		/* flow: an entry changed (event; only from
-				 * ctnl_parse, the socket is not subscribed) */
+	CTNL_UPDATE,		/* flow: an entry changed state (event) */
 	CTNL_DESTROY,		/* flow: an entry went away (event) */
 	CTNL_DUMP,		/* flow: one entry of a ctnl_dump() */
 	CTNL_DUMP_DONE,		/* flow NULL: the dump ended; every entry that

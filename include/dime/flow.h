@@ -83,8 +83,7 @@ struct dime_flow {
 	uint8_t tcp_state;		/* enum dime_tcp_state */
 	uint8_t live;			/* internal: pool slot in use */
 	uint8_t ack_watch : 1;		/* the daemon waits for an inbound ACK (dataplane.h) */
-	uint8_t offloaded : 1;		/* the kernel rewrites its packets (offload.h): they no
-					 * longer pass dimed, so idleness is asked (keep) */
+	uint8_t offloaded : 1;		/* the kernel rewrites its packets (offload.h) */
 	uint32_t next_free;		/* internal */
 };
 
@@ -96,14 +95,15 @@ struct dime_flow_table;
 typedef void (*dime_flow_expire_fn)(void *ctx, const struct dime_flow *flow);
 
 /*
- * Asked by dime_flow_expire for a flow that is idle past its timeout and
- * has `offloaded` set, before expiring it: the kernel rewrites such a
- * flow's packets, so last_ms no longer moves while it is busy, and only
- * the caller can tell (by asking conntrack, ctnl_query) whether it is
- * still alive. true keeps it (last_ms becomes now, so it is asked again
- * one timeout later); false expires it as usual. Flows without the bit
- * never reach it. Each call may cost a netlink round trip: it is only
- * made for flows already past their timeout, at most `budget` per
+ * Asked by dime_flow_expire for a flow that is idle past its timeout,
+ * before expiring it. last_ms only moves when a packet of the flow passes
+ * dimed, and most never do: the fast path queues moved flows only, and an
+ * offloaded flow's packets are rewritten by the kernel. Only the caller
+ * can tell (by asking conntrack, ctnl_query) whether the flow is still
+ * alive. true keeps it (last_ms becomes now, so it is asked again one
+ * timeout later); false expires it as usual; NULL expires every idle
+ * flow. Each call may cost a netlink round trip: it is only made for
+ * flows already past their timeout, at most `budget` per
  * dime_flow_expire call. It must not change the flow table.
  */
 typedef bool (*dime_flow_keep_fn)(void *ctx, const struct dime_flow *flow);

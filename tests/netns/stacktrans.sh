@@ -10,6 +10,11 @@
 #                                kernel (offload.h) at both ends
 #   stacktrans.sh 4|6 handoff_nfq  the same with "offload no": every moved
 #                                packet is rewritten in user space
+#   stacktrans.sh 4 keep         the hand-off with 2 s idle timeouts: the
+#                                offloaded flows' packets no longer pass
+#                                dimed, so it must ask conntrack before
+#                                expiring them (flow.h keep), or the streams
+#                                break
 #   stacktrans.sh 4|6 chmove     ... survive CH's address change
 #   stacktrans.sh 4 preexisting  a connection opened before dimed started
 #                                survives a later hand-off
@@ -161,6 +166,9 @@ tb_setup
 stat() { ctl "$1" dump stats | awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }'; }
 
 [ "$SCENARIO" = handoff_nfq ] && DIME_TEST_CONF_EXTRA="offload no"
+[ "$SCENARIO" = keep ] && DIME_TEST_CONF_EXTRA="flow-timeout-udp 2s
+flow-timeout-tcp-transitory 2s
+flow-timeout-tcp-established 2s"
 case $SCENARIO in
 handoff | strict | handoff_nfq)
 	start_dimed mh
@@ -194,6 +202,26 @@ handoff | strict | handoff_nfq)
 hids = json.load(open(sys.argv[1]))["hids"]
 sys.exit(not any(sys.argv[2] in h["local_locators"] and sys.argv[3] in h["remote_locators"] for h in hids))' \
 		"$TB_TMP/hids.json" "$MH2" "$CH" || tb_fail "dimectl -j show hids: no host with local locator $MH2 and remote $CH"
+	check_no_warnings mh ch
+	;;
+keep)
+	start_dimed mh
+	start_dimed ch
+	start_streams
+	tb_sleep 1
+	handoff_by_hand
+	# Both flows handed over, then idle in dimed's eyes for over 2 timeouts.
+	tb_wait_for 10 "MH to offload both flows" sh -c \
+		"[ \$($DIMECTL -s $TB_TMP/mh.sock dump stats | awk '\$1 == \"dp_flows_offloaded\" { print \$2 }') -ge 2 ]"
+	tb_sleep 5
+	ctl mh -j show flows >"$TB_TMP/flows.json"
+	python3 -c 'import json, sys
+flows = json.load(open(sys.argv[1]))["flows"]
+ports = sorted(f["remote_port"] for f in flows if f["offloaded"])
+sys.exit(not (6001 in ports and 6002 in ports))' "$TB_TMP/flows.json" ||
+		{ cat "$TB_TMP/flows.json" >&2; tb_fail "the offloaded flows were not kept past their idle timeout"; }
+	check_streams
+	[ "$(stat mh dp_flows_forgotten)" = 0 ] || tb_fail "MH forgot a flow that was still alive"
 	check_no_warnings mh ch
 	;;
 chmove)

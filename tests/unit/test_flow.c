@@ -61,14 +61,13 @@ static void on_expire(void *ctx, const struct dime_flow *f)
 	ck_assert_ptr_null(dime_flow_lookup_out(fx->flows, &k));
 }
 
-/* Stands in for the daemon asking conntrack about an offloaded flow. */
+/* Stands in for the daemon asking conntrack about an idle flow. */
 static bool keep(void *ctx, const struct dime_flow *f)
 {
 	struct fx *fx = ctx;
 
 	fx->keep_calls++;
 	fx->keep_lport = f->lport;
-	ck_assert(f->offloaded);
 	/* Asked while the flow is still in the table. */
 	ck_assert_uint_gt(dime_flow_count(fx->flows), 0);
 	return fx->keep_answer;
@@ -687,7 +686,9 @@ START_TEST(test_offloaded_kept_while_keep_says_so)
 }
 END_TEST
 
-START_TEST(test_keep_only_for_offloaded)
+/* An unmoved flow's packets never pass dimed either (the fast path):
+ * every idle flow is asked about, offloaded or not. */
+START_TEST(test_keep_asked_for_every_idle_flow)
 {
 	struct fx fx;
 	struct dime_flow_key k1 = K(IPPROTO_UDP, "192.0.2.1", 1, "198.51.100.1", 53);
@@ -699,15 +700,20 @@ START_TEST(test_keep_only_for_offloaded)
 	insert(&fx, &k2, 0)->offloaded = 1;
 	insert(&fx, &k3, 0);
 	fx.keep_answer = true;
-	/* The two plain flows expire without asking; only the offloaded one
-	 * costs a call. */
-	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(180), 100), 2);
-	ck_assert_int_eq(fx.keep_calls, 1);
-	ck_assert_uint_eq(fx.keep_lport, 2);
-	ck_assert_ptr_nonnull(dime_flow_lookup_out(fx.flows, &k2));
-	/* The budget bounds the calls too: one visit, at most one question. */
-	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(360), 1), 0);
-	ck_assert_uint_le(fx.keep_calls, 2);
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(179), 100), 0);
+	ck_assert_int_eq(fx.keep_calls, 0);
+	ck_assert_uint_eq(dime_flow_expire(fx.flows, S(180), 100), 0);
+	ck_assert_int_eq(fx.keep_calls, 3);
+	ck_assert_uint_eq(dime_flow_count(fx.flows), 3);
+	/* The budget bounds the calls too: one visit, at most one question;
+	 * conntrack forgot them all, so they all go. */
+	fx.keep_answer = false;
+	size_t first = dime_flow_expire(fx.flows, S(360), 1);
+
+	ck_assert_uint_le(first, 1);
+	ck_assert_int_le(fx.keep_calls, 4);
+	ck_assert_uint_eq(first + dime_flow_expire(fx.flows, S(360), 100), 3);
+	ck_assert_uint_eq(dime_flow_count(fx.flows), 0);
 	fx_free(&fx);
 }
 END_TEST
@@ -994,7 +1000,7 @@ static Suite *flow_suite(void)
 	tcase_add_test(tc, test_expiry_budget);
 	tcase_add_test(tc, test_hid_refs_to_zero_on_expiry);
 	tcase_add_test(tc, test_offloaded_kept_while_keep_says_so);
-	tcase_add_test(tc, test_keep_only_for_offloaded);
+	tcase_add_test(tc, test_keep_asked_for_every_idle_flow);
 	tcase_add_test(tc, test_keep_null_expires_offloaded);
 	tcase_add_test(tc, test_stale_hid);
 	tcase_add_test(tc, test_forced_collisions);
