@@ -1540,7 +1540,7 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 	EMIT("pins_removed", d->pins_removed);
 	EMIT("pin_errors", d->pin_errors);
 	EMIT("conntrack_ignored", d->ct_ignored);
-	EMIT("offload_keep_errors", d->keep_errors);
+	EMIT("flow_keep_errors", d->keep_errors);
 	if (d->off) {
 		struct offload_stats os;
 
