@@ -1866,9 +1866,7 @@ void dimed_stop(struct dimed *d)
 	control_plane_close(d);
 	if (d->rules_installed)
 		rules_remove();	/* sets go with the rules */
-	if (d->dp)
-		dp_offload_forget_all(d->dp);
-	offload_close(d->off);
+	offload_close(d->off);	/* the maps go with the table */
 	if (d->nfq_in)
 		nfqio_close(d->nfq_in);
 	if (d->nfq_out)

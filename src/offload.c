@@ -263,6 +263,20 @@ static int socket_open(struct offload *o)
 	return 0;
 }
 
+/* The next datagram from the kernel into o->rx: its length, -ETIMEDOUT
+ * once deadline passes, or -errno. */
+static ssize_t recv_reply(struct offload *o, uint64_t deadline)
+{
+	for (;;) {
+		ssize_t n = nlu_recv_kernel(o->nl, o->rx, sizeof(o->rx));
+
+		if (n != -EAGAIN)
+			return n;
+		if (nlu_wait_readable(mnl_socket_get_fd(o->nl), deadline) < 0)
+			return -ETIMEDOUT;
+	}
+}
+
 /*
  * Send a batch built in o->buf[0..len) whose messages from seq `first` on
  * ask for an ACK, and collect the answers: the kernel processes a batch
@@ -277,13 +291,10 @@ static int batch_run(struct offload *o, size_t len, uint32_t first, unsigned ack
 	if (mnl_socket_sendto(o->nl, o->buf, len) < 0)
 		return -errno;
 	while (acks > 0) {
-		ssize_t n = nlu_recv_kernel(o->nl, o->rx, sizeof(o->rx));
+		ssize_t n = recv_reply(o, deadline);
 
-		if (n == -EAGAIN) {
-			if (nlu_wait_readable(mnl_socket_get_fd(o->nl), deadline) < 0)
-				return result ? result : -ETIMEDOUT;
-			continue;
-		}
+		if (n == -ETIMEDOUT)
+			return result ? result : -ETIMEDOUT;
 		if (n < 0)
 			return (int)n;
 		for (const struct nlmsghdr *nlh = (const void *)o->rx; mnl_nlmsg_ok(nlh, (int)n);
@@ -411,13 +422,8 @@ static int counter_get(struct offload *o, const char *name, uint64_t *packets, u
 	if (mnl_socket_sendto(o->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		ssize_t n = nlu_recv_kernel(o->nl, o->rx, sizeof(o->rx));
+		ssize_t n = recv_reply(o, deadline);
 
-		if (n == -EAGAIN) {
-			if (nlu_wait_readable(mnl_socket_get_fd(o->nl), deadline) < 0)
-				return -ETIMEDOUT;
-			continue;
-		}
 		if (n < 0)
 			return (int)n;
 		for (const struct nlmsghdr *m = (const void *)o->rx; mnl_nlmsg_ok(m, (int)n);
