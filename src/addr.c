@@ -18,6 +18,18 @@ void dime_addr_from_v4(struct dime_addr *addr, const void *four_bytes)
 	memcpy(addr->a.u8, four_bytes, 4);
 }
 
+bool dime_addr_unmap(struct dime_addr *addr)
+{
+	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+	uint8_t v4[4];
+
+	if (addr->family != AF_INET6 || memcmp(addr->a.u8, prefix, sizeof(prefix)) != 0)
+		return false;
+	memcpy(v4, addr->a.u8 + 12, 4);
+	dime_addr_from_v4(addr, v4);
+	return true;
+}
+
 void dime_addr_from_v6(struct dime_addr *addr, const void *sixteen_bytes)
 {
 	memset(addr, 0, sizeof(*addr));

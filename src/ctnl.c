@@ -569,7 +569,7 @@ int ctnl_get_reply(const void *buf, size_t len, uint32_t seq, uint32_t portid)
 	const struct nlmsghdr *nlh = buf;
 	int left = len > INT_MAX ? INT_MAX : (int)len;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	for (; nlu_msg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 		if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid)
 			continue;
 		if (nlh->nlmsg_type == NLMSG_ERROR)

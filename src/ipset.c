@@ -264,7 +264,7 @@ static int collect(struct ipset *s, struct exchange *x)
 			return -errno;	/* ENOBUFS: acks were lost */
 		}
 		len = (int)got;
-		for (const struct nlmsghdr *nlh = (const void *)s->rx; mnl_nlmsg_ok(nlh, len);
+		for (const struct nlmsghdr *nlh = (const void *)s->rx; nlu_msg_ok(nlh, len);
 		     nlh = mnl_nlmsg_next(nlh, &len))
 			if (nlh->nlmsg_pid == s->portid || nlh->nlmsg_pid == 0)
 				take_message(x, nlh);

@@ -35,6 +35,7 @@
 
 #include "dime/log.h"
 #include "dime/nfq.h"
+#include "dime/nlutil.h"
 
 /* A slot holds one message: a 65531-byte copy, its attributes, and room to grow. */
 #define NFQIO_SLOT_SIZE (68u * 1024u)
@@ -552,12 +553,12 @@ static void rx_datagram(struct nfqio *q, uint8_t *buf, int len, bool cut)
 		rx_salvage(q, buf, (size_t)len);
 		return;
 	}
-	while (mnl_nlmsg_ok(nlh, len)) {
+	while (nlu_msg_ok(nlh, len)) {
 		const struct nlmsghdr *cur = nlh;
 		const uint8_t *room_end;
 
 		nlh = mnl_nlmsg_next(nlh, &len);
-		room_end = mnl_nlmsg_ok(nlh, len) ? (const uint8_t *)cur + cur->nlmsg_len : slot_end;
+		room_end = nlu_msg_ok(nlh, len) ? (const uint8_t *)cur + cur->nlmsg_len : slot_end;
 		switch (cur->nlmsg_type) {
 		case NLMSG_ERROR:
 			rx_error(q, cur);

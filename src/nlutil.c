@@ -87,7 +87,7 @@ void nlu_each_msg(const void *buf, size_t len, nlu_msg_fn fn, void *ctx)
 	const struct nlmsghdr *nlh = buf;
 	int left = (int)len;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+	for (; nlu_msg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
 		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
 			fn(ctx, nlh);
 }
@@ -98,7 +98,7 @@ int nlu_dump_datagram(const void *buf, size_t len, uint32_t seq, uint32_t portid
 	const struct nlmsghdr *nlh = buf;
 	int left = (int)len;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	for (; nlu_msg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 		if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid)
 			continue;
 		/* The kernel's dumpers flag a table that changed under them

@@ -297,7 +297,7 @@ static int batch_run(struct offload *o, size_t len, uint32_t first, unsigned ack
 			return result ? result : -ETIMEDOUT;
 		if (n < 0)
 			return (int)n;
-		for (const struct nlmsghdr *nlh = (const void *)o->rx; mnl_nlmsg_ok(nlh, (int)n);
+		for (const struct nlmsghdr *nlh = (const void *)o->rx; nlu_msg_ok(nlh, (int)n);
 		     nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
@@ -426,7 +426,7 @@ static int counter_get(struct offload *o, const char *name, uint64_t *packets, u
 
 		if (n < 0)
 			return (int)n;
-		for (const struct nlmsghdr *m = (const void *)o->rx; mnl_nlmsg_ok(m, (int)n);
+		for (const struct nlmsghdr *m = (const void *)o->rx; nlu_msg_ok(m, (int)n);
 		     m = mnl_nlmsg_next(m, (int *)&n)) {
 			const struct nlattr *tb[NFTA_OBJ_MAX + 1] = { 0 }, *cb[NFTA_COUNTER_MAX + 1] = { 0 };
 

@@ -45,6 +45,11 @@ static inline bool dime_addr_eq(const struct dime_addr *x, const struct dime_add
 void dime_addr_from_v4(struct dime_addr *addr, const void *four_bytes);
 void dime_addr_from_v6(struct dime_addr *addr, const void *sixteen_bytes);
 
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d), as a dual-stack socket
+ * talking IPv4 reports itself, becomes that IPv4 address: true. Any
+ * other address is left as it is: false. */
+bool dime_addr_unmap(struct dime_addr *addr);
+
 /* Parse text ("192.0.2.1", "2001:db8::1"); 0 or -EINVAL. */
 int dime_addr_parse(struct dime_addr *addr, const char *text);
 

@@ -22,12 +22,24 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/netlink.h>
 
 struct mnl_socket;
 struct nlattr;
-struct nlmsghdr;
 
 /* ---- pure ---- */
+
+/*
+ * Does a whole message start at nlh, with left bytes readable? As
+ * mnl_nlmsg_ok(), but a length of 2 GiB or more is not taken for a
+ * negative one (libmnl compares it as an int, which would let a hostile
+ * length pass and the walk read past the buffer).
+ */
+static inline bool nlu_msg_ok(const struct nlmsghdr *nlh, int left)
+{
+	return left >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+	       nlh->nlmsg_len <= (unsigned int)left;
+}
 
 /*
  * Index the attributes in [buf, buf + len) by type into tb[0..max]; types

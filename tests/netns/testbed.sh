@@ -10,6 +10,10 @@
 #      own queueing delay to the measurement);
 #   4. tb_cleanup leaves nothing behind, also when a test fails half-way or
 #      is killed.
+#   5. the kernel's socket table, which dimed learns flows from (sock_diag):
+#      in MH's namespace a dump shows the TCP and UDP sockets made on MH's
+#      addresses as the sockets see themselves, and closing them brings
+#      destroy events (dime-netlink-probe sockdiag-check).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -103,6 +107,15 @@ check_delay_line() {
 		tb_fail "delay line: only $udp Mbit/s of the 100 offered got through"
 }
 
+check_sockdiag() {
+	local out="$TB_TMP/sockdiag.log" freed
+	tb_exec mh "$TB_BUILD_DIR/tests/tools/dime-netlink-probe" sockdiag-check $TB_MH1_4 $TB_MH1_6 \
+		>"$out" 2>&1 ||
+		tb_fail "sock_diag: $(grep -m 3 -e mismatch -e error -e failed "$out" | tr '\n' ' ')"
+	freed=$(sed -n 's/.*sock=tcp4-client after_ms=\([0-9]*\).*/\1/p' "$out")
+	tb_log "sock_diag: $(grep -c '^event=destroy-seen' "$out") sockets dumped, then destroy events for all (the closing TCP client's $freed ms after its close)"
+}
+
 # A child test that builds the testbed and then fails (or is killed) must
 # leave no namespace and no process behind.
 check_cleanup() {
@@ -134,6 +147,7 @@ check_cleanup() {
 tb_setup
 tb_mh_attach 2
 check_reachability
+check_sockdiag
 check_shaping
 check_delay_line
 check_cleanup
