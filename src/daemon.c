@@ -32,6 +32,7 @@
 #include "dime/ihmp.h"
 #include "dime/ihmpio.h"
 #include "dime/ihmpkeys.h"
+#include "dime/learn.h"
 #include "dime/localaddr.h"
 #include "dime/log.h"
 #include "dime/nfq.h"
@@ -40,6 +41,7 @@
 #include "dime/pkt.h"
 #include "dime/rtnl.h"
 #include "dime/rules.h"
+#include "dime/sockdiag.h"
 #include "dime/sockkill.h"
 #include "dime/statefile.h"
 #include "dime/sysctl.h"
@@ -101,6 +103,17 @@ struct dimed {
 	struct nfqio *nfq_out, *nfq_in;
 	struct queue_ctx qctx_out, qctx_in;
 	struct ctnl *ct;
+	bool ct_active;			/* conntrack reported an entry: something tracks */
+	/* The socket table (sockdiag.h, learn.h): what dimed learns flows from
+	 * when the kernel tracks no connections. */
+	struct sockdiag *sd;
+	struct learn_ports listen[2];	/* TCP listeners: [sd_cur] filling, the other the last dump's */
+	struct learn_ports udp_open[2];	/* unconnected UDP sockets' ports, likewise */
+	unsigned int sd_cur;
+	bool sd_synced;			/* dumped in this loop iteration */
+	uint64_t sd_next_ms;		/* next periodic dump */
+	uint64_t sd_done_ms;		/* start of the last complete dump */
+	uint64_t sd_ignored;		/* sockets that are no flow of ours */
 	struct offload *off;		/* NULL: no offload */
 	uint64_t keep_errors;		/* conntrack could not say if a flow lives */
 	unsigned int keep_queries_tick;	/* on_flow_keep's questions this expiry pass */
@@ -154,6 +167,8 @@ static uint64_t now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+static void sockets_sync(struct dimed *d, const char *why);
 
 /* ---- packets ------------------------------------------------------------ */
 
@@ -644,9 +659,22 @@ static bool batch_hands_off(const struct ihmp_actions *acts, uint32_t hid)
 	return false;
 }
 
+static bool batch_moves_locators(const struct ihmp_actions *acts)
+{
+	for (unsigned int i = 0; i < acts->n; i++)
+		if (acts->a[i].type == IHMP_ACT_LOCATORS_CHANGED)
+			return true;
+	return false;
+}
+
 static void ihmp_act(struct dimed *d)
 {
 	struct ihmp_actions *acts = d->acts;
+
+	/* A peer's flows start being translated now: those opened since the
+	 * last socket dump must be known before the ACK leaves. */
+	if (batch_moves_locators(acts))
+		sockets_sync(d, "locators changed");
 
 	for (unsigned int i = 0; i < acts->n; i++) {
 		const struct ihmp_action *a = &acts->a[i];
@@ -1230,6 +1258,7 @@ static void on_conntrack(void *ctx, enum ctnl_event ev, const struct ctnl_flow *
 		return;
 	case CTNL_NEW:
 	case CTNL_DUMP:
+		d->ct_active = true;
 		if (!orient(d, f, &key)) {
 			d->ct_ignored++;
 			return;
@@ -1252,6 +1281,170 @@ static void on_conntrack(void *ctx, enum ctnl_event ev, const struct ctnl_flow *
 		}
 		return;
 	}
+}
+
+/* ---- the socket table ---------------------------------------------------------- */
+
+/*
+ * dimed learns flows from sock_diag dumps (learn.h says why not only from
+ * conntrack): one at start, one every SOCK_POLL_MS (HELLO for new peers,
+ * TCP states, liveness), and one right before anything starts translating
+ * (a local address goes, a peer's locators change), so that a connection
+ * opened since the last dump is known before its first translated packet.
+ * Destroy broadcasts end flows as their sockets go.
+ */
+#define SOCK_POLL_MS 1000
+/* A dump may take at most this share of the loop: the next one waits
+ * SOCK_POLL_SHARE times as long as the last one took. */
+#define SOCK_POLL_SHARE 50
+
+static bool learn_is_local(void *ctx, const struct dime_addr *addr)
+{
+	return localaddr_is_local(&((struct dimed *)ctx)->local, addr);
+}
+
+static struct learn_ctx learn_ctx_of(struct dimed *d)
+{
+	return (struct learn_ctx){
+		.is_local = learn_is_local,
+		.ctx = d,
+		.ihmp_port = d->cfg.ihmp_port,
+		.listen_now = &d->listen[d->sd_cur],
+		.listen_last = &d->listen[!d->sd_cur],
+	};
+}
+
+static void sock_learn(struct dimed *d, const struct sockdiag_sock *s)
+{
+	struct learn_ctx c = learn_ctx_of(d);
+	struct dime_flow_key key;
+	char a[DIME_ADDR_STRLEN];
+	bool opened = false;
+	uint64_t learned;
+	int err;
+
+	switch (learn_socket(&c, s, &key, &opened)) {
+	case LEARN_LISTENER:
+		learn_ports_add(&d->listen[d->sd_cur], s->sport);
+		return;
+	case LEARN_UNBOUND_UDP:
+		learn_ports_add(&d->udp_open[d->sd_cur], s->sport);
+		return;
+	case LEARN_IGNORE:
+		d->sd_ignored++;
+		return;
+	case LEARN_FLOW:
+		break;
+	}
+	learned = dp_stats(d->dp)->flows_learned;
+	err = dp_flow_learn(d->dp, &key, key.proto == IPPROTO_TCP ? learn_tcp_state(s->state) : DIME_TCP_NONE,
+			    now_ms());
+	if (err < 0) {
+		log_debug("flow to %s port %u not tracked: %s", dime_addr_fmt(&key.rid, a, sizeof(a)),
+			  key.rport, strerror(-err));
+		return;
+	}
+	if (opened)
+		ihmp_maybe_hello(d, &key);
+	/* Every dump reports every flow again: only a new one changes what
+	 * the state file must hold. */
+	if (dp_stats(d->dp)->flows_learned != learned)
+		state_mark_if_moved(d, &key.rid);
+}
+
+/* A socket went. A TCP flow lingers as closing for the transitory timeout:
+ * its TIME_WAIT minisocket may still answer a retransmitted FIN. */
+static void sock_gone(struct dimed *d, const struct sockdiag_sock *s)
+{
+	struct learn_ctx c = learn_ctx_of(d);
+	struct dime_flow_key key;
+	bool opened;
+
+	if (learn_socket(&c, s, &key, &opened) != LEARN_FLOW ||
+	    !dime_flow_lookup_out(d->flows, &key))
+		return;
+	state_mark_if_moved(d, &key.rid);
+	if (key.proto == IPPROTO_TCP)
+		dp_flow_learn(d->dp, &key, DIME_TCP_CLOSING, now_ms());
+	else
+		dp_flow_forget(d->dp, &key);
+}
+
+static void on_sockdiag(void *ctx, enum sockdiag_event ev, const struct sockdiag_sock *s)
+{
+	struct dimed *d = ctx;
+
+	switch (ev) {
+	case SOCKDIAG_DUMP:
+		sock_learn(d, s);
+		return;
+	case SOCKDIAG_DUMP_DONE:
+		return;
+	case SOCKDIAG_DESTROY:
+		sock_gone(d, s);
+		return;
+	case SOCKDIAG_RESYNC:
+		log_notice("sock_diag: socket events lost, dumping the socket table again");
+		d->sd_synced = false;
+		sockets_sync(d, "events lost");
+		return;
+	}
+}
+
+/* Dump the socket table now (at most once per loop iteration). A failed
+ * dump is logged by sockdiag.c; flows opened since the last good one are
+ * then learnt from their queued packets, as with conntrack. */
+static void sockets_sync(struct dimed *d, const char *why)
+{
+	uint64_t start = now_ms();
+	unsigned int next = !d->sd_cur;
+	int n;
+
+	if (!d->sd || d->sd_synced)
+		return;
+	d->sd_synced = true;
+	learn_ports_clear(&d->listen[next]);
+	learn_ports_clear(&d->udp_open[next]);
+	d->sd_cur = next;
+	n = sockdiag_dump(d->sd, d->cfg.ipv6 ? SOCKDIAG_ALL :
+				 SOCKDIAG_IPV4 | SOCKDIAG_TCP | SOCKDIAG_UDP);
+	if (n < 0) {
+		/* Keep the last complete dump's ports. */
+		d->sd_cur = !next;
+		return;
+	}
+	d->sd_done_ms = start;
+	d->sd_next_ms = now_ms() + (now_ms() - start) * SOCK_POLL_SHARE;
+	if (d->sd_next_ms < start + SOCK_POLL_MS)
+		d->sd_next_ms = start + SOCK_POLL_MS;
+	log_debug("sockets: %d reported (%s), %u flows known", n, why, dime_flow_count(d->flows));
+}
+
+static void sockets_poll(struct dimed *d)
+{
+	if (d->sd && now_ms() >= d->sd_next_ms)
+		sockets_sync(d, "periodic");
+}
+
+/* An unconnected UDP socket has port open (in the dump under way or the
+ * last complete one). */
+static bool on_udp_port_open(void *ctx, uint16_t port)
+{
+	const struct dimed *d = ctx;
+
+	return learn_ports_has(&d->udp_open[0], port) || learn_ports_has(&d->udp_open[1], port);
+}
+
+/* Does the socket table, as of its last complete dump, keep flow alive?
+ * Only for flows idle since before that dump, which a live connected
+ * socket would have refreshed: an unconnected UDP socket on its port. */
+static int sockets_keep(const struct dimed *d, const struct dime_flow *flow)
+{
+	if (!d->sd || !d->sd_done_ms)
+		return -1;	/* no answer */
+	if (flow->last_ms >= d->sd_done_ms)
+		return 1;	/* not asked since: wait for the next dump */
+	return flow->proto == IPPROTO_UDP && learn_ports_has(&d->udp_open[d->sd_cur], flow->lport);
 }
 
 /* ---- addresses and pins ------------------------------------------------------ */
@@ -1338,6 +1531,11 @@ static void iface_addrless_check(struct dimed *d, int ifindex, uint8_t family)
 static void on_address(struct dimed *d, const struct rtnl_addr *ra)
 {
 	bool ours = ra->proto == DIME_IFA_PROTO;
+
+	/* Every socket on the address must be known before its flows are
+	 * pinned and handed off. */
+	if (ra->deleted && !ours)
+		sockets_sync(d, "address removed");
 
 	if (d->ih && (ra->deleted || !iface_ignored(d, ra->ifindex)))
 		addrwatch_event(&d->aw, ra, now_ms(), on_addr_change, d);
@@ -1439,17 +1637,24 @@ static void on_flow_expired(void *ctx, const struct dime_flow *flow)
 
 /* A flow went idle here. Most flows' packets never pass dimed (unmoved
  * ones are not queued, offloaded ones are rewritten by the kernel): a
- * TCP or UDP flow lives as long as conntrack, which sees every packet,
- * keeps its entry. At most KEEP_QUERIES_PER_TICK questions per expiry
- * pass, so a crowd of idle flows cannot stall the loop; the rest are
- * kept and asked about one timeout later. */
+ * TCP or UDP flow lives as long as its socket (the periodic socket dumps
+ * refresh it, sockets_keep) or, where the kernel tracks connections, its
+ * conntrack entry, which sees every packet. At most KEEP_QUERIES_PER_TICK
+ * conntrack questions per expiry pass, so a crowd of idle flows cannot
+ * stall the loop; the rest are kept and asked about one timeout later. */
 #define KEEP_QUERIES_PER_TICK 256
 static bool on_flow_keep(void *ctx, const struct dime_flow *flow)
 {
 	struct dimed *d = ctx;
 	int rc;
 
-	if (!d->ct || (flow->proto != IPPROTO_TCP && flow->proto != IPPROTO_UDP))
+	if (flow->proto != IPPROTO_TCP && flow->proto != IPPROTO_UDP)
+		return false;
+	if (sockets_keep(d, flow) > 0)
+		return true;
+	/* Conntrack knows flows no socket shows (an unconnected socket's
+	 * peers), when something makes the kernel track. */
+	if (!d->ct || !d->ct_active)
 		return false;
 	if (d->keep_queries_tick >= KEEP_QUERIES_PER_TICK)
 		return true;
@@ -1539,7 +1744,29 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 	EMIT("pins_added", d->pins_added);
 	EMIT("pins_removed", d->pins_removed);
 	EMIT("pin_errors", d->pin_errors);
+	if (d->ct) {
+		struct ctnl_stats cs;
+
+		ctnl_get_stats(d->ct, &cs);
+		EMIT("conntrack_events", cs.events);
+		EMIT("conntrack_dumped", cs.dumped);
+		EMIT("conntrack_queries", cs.queries);
+	}
 	EMIT("conntrack_ignored", d->ct_ignored);
+	if (d->sd) {
+		struct sockdiag_stats ss;
+
+		sockdiag_get_stats(d->sd, &ss);
+		EMIT("sock_dumps", ss.dumps);
+		EMIT("sock_dumped", ss.dumped);
+		EMIT("sock_destroys", ss.destroys);
+		EMIT("sock_malformed", ss.malformed);
+		EMIT("sock_enobufs", ss.enobufs);
+		EMIT("sock_dump_errors", ss.dump_errors);
+		EMIT("sock_last_dump_us", ss.last_dump_us);
+		EMIT("sock_max_dump_us", ss.max_dump_us);
+	}
+	EMIT("sock_ignored", d->sd_ignored);
 	EMIT("flow_keep_errors", d->keep_errors);
 	if (d->off) {
 		struct offload_stats os;
@@ -1605,7 +1832,10 @@ static int ctl_set_locator(void *ctx, const struct dime_addr *peer, const struct
 {
 	struct dimed *d = ctx;
 	char p[DIME_ADDR_STRLEN], r[DIME_ADDR_STRLEN], l[DIME_ADDR_STRLEN];
-	int err = dp_set_locator(d->dp, peer, rloc, lloc, now);
+	int err;
+
+	sockets_sync(d, "set-locator");
+	err = dp_set_locator(d->dp, peer, rloc, lloc, now);
 
 	dime_addr_fmt(peer, p, sizeof(p));
 	if (err < 0) {
@@ -1709,7 +1939,8 @@ static int tables_open(struct dimed *d)
 	struct dime_flow_config fc = { .capacity = d->cfg.flow_capacity,
 				       .on_expire = on_flow_expired, .keep = on_flow_keep, .ctx = d };
 	struct dp_kernel_ops ops = { .set_add = set_add, .set_del = set_del, .held = on_held,
-				     .ack_seen = on_ack_seen, .ctx = d };
+				     .ack_seen = on_ack_seen, .udp_port_open = on_udp_port_open,
+				     .ctx = d };
 
 	if (d->cfg.offload) {
 		ops.offload = on_offload;
@@ -1758,6 +1989,7 @@ static int rules_open(struct dimed *d)
 		.ihmp_port = d->cfg.ihmp_port,
 		.mark = d->cfg.mark,
 		.ipv6 = d->cfg.ipv6,
+		.track_connections = d->cfg.track_connections,
 		.take_over = d->state_hosts > 0 || d->nkept_pins > 0,
 	};
 	int err = rules_install(&rc);
@@ -1785,6 +2017,14 @@ static int netlink_open(struct dimed *d)
 		log_errx("rtnetlink: no answer to the address dump within 5 s");
 		return -ETIMEDOUT;
 	}
+	/* The socket table, synchronously: flows of pinned identifiers and of
+	 * hosts restored from a state file are steered before the loop runs. */
+	if ((err = sockdiag_open(&d->sd, on_sockdiag, d)) < 0)
+		return err;
+	sockets_sync(d, "start");
+	d->sd_synced = false;
+	/* Conntrack too: where the kernel tracks (a firewall, NAT, or
+	 * track-connections), it also knows flows no socket shows. */
 	if ((err = ctnl_open(&d->ct, on_conntrack, d)) < 0 || (err = ctnl_dump(d->ct)) < 0)
 		return err;
 	/* With hosts restored from a state file, their flows must be steered
@@ -1861,6 +2101,8 @@ void dimed_stop(struct dimed *d)
 		ctl_server_close(d->ctl);
 	if (d->ct)
 		ctnl_close(d->ct);
+	if (d->sd)
+		sockdiag_close(d->sd);
 	if (d->rt)
 		rtnl_close(d->rt);
 	control_plane_close(d);
@@ -1942,6 +2184,7 @@ static int restart_only_changes(const struct dimed_config *o, const struct dimed
 	RESTART_ONLY(o->ipv6 != n->ipv6, "ipv6");
 	RESTART_ONLY(o->manage_sysctls != n->manage_sysctls, "manage-sysctls");
 	RESTART_ONLY(o->offload != n->offload, "offload");
+	RESTART_ONLY(o->track_connections != n->track_connections, "track-connections");
 	RESTART_ONLY(o->ihmp_auth != n->ihmp_auth, "ihmp-auth");
 	RESTART_ONLY(o->ihmp_tofu != n->ihmp_tofu, "ihmp-tofu");
 	RESTART_ONLY(!str_eq(o->ihmp_peer_keys_dir, n->ihmp_peer_keys_dir), "ihmp-peer-keys");
@@ -1988,6 +2231,7 @@ int dimed_fd(const struct dimed *d, enum dimed_fd which)
 	case DIMED_FD_NFQ_IN: return nfqio_fd(d->nfq_in);
 	case DIMED_FD_CT_EVENTS: return ctnl_events_fd(d->ct);
 	case DIMED_FD_CT_DUMP: return ctnl_dump_fd(d->ct);
+	case DIMED_FD_SOCK_EVENTS: return d->sd ? sockdiag_events_fd(d->sd) : -1;
 	case DIMED_FD_RT_EVENTS: return rtnl_events_fd(d->rt);
 	case DIMED_FD_RT_DUMP: return rtnl_dump_fd(d->rt);
 	case DIMED_FD_CTL: return ctl_server_fd(d->ctl);
@@ -2004,6 +2248,7 @@ int dimed_readable(struct dimed *d, enum dimed_fd which)
 	case DIMED_FD_NFQ_IN: return nfqio_handle_readable(d->nfq_in);
 	case DIMED_FD_CT_EVENTS: return ctnl_handle_events_readable(d->ct);
 	case DIMED_FD_CT_DUMP: return ctnl_handle_dump_readable(d->ct);
+	case DIMED_FD_SOCK_EVENTS: return sockdiag_handle_events_readable(d->sd);
 	case DIMED_FD_RT_EVENTS: return rtnl_handle_events_readable(d->rt);
 	case DIMED_FD_RT_DUMP: return rtnl_handle_dump_readable(d->rt);
 	case DIMED_FD_IHMP4: return ihmpio_handle_readable(d->io, AF_INET);
@@ -2012,9 +2257,15 @@ int dimed_readable(struct dimed *d, enum dimed_fd which)
 	}
 }
 
+void dimed_iteration_done(struct dimed *d)
+{
+	d->sd_synced = false;
+}
+
 void dimed_tick(struct dimed *d)
 {
 	d->keep_queries_tick = 0;
+	sockets_poll(d);
 	dime_flow_expire(d->flows, now_ms(), FLOW_EXPIRE_BUDGET);
 	if (++d->ticks % PIN_GC_EVERY_TICKS == 0)
 		pin_gc(d);

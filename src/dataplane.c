@@ -655,8 +655,12 @@ int dp_flow_learn(struct dataplane *dp, const struct dime_flow_key *key, uint8_t
 
 	flow = dime_flow_lookup_out(dp->flows, key);
 	if (flow) {
+		/* The kernel reported it again (a socket dump, a conntrack
+		 * update): it lives, whether or not its packets pass us. */
 		if (tcp_state != DIME_TCP_NONE)
 			flow->tcp_state = tcp_state;
+		if (now_ms > flow->last_ms)
+			flow->last_ms = now_ms;
 		return 0;
 	}
 	err = hid_for(dp, &key->rid, &key->lid, now_ms, &hid);
@@ -1120,6 +1124,63 @@ static enum dp_verdict outbound(struct dataplane *dp, uint8_t *buf, size_t len,
 	return v;
 }
 
+/* The one address of family af that host h had before its current
+ * locator, or NULL when there are none or several. */
+static const struct dime_addr *sole_old_address(const struct dime_hid_entry *h, uint8_t af)
+{
+	const struct dime_addr *rloc = rloc_of(h, af), *found = NULL;
+	const struct dime_addr_set *sets[2] = { &h->active, &h->unreach };
+
+	for (int s = 0; s < 2; s++)
+		for (uint32_t i = 0; i < sets[s]->n; i++) {
+			const struct dime_addr *a = &sets[s]->addr[i];
+
+			if (a->family != af || (rloc && dime_addr_eq(a, rloc)))
+				continue;
+			if (found)
+				return NULL;
+			found = a;
+		}
+	return found;
+}
+
+/*
+ * A datagram of no known flow from moved host hid. If it goes to an
+ * unconnected UDP socket (a server), the flow is in no socket table: only
+ * conntrack, where it runs, would have reported it. The socket saw the
+ * host under the address it had before it moved; when that address is
+ * unambiguous, the flow is learnt here with it (the local identifier is
+ * the address the datagram came to: an unconnected socket takes any), so
+ * the application keeps seeing one peer. Otherwise NULL: the datagram
+ * passes with the host's new address, as it would without dimed.
+ */
+static struct dime_flow *learn_inbound_udp(struct dataplane *dp, const struct pkt_ip *ip,
+					   uint32_t hid, uint64_t now_ms)
+{
+	struct dime_hid_entry *h;
+	const struct dime_addr *rid;
+	struct dime_flow_key key;
+	struct dime_flow *flow;
+
+	if (ip->proto != IPPROTO_UDP || !(ip->flags & PKT_IP_PORTS) || !dp->ops.udp_port_open ||
+	    !dp->ops.udp_port_open(dp->ops.ctx, ip->tuple.dport))
+		return NULL;
+	h = dime_hid_get(dp->hids, hid);
+	if (!h || !h->moved || !(rid = sole_old_address(h, ip->family)))
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	key.proto = IPPROTO_UDP;
+	key.lid = ip->tuple.dst;
+	key.rid = *rid;
+	key.lport = ip->tuple.dport;
+	key.rport = ip->tuple.sport;
+	if (flow_add(dp, &key, hid, now_ms, &flow) < 0)
+		return NULL;
+	dp->st.in_flow_learned++;
+	flow_steer(dp, h, &key.lid, &key.rid);
+	return flow;
+}
+
 /* The inbound flow index hash of a packet from host hid. */
 static uint32_t in_hash(const struct dataplane *dp, const struct pkt_ip *ip, uint32_t hid)
 {
@@ -1143,9 +1204,9 @@ static inline enum dp_verdict inbound(struct dataplane *dp, uint8_t *buf, size_t
 	}
 	flow = dime_flow_lookup_in_hashed(dp->flows, hash, ip->proto, ip->family, hid,
 					  ip->tuple.sport, ip->tuple.dport, &ip->tuple.dst);
-	if (!flow) {
+	if (!flow && !(flow = learn_inbound_udp(dp, ip, hid, now_ms))) {
 		/* A connection the peer opens from its current locator: its
-		 * identifiers are its locators; conntrack will report it. */
+		 * identifiers are its locators; the kernel will report it. */
 		dp->st.in_no_flow++;
 		return DP_ACCEPT;
 	}

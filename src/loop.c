@@ -165,8 +165,10 @@ static void on_due(struct ev_loop *ev, ev_timer *t, int revents)
 static void on_before_wait(struct ev_loop *ev, ev_prepare *p, int revents)
 {
 	struct loop *l = (struct loop *)((char *)p - offsetof(struct loop, before_wait));
-	int64_t ms = dimed_timeout_ms(l->d);
+	int64_t ms;
 
+	dimed_iteration_done(l->d);
+	ms = dimed_timeout_ms(l->d);
 	ev_timer_stop(ev, &l->due);
 	if (ms < 0)
 		return;

@@ -120,9 +120,11 @@ int rules_render_install(const struct rules_config *cfg, int family, char *buf, 
 		rules_set_name(RULES_SET_OUT_REMOTE, family), cfg->queue_out);
 	textbuf_printf(&t, "-A %s -m set --match-set %s dst -j NFQUEUE --queue-num %u\n",
 		RULES_CHAIN_OUT, rules_set_name(RULES_SET_OUT_DST, family), cfg->queue_out);
-	/* Last, where it cannot short-cut anything: a rule that needs
-	 * conntrack, so a fresh namespace tracks connections at all. */
-	textbuf_printf(&t, "-A %s -m conntrack --ctstate INVALID -j RETURN\n", RULES_CHAIN_OUT);
+	/* Last, where it cannot short-cut anything, and only when asked: a
+	 * rule that needs conntrack, so a namespace that tracks nothing starts
+	 * tracking (flows of unconnected UDP sockets are then known too). */
+	if (cfg->track_connections)
+		textbuf_printf(&t, "-A %s -m conntrack --ctstate INVALID -j RETURN\n", RULES_CHAIN_OUT);
 	textbuf_printf(&t, "-I OUTPUT 1 -j %s\nCOMMIT\n", RULES_CHAIN_OUT);
 	return textbuf_result(&t);
 }

@@ -66,6 +66,7 @@ enum conf_key {
 	CONF_IPV6,
 	CONF_MANAGE_SYSCTLS,
 	CONF_OFFLOAD,
+	CONF_TRACK_CONNECTIONS,
 	CONF_LOG_LEVEL,
 	CONF_FLOW_TIMEOUT_TCP_ESTABLISHED,
 	CONF_FLOW_TIMEOUT_TCP_TRANSITORY,
@@ -116,6 +117,7 @@ struct dime_conf {
 	bool ipv6;
 	bool manage_sysctls;
 	bool offload;			/* offload.h */
+	bool track_connections;		/* rules.h: dimed's rule that needs conntrack */
 	int log_level;			/* enum log_level */
 	uint64_t flow_timeout_tcp_established;
 	uint64_t flow_timeout_tcp_transitory;

@@ -37,6 +37,7 @@ struct dimed_config {
 	bool ipv6;
 	bool manage_sysctls;		/* rp_filter / arp_ignore / arp_announce */
 	bool offload;			/* steady moved flows rewritten in the kernel */
+	bool track_connections;		/* install the rule that turns conntrack on */
 	struct dime_flow_timeouts flow_timeouts;
 	/* IHMP security (docs/security.md), applied by ihmpkeys_setup(). */
 	uint8_t ihmp_auth;		/* enum ihmp_auth_mode (ihmp_sign.h) */
@@ -59,6 +60,7 @@ enum dimed_fd {
 	DIMED_FD_NFQ_IN,
 	DIMED_FD_CT_EVENTS,
 	DIMED_FD_CT_DUMP,
+	DIMED_FD_SOCK_EVENTS,
 	DIMED_FD_RT_EVENTS,
 	DIMED_FD_RT_DUMP,
 	DIMED_FD_CTL,
@@ -96,6 +98,10 @@ int dimed_readable(struct dimed *d, enum dimed_fd which);
 /* Periodic work: flow expiry, unused pins. Call every DIMED_TICK_MS. */
 #define DIMED_TICK_MS 250
 void dimed_tick(struct dimed *d);
+
+/* The loop is about to wait: what was done "once per iteration" may be
+ * done again (a socket dump before translating, daemon.c). */
+void dimed_iteration_done(struct dimed *d);
 /* Timed work (IHMP retransmissions, hold expiry, debounced address
  * events): milliseconds until it is due, or -1 for none. loop.c asks
  * before every wait and calls dimed_timer() when it is due. */

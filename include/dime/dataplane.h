@@ -73,6 +73,11 @@ struct dp_kernel_ops {
 	 * every map. */
 	int (*offload)(void *ctx, bool add, const struct offload_flow *flow);
 	int (*offload_flush)(void *ctx);
+	/* Optional: is a local UDP port open on an unconnected socket? Such a
+	 * socket's peers are in no socket table (only conntrack would know
+	 * them): a datagram from a moved host to it, of no known flow, is
+	 * taken for a flow of the host's one old address (dp_packet). */
+	bool (*udp_port_open)(void *ctx, uint16_t port);
 	void *ctx;
 };
 
@@ -94,10 +99,11 @@ struct dp_kernel_ops {
 	X(in_unknown)                                                            \
 	X(in_malformed)                                                          \
 	X(in_no_flow)	    /* from a known host, no flow: passed untouched */   \
+	X(in_flow_learned)  /* flows of unconnected UDP sockets learnt inbound */ \
 	X(in_rewrite_failed)                                                     \
 	X(icmp_err_rewritten) /* ICMP errors whose quote was re-addressed */     \
-	X(flows_learned)    /* flows adopted from conntrack */                   \
-	X(flows_forgotten)  /* flows ended by conntrack */                       \
+	X(flows_learned)    /* flows the kernel reported (sockets, conntrack) */ \
+	X(flows_forgotten)  /* flows whose socket or conntrack entry ended */    \
 	X(flow_table_full)                                                       \
 	X(hid_table_full)                                                        \
 	X(hids_created)                                                          \
@@ -156,10 +162,11 @@ void dp_packet_burst(struct dataplane *dp, enum dime_dir dir, struct dp_burst_it
 		     size_t n, uint64_t now_ms);
 
 /*
- * A flow seen by conntrack, oriented by the caller (lid is local). Creates
- * the peer's HID when none owns rid (active {rid}, local {lid}). 0 (also
- * when already known: then a tcp_state other than DIME_TCP_NONE replaces
- * the flow's, which is how conntrack's updates reach it), -ENOSPC,
+ * A flow the kernel reported (a socket dump, conntrack), oriented by the
+ * caller (lid is local). Creates the peer's HID when none owns rid (active
+ * {rid}, local {lid}). 0 (also when already known: then a tcp_state other
+ * than DIME_TCP_NONE replaces the flow's, which is how state changes reach
+ * it, and its idle timer restarts at now_ms: it lives), -ENOSPC,
  * -EADDRINUSE. A new flow of a moved host gets its fast-path entries at
  * once.
  */

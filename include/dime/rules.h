@@ -49,6 +49,10 @@ struct rules_config {
 	uint16_t ihmp_port;	/* dimed's own UDP port: never queued (1..65535) */
 	uint32_t mark;		/* fwmark bit(s) of packets dimed sends itself; nonzero */
 	bool ipv6;		/* also ip6tables and the *6 sets */
+	/* Add a rule that needs conntrack, so the kernel tracks connections
+	 * even where nothing else asked it to. dimed learns flows from the
+	 * socket table without it (sockdiag.h). */
+	bool track_connections;
 	/* Take over the rules and sets of a run that was killed, without a
 	 * moment in which packets pass unsteered (rules_install). */
 	bool take_over;

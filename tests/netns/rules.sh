@@ -5,7 +5,8 @@
 # namespace of the testbed (topology in lib.sh), driven by dime-rules-probe:
 #   1. install puts DIME-IN first in raw PREROUTING and DIME-OUT first in
 #      mangle OUTPUT (IPv4 and IPv6), creates the ten hash:ip sets, keeps
-#      the host's own rules, and makes conntrack track the namespace;
+#      the host's own rules, and makes conntrack track the namespace only
+#      when asked (track-connections);
 #   2. pairs are counted: a column entry stays while any pair uses it;
 #   3. the rules do what they say: a steered packet with no queue reader
 #      is dropped (never delivered un-rewritten), while loopback, dimed's
@@ -83,15 +84,24 @@ check_install() {
 	[ "$sets" = "$(echo $ALL_SETS | tr ' ' '\n' | sort | tr '\n' ' ')" ] || tb_fail "sets: $sets"
 	tb_exec mh ipset list dime-out6-r | grep -q "^Type: hash:ip$" || tb_fail "dime-out6-r is not hash:ip"
 	tb_exec mh ipset list dime-out6-r | grep -q "family inet6" || tb_fail "dime-out6-r is not IPv6"
-	# conntrack runs although no rule of the host needed it.
+	# dimed learns flows from the socket table: by default nothing of ours
+	# makes the kernel track connections (a busy flow would pay for it);
+	# with track-connections one rule does, although no rule of the host
+	# needs conntrack.
 	reaches $TB_CH_4 || tb_fail "MH cannot reach CH with the rules installed and empty sets"
+	grep -q conntrack "$TB_TMP/installed4" "$TB_TMP/installed6" && tb_fail "a rule needs conntrack by default"
 	if command -v conntrack >/dev/null; then
+		tb_exec mh conntrack -L 2>/dev/null | grep -q "dst=$TB_CH_4" &&
+			tb_fail "conntrack tracks the namespace after a default install"
+		probe remove >/dev/null
+		probe install ipv6=1 qout=3 qin=4 port=$IHMP mark=$MARK track=1 >/dev/null
+		reaches $TB_CH_4 || tb_fail "MH cannot reach CH with track=1"
 		tb_exec mh conntrack -L 2>/dev/null | grep -q "dst=$TB_CH_4" ||
-			tb_fail "conntrack does not track the namespace after install"
+			tb_fail "conntrack does not track the namespace after an install with track=1"
 	else
 		tb_log "install: conntrack(8) not installed, tracking not checked"
 	fi
-	tb_log "install: DIME-IN/DIME-OUT first in raw/mangle (IPv4, IPv6), 10 hash:ip sets, host rules kept, conntrack on"
+	tb_log "install: DIME-IN/DIME-OUT first in raw/mangle (IPv4, IPv6), 10 hash:ip sets, host rules kept, conntrack only with track-connections"
 }
 
 check_pairs() {

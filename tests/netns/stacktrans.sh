@@ -10,11 +10,14 @@
 #                                kernel (offload.h) at both ends
 #   stacktrans.sh 4|6 handoff_nfq  the same with "offload no": every moved
 #                                packet is rewritten in user space
+#   stacktrans.sh 4 handoff_ct   the same with "track-connections yes":
+#                                conntrack is a second source of flows
 #   stacktrans.sh 4 keep         the hand-off with 2 s idle timeouts: the
 #                                offloaded flows' packets no longer pass
-#                                dimed, so it must ask conntrack before
-#                                expiring them (flow.h keep), or the streams
-#                                break
+#                                dimed, so the socket table must keep them
+#                                (learn.h, flow.h keep) at both ends, CH's
+#                                unconnected UDP socket included, or the
+#                                streams break
 #   stacktrans.sh 4|6 chmove     ... survive CH's address change
 #   stacktrans.sh 4 preexisting  a connection opened before dimed started
 #                                survives a later hand-off
@@ -166,11 +169,14 @@ tb_setup
 stat() { ctl "$1" dump stats | awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }'; }
 
 [ "$SCENARIO" = handoff_nfq ] && DIME_TEST_CONF_EXTRA="offload no"
+[ "$SCENARIO" = handoff_ct ] && DIME_TEST_CONF_EXTRA="track-connections yes"
+# keep: the streams outlast the checks made while they run.
+[ "$SCENARIO" = keep ] && SECONDS_OF_DATA=14
 [ "$SCENARIO" = keep ] && DIME_TEST_CONF_EXTRA="flow-timeout-udp 2s
 flow-timeout-tcp-transitory 2s
 flow-timeout-tcp-established 2s"
 case $SCENARIO in
-handoff | strict | handoff_nfq)
+handoff | strict | handoff_nfq | handoff_ct)
 	start_dimed mh
 	start_dimed ch
 	start_streams
@@ -194,6 +200,24 @@ handoff | strict | handoff_nfq)
 			[ "$(stat $node offload_in_packets)" -gt 0 ] || tb_fail "$node: the kernel rewrote no inbound packet"
 		done
 	fi
+	# Where flows came from. By default the socket table alone: dimed
+	# turned no connection tracking on, and CH's unconnected UDP socket
+	# learnt its moved peer from its first datagram. With
+	# track-connections, conntrack reported them too, CH's UDP flow
+	# among them.
+	for node in mh ch; do
+		if [ "$SCENARIO" = handoff_ct ]; then
+			[ "$(stat $node conntrack_events)" -gt 0 ] || tb_fail "$node: track-connections yes, yet no conntrack event"
+		else
+			[ "$(stat $node conntrack_events)" = 0 ] || tb_fail "$node: the kernel tracks connections although nothing asked"
+		fi
+		[ "$(stat $node sock_dumps)" -gt 0 ] || tb_fail "$node: no socket dump"
+	done
+	if [ "$SCENARIO" = handoff_ct ]; then
+		[ "$(stat ch dp_in_flow_learned)" = 0 ] || tb_fail "CH learnt inbound a flow conntrack knew"
+	else
+		[ "$(stat ch dp_in_flow_learned)" -ge 1 ] || tb_fail "CH did not learn its UDP server socket's moved peer"
+	fi
 	# The operator's view after the hand-off: show names the new local
 	# locator, and the JSON form is valid and says the same.
 	ctl mh show | grep -q "$MH2" || tb_fail "dimectl show does not name the new locator $MH2"
@@ -214,14 +238,22 @@ keep)
 	tb_wait_for 10 "MH to offload both flows" sh -c \
 		"[ \$($DIMECTL -s $TB_TMP/mh.sock dump stats | awk '\$1 == \"dp_flows_offloaded\" { print \$2 }') -ge 2 ]"
 	tb_sleep 5
-	ctl mh -j show flows >"$TB_TMP/flows.json"
-	python3 -c 'import json, sys
+	# Still streaming (SECONDS_OF_DATA is longer here): at both ends the
+	# flows must still be there and offloaded. CH's UDP socket is not
+	# connected: no socket table names its peer, so its flow was learnt
+	# from the first datagram of the moved host and lives while the
+	# socket's port is open.
+	for node in mh ch; do
+		ctl $node -j show flows >"$TB_TMP/flows-$node.json"
+		python3 -c 'import json, sys
 flows = json.load(open(sys.argv[1]))["flows"]
-ports = sorted(f["remote_port"] for f in flows if f["offloaded"])
-sys.exit(not (6001 in ports and 6002 in ports))' "$TB_TMP/flows.json" ||
-		{ cat "$TB_TMP/flows.json" >&2; tb_fail "the offloaded flows were not kept past their idle timeout"; }
+ports = sorted(f["remote_port"] if f["remote_port"] in (6001, 6002) else f["local_port"]
+               for f in flows if f["offloaded"])
+sys.exit(not (6001 in ports and 6002 in ports))' "$TB_TMP/flows-$node.json" ||
+			{ cat "$TB_TMP/flows-$node.json" >&2; tb_fail "$node: the offloaded flows were not kept past their idle timeout"; }
+		[ "$(stat $node dp_flows_forgotten)" = 0 ] || tb_fail "$node forgot a flow that was still alive"
+	done
 	check_streams
-	[ "$(stat mh dp_flows_forgotten)" = 0 ] || tb_fail "MH forgot a flow that was still alive"
 	check_no_warnings mh ch
 	;;
 chmove)

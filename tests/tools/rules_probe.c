@@ -89,6 +89,8 @@ static int cmd_install(int argc, char **argv)
 			cfg.ihmp_port = (uint16_t)v;
 		else if (strncmp(argv[i], "mark=", 5) == 0)
 			cfg.mark = (uint32_t)v;
+		else if (strncmp(argv[i], "track=", 6) == 0)
+			cfg.track_connections = v != 0;
 		else
 			return -EINVAL;
 	}

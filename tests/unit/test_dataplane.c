@@ -767,6 +767,113 @@ START_TEST(same_millisecond_segments_still_move_tcp_state)
 }
 END_TEST
 
+/* A flow the kernel reports again (a socket dump, a conntrack update)
+ * lives: its idle timer restarts, its state follows the report, and a
+ * report older than the last packet does not move the timer back. */
+START_TEST(relearning_a_flow_restarts_its_idle_timer)
+{
+	struct dime_flow_key k = key(IPPROTO_TCP, MH1, 40000, CH, 80);
+
+	ck_assert_int_eq(dp_flow_learn(dp, &k, DIME_TCP_SYN_SENT, 1), 0);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k)->last_ms, 1);
+	ck_assert_int_eq(dp_flow_learn(dp, &k, DIME_TCP_ESTABLISHED, 7000), 0);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k)->last_ms, 7000);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k)->tcp_state, DIME_TCP_ESTABLISHED);
+	ck_assert_int_eq(dp_flow_learn(dp, &k, DIME_TCP_NONE, 6000), 0);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k)->last_ms, 7000);
+	ck_assert_uint_eq(dime_flow_lookup_out(flows, &k)->tcp_state, DIME_TCP_ESTABLISHED);
+	ck_assert_uint_eq(dp_stats(dp)->flows_learned, 1);
+}
+END_TEST
+
+static uint16_t open_udp_port;
+static bool fake_udp_port_open(void *ctx, uint16_t port)
+{
+	(void)ctx;
+	return port == open_udp_port;
+}
+
+/*
+ * CH's view of an unconnected UDP server socket (port 6002) whose client
+ * moved: no socket table names the client, so the first datagram from its
+ * new address teaches the flow, under the one address it had before, and
+ * the server keeps seeing one peer; its answers go to the new address.
+ */
+START_TEST(unconnected_udp_server_learns_a_moved_peer_inbound)
+{
+	struct dp_kernel_ops ops = { .set_add = fake_add, .set_del = fake_del,
+				     .udp_port_open = fake_udp_port_open };
+	uint8_t buf[256];
+	size_t len;
+	struct dime_flow_key tcp = key(IPPROTO_TCP, CH, 6001, MH1, 40000);
+	struct dime_flow_key udp = key(IPPROTO_UDP, CH, 6002, MH1, 40001);
+	struct dime_addr peer = A(MH1), rloc = A(MH2);
+
+	dp_free(dp);
+	ck_assert_int_eq(dp_new(&dp, hids, flows, &ops), 0);
+	open_udp_port = 6002;
+	ck_assert_int_eq(dp_flow_learn(dp, &tcp, DIME_TCP_ESTABLISHED, 1), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &peer, &rloc, NULL, 2), 0);
+
+	/* To a port no unconnected socket has: passed as it came. */
+	len = build(buf, IPPROTO_UDP, MH2, 40001, CH, 7000, 20);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 3), DP_ACCEPT);
+	assert_addrs(buf, len, MH2, CH);
+	ck_assert_uint_eq(dp_stats(dp)->in_no_flow, 1);
+
+	len = build(buf, IPPROTO_UDP, MH2, 40001, CH, 6002, 20);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 4), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, MH1, CH);
+	ck_assert_uint_eq(dp_stats(dp)->in_flow_learned, 1);
+	ck_assert_ptr_nonnull(dime_flow_lookup_out(flows, &udp));
+	ck_assert(fake_has(DP_SET_OUT_PAIR, CH, MH1));
+
+	/* The server answers the address it saw; the peer gets it at its new one. */
+	len = build(buf, IPPROTO_UDP, CH, 6002, MH1, 40001, 30);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_OUT, buf, len, 0, 5), DP_ACCEPT_MODIFIED);
+	assert_addrs(buf, len, CH, MH2);
+	len = build(buf, IPPROTO_UDP, MH2, 40001, CH, 6002, 20);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 6), DP_ACCEPT_MODIFIED);
+	ck_assert_uint_eq(dp_stats(dp)->in_flow_learned, 1);
+	ck_assert_uint_eq(dp_stats(dp)->out_flow_learned, 0);
+}
+END_TEST
+
+/* Which old address the client's socket used is a guess only when there is
+ * one; with two, or without the socket-table question, nothing is learnt. */
+START_TEST(unconnected_udp_learning_needs_one_old_address)
+{
+	struct dp_kernel_ops ops = { .set_add = fake_add, .set_del = fake_del,
+				     .udp_port_open = fake_udp_port_open };
+	uint8_t buf[256];
+	size_t len;
+	struct dime_flow_key tcp = key(IPPROTO_TCP, CH, 6001, MH1, 40000);
+	struct dime_addr peer = A(MH1), rloc = A(MH2), other = A("198.51.100.20");
+	uint32_t hid;
+
+	dp_free(dp);
+	ck_assert_int_eq(dp_new(&dp, hids, flows, &ops), 0);
+	open_udp_port = 6002;
+	ck_assert_int_eq(dp_flow_learn(dp, &tcp, DIME_TCP_ESTABLISHED, 1), 0);
+	ck_assert_int_eq(dp_set_locator(dp, &peer, &rloc, NULL, 2), 0);
+	hid = dime_hid_lookup(hids, &peer);
+	ck_assert_int_eq(dime_hid_addr_add(hids, hid, DIME_HID_UNREACH, &other), 0);
+	len = build(buf, IPPROTO_UDP, MH2, 40001, CH, 6002, 20);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 3), DP_ACCEPT);
+	assert_addrs(buf, len, MH2, CH);
+	ck_assert_uint_eq(dp_stats(dp)->in_flow_learned, 0);
+
+	/* Without the question (the default setup): never. */
+	ck_assert_int_eq(dime_hid_addr_del(hids, hid, DIME_HID_UNREACH, &other), 0);
+	ops.udp_port_open = NULL;
+	dp_free(dp);
+	ck_assert_int_eq(dp_new(&dp, hids, flows, &ops), 0);
+	len = build(buf, IPPROTO_UDP, MH2, 40001, CH, 6002, 20);
+	ck_assert_int_eq(dp_packet(dp, DIME_DIR_IN, buf, len, 0, 4), DP_ACCEPT);
+	ck_assert_uint_eq(dp_stats(dp)->in_flow_learned, 0);
+}
+END_TEST
+
 /* ---- bursts ------------------------------------------------------------------ */
 
 #define X1 "203.0.113.140"	/* moved: now at X1B */
@@ -1350,6 +1457,9 @@ static Suite *dataplane_suite(void)
 	tcase_add_test(tc, many_flows_one_hid_share_entries);
 	tcase_add_test(tc, locator_owned_by_another_entry_merges_hosts);
 	tcase_add_test(tc, same_millisecond_segments_still_move_tcp_state);
+	tcase_add_test(tc, relearning_a_flow_restarts_its_idle_timer);
+	tcase_add_test(tc, unconnected_udp_server_learns_a_moved_peer_inbound);
+	tcase_add_test(tc, unconnected_udp_learning_needs_one_old_address);
 	tcase_add_test(tc, burst_scenario_reference);
 	tcase_add_test(tc, burst_matches_single_packets);
 	tcase_add_test(tc, empty_burst_does_nothing);

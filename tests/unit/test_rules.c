@@ -75,6 +75,29 @@ START_TEST(test_install_golden_v6)
 }
 END_TEST
 
+/* By default dimed adds nothing that makes the kernel track connections
+ * (it learns flows from the socket table); track_connections adds one
+ * conntrack rule, last in DIME-OUT, where it cannot short-cut a queue rule. */
+START_TEST(test_install_track_connections)
+{
+	static const char line[] = "-A DIME-OUT -m conntrack --ctstate INVALID -j RETURN\n";
+	struct rules_config tc = cfg;
+	char buf[4096];
+	const char *at;
+
+	ck_assert_int_gt(rules_render_install(&cfg, AF_INET, buf, sizeof(buf)), 0);
+	ck_assert_ptr_null(strstr(buf, "conntrack"));
+	tc.track_connections = true;
+	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
+		ck_assert_int_gt(rules_render_install(&tc, family, buf, sizeof(buf)), 0);
+		at = strstr(buf, line);
+		ck_assert_ptr_nonnull(at);
+		ck_assert_ptr_null(strstr(at + strlen(line), "-A DIME-OUT"));
+		ck_assert_ptr_nonnull(strstr(at, "-I OUTPUT 1 -j DIME-OUT\n"));
+	}
+}
+END_TEST
+
 /* Every buffer size: -ENOSPC until the text and its NUL fit, never a byte
  * written past the end. */
 START_TEST(test_install_bounds)
@@ -263,6 +286,7 @@ static Suite *rules_suite(void)
 
 	tcase_add_test(tc, test_install_golden_v4);
 	tcase_add_test(tc, test_install_golden_v6);
+	tcase_add_test(tc, test_install_track_connections);
 	tcase_add_test(tc, test_install_bounds);
 	tcase_add_test(tc, test_install_errors);
 	tcase_add_test(tc, test_remove_installed);
