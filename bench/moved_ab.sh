@@ -12,6 +12,9 @@
 # Usage: sudo bench/moved_ab.sh [-t SECONDS] [-n ROUNDS] [-s SKIP] VARIANT...
 #   VARIANT is NAME or NAME:KNOB,KNOB,...  Knobs:
 #     plain          no dimed at all, no hand-off (the kernel path)
+#     stay           dimed on both hosts, but no hand-off (the unmoved flow)
+#     track          track-connections yes in both dimeds' dime.conf
+#     conf=KEY=VALUE any other dime.conf line for both dimeds (repeatable)
 #     gso=BYTES      gso_max_size and gro_max_size of MH's and CH's
 #                    interfaces (the hosts running dimed) for this run
 #     env=K=V        environment variable for both dimeds (repeatable)
@@ -68,15 +71,18 @@ done
 [ -n "$ref" ] || { VARIANTS=(plain:plain "${VARIANTS[@]}"); ref=plain; }
 
 # ---- knobs -------------------------------------------------------------------
-K_PLAIN=0 K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
+K_PLAIN=0 K_STAY=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
 knobs_parse() {
 	local spec=$1 k
-	K_PLAIN=0 K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
+	K_PLAIN=0 K_STAY=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
 	[ "$spec" != "${spec#*:}" ] || return 0
 	IFS=, read -r -a knobs <<<"${spec#*:}"
 	for k in "${knobs[@]}"; do
 		case $k in
 		plain) K_PLAIN=1 ;;
+		stay) K_STAY=1 ;;
+		track) K_CONF+=("track-connections yes") ;;
+		conf=*=*) k=${k#conf=} K_CONF+=("${k%%=*} ${k#*=}") ;;
 		gso=*) K_GSO=${k#gso=} ;;
 		env=*) K_ENV+=("${k#env=}") ;;
 		build=*) K_BUILD=${k#build=} ;;
@@ -114,25 +120,26 @@ dimed_up() {
 	local node cpu
 	DIMED=${K_BUILD:-$TB_BUILD_DIR}/src/dimed DIMECTL=${K_BUILD:-$TB_BUILD_DIR}/src/dimectl
 	[ -x "$DIMED" ] || tb_fail "not built: $DIMED"
+	printf '%s\n' "${K_CONF[@]}" >"$TB_TMP/ab.conf"
 	for node in mh ch; do
-		tb_bg "$node" "dimed-$node" env "${K_ENV[@]}" "$DIMED" -s "$TB_TMP/$node.sock" >/dev/null
+		tb_bg "$node" "dimed-$node" env "${K_ENV[@]}" "$DIMED" -f "$TB_TMP/ab.conf" -s "$TB_TMP/$node.sock" >/dev/null
 	done
 	tb_wait_for 10 "dimed on MH" ctl mh version
 	tb_wait_for 10 "dimed on CH" ctl ch version
 	for node in mh ch; do
 		if [ "$node" = mh ]; then cpu=$K_CPUMH; else cpu=$K_CPUCH; fi
-		pin "$(pgrep -f "^$DIMED -s $TB_TMP/$node.sock")" "$cpu"
-		[ -z "$K_NICE" ] || renice -n "$K_NICE" -p "$(pgrep -f "^$DIMED -s $TB_TMP/$node.sock")" >/dev/null
+		pin "$(pgrep -f "^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/$node.sock")" "$cpu"
+		[ -z "$K_NICE" ] || renice -n "$K_NICE" -p "$(pgrep -f "^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/$node.sock")" >/dev/null
 	done
 }
 
 dimed_down() {
 	local node pid
 	for node in mh ch; do
-		pid=$(pgrep -f "^$DIMED -s $TB_TMP/$node.sock" || true)
+		pid=$(pgrep -f "^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/$node.sock" || true)
 		[ -z "$pid" ] || kill -TERM "$pid"
 	done
-	tb_wait_for 10 "dimed to stop" bash -c "! pgrep -f '^$DIMED -s $TB_TMP/' >/dev/null"
+	tb_wait_for 10 "dimed to stop" bash -c "! pgrep -f '^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/' >/dev/null"
 }
 
 # mean Mbit/s of the 1-second intervals from SKIP on
@@ -181,7 +188,7 @@ run_variant() {
 	tb_exec mh ${K_NICE:+nice -n "$K_NICE"} ${K_CPUC:+taskset -c "$K_CPUC"} iperf3 -c $TB_CH_4 -B $TB_MH1_4 -t "$DURATION" -i 1 -f m \
 		--forceflush $K_TCP >"$TB_TMP/$log.log" 2>&1 &
 	iperf=$!
-	if ((K_PLAIN)); then
+	if ((K_PLAIN || K_STAY)); then
 		tb_sleep "$SKIP"
 	else
 		# The hand-off, 1 s in: locators set during a 0.2 s gap.
@@ -210,8 +217,10 @@ run_variant() {
 			END { printf "MH out: %d pkts, %.0f B/pkt, %.1f pkts/recv, %d lost, %d too long", p, p ? b / p : 0, r ? p / r : 0, d, t }' \
 			"$TB_TMP/$log.mh.stats")
 		dimed_down
-		tb_mh_detach 2 2>/dev/null
-		tb_mh_attach 1 2>/dev/null
+		if ((!K_STAY)); then
+			tb_mh_detach 2 2>/dev/null
+			tb_mh_attach 1 2>/dev/null
+		fi
 	fi
 	[ -z "$K_GSO" ] || set_gso "$DEFAULT_GSO"
 	RATE=$(mean_after_skip "$log")

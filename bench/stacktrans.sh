@@ -6,9 +6,13 @@
 #
 #   plain     no dimed anywhere                       (the reference)
 #   plain+ct  no dimed, one rule on MH and CH that makes the kernel track
-#             connections (dimed needs conntrack: this is its share of the
-#             unmoved case's cost; printed, no target)
+#             connections (what every host with a stateful firewall pays;
+#             printed, no target)
 #   unmoved   dimed on MH and CH, the flow not moved  target >= 0.98 of plain
+#             (dimed learns the flow from the socket table; it turns no
+#             connection tracking on)
+#   unmoved-ct the same with "track-connections yes": dimed's one rule
+#             makes the kernel track (printed, no target)
 #   moved     dimed on both, MH hands off while the flow runs, so every
 #             packet is rewritten at both ends        target >= 0.80 of plain
 #             (dimed's default: once steady, the kernel rewrites the flow
@@ -122,11 +126,13 @@ conntrack_rule() {
 	done
 }
 
+statof_now() { ctl mh dump stats >"$TB_TMP/$1.stats"; }
 statof() { awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }' "$TB_TMP/$1.stats"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b ? a / b : 0 }'; }
 
 echo "offload no" >"$TB_TMP/nfq.conf"
-plain=() plainct=() unmoved=() moved=() nfq=() ratios=() nfq_ratios=()
+echo "track-connections yes" >"$TB_TMP/ct.conf"
+plain=() plainct=() unmoved=() unmovedct=() moved=() nfq=() ratios=() nfq_ratios=() u_ratios=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	# MH starts every round on link 1.
 	iperf_run "plain$r" $TB_MH1_4
@@ -139,8 +145,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	dimed_up
 	iperf_run "unmoved$r" $TB_MH1_4
 	unmoved+=("$(mean_after_skip "unmoved$r")")
+	statof_now "unmoved$r"
 	moved_run "moved$r"
 	moved+=("$(mean_after_skip "moved$r")")
+
+	dimed_up "$TB_TMP/ct.conf"
+	iperf_run "unmovedct$r" $TB_MH1_4
+	unmovedct+=("$(mean_after_skip "unmovedct$r")")
+	dimed_down
 
 	dimed_up "$TB_TMP/nfq.conf"
 	moved_run "nfq$r"
@@ -148,9 +160,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 
 	ratios+=("$(ratio "${moved[-1]}" "${plain[-1]}")")
 	nfq_ratios+=("$(ratio "${nfq[-1]}" "${plain[-1]}")")
+	u_ratios+=("$(ratio "${unmoved[-1]}" "${plain[-1]}")")
 	# Packets longer than a verdict can carry (BIG TCP): dropped, and the flow stalls.
-	printf 'round %d: plain %s, plain+ct %s, unmoved %s, moved %s (%s), moved-nfq %s (%s) Mbit/s\n' "$r" \
-		"${plain[-1]}" "${plainct[-1]}" "${unmoved[-1]}" "${moved[-1]}" "${ratios[-1]}" "${nfq[-1]}" "${nfq_ratios[-1]}"
+	printf 'round %d: plain %s, plain+ct %s, unmoved %s (%s), unmoved-ct %s, moved %s (%s), moved-nfq %s (%s) Mbit/s\n' "$r" \
+		"${plain[-1]}" "${plainct[-1]}" "${unmoved[-1]}" "${u_ratios[-1]}" "${unmovedct[-1]}" \
+		"${moved[-1]}" "${ratios[-1]}" "${nfq[-1]}" "${nfq_ratios[-1]}"
+	printf '  unmoved: MH knew %s flows from %s socket dumps, queued %s packets\n' \
+		"$(statof "unmoved$r" flows)" "$(statof "unmoved$r" sock_dumps)" "$(statof "unmoved$r" nfq_out_packets)"
 	printf '  moved: MH rewrote %s packets in user space, the kernel %s (%s flows handed over)\n' \
 		"$(statof "moved$r" dp_out_rewritten)" "$(statof "moved$r" offload_out_packets)" \
 		"$(statof "moved$r" dp_offload_adds)"
@@ -158,15 +174,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		"$(statof "nfq$r" dp_out_rewritten)" "$(statof "nfq$r" nfq_truncated_dropped)"
 done
 
-c=$(median "${plainct[@]}")
+c=$(median "${plainct[@]}") uc=$(median "${unmovedct[@]}")
 p=$(median "${plain[@]}") u=$(median "${unmoved[@]}") m=$(median "${moved[@]}") q=$(median "${nfq[@]}")
 echo
 echo "StackTrans goodput, iperf3 TCP MH -> CH, unshaped veth, median of $ROUNDS x ${DURATION}s:"
-printf '  congestion control %s; CPUs: dimed %s, iperf3 %s; per-round ratio medians: moved %s, moved-nfq %s\n' \
-	"$used_cc" "${CPUS_DIMED:-any}" "${CPUS_IPERF:-any}" "$(median "${ratios[@]}")" "$(median "${nfq_ratios[@]}")"
+printf '  congestion control %s; CPUs: dimed %s, iperf3 %s; per-round ratio medians: unmoved %s, moved %s, moved-nfq %s\n' \
+	"$used_cc" "${CPUS_DIMED:-any}" "${CPUS_IPERF:-any}" "$(median "${u_ratios[@]}")" "$(median "${ratios[@]}")" \
+	"$(median "${nfq_ratios[@]}")"
 printf '  %-34s %10s %8s %8s\n' case "Mbit/s" ratio target
 printf '  %-34s %10s %8s %8s\n' "plain kernel (no dimed)" "$p" 1.00 -
 printf '  %-34s %10s %8.3f %8s\n' "plain, conntrack on (no dimed)" "$c" "$(awk -v a="$c" -v b="$p" 'BEGIN { print a / b }')" -
 printf '  %-34s %10s %8.3f %8s\n' "dimed running, flow not moved" "$u" "$(awk -v a="$u" -v b="$p" 'BEGIN { print a / b }')" ">=0.98"
+printf '  %-34s %10s %8.3f %8s\n' "  same, track-connections yes" "$uc" "$(awk -v a="$uc" -v b="$p" 'BEGIN { print a / b }')" -
 printf '  %-34s %10s %8.3f %8s\n' "moved flow, every packet rewritten" "$m" "$(awk -v a="$m" -v b="$p" 'BEGIN { print a / b }')" ">=0.80"
 printf '  %-34s %10s %8.3f %8s\n' "moved, all in user space (nfq)" "$q" "$(awk -v a="$q" -v b="$p" 'BEGIN { print a / b }')" -
