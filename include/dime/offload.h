@@ -23,11 +23,6 @@
  * left it, so both statements sit in one rule. A rewritten packet is given
  * the fwmark bits, which keeps it out of the NFQUEUE rules (rules.c).
  *
- * The table is dormant (its chains on no hook) while no flow is handed
- * over: a packet of a flow that never moved, nearly every packet, then
- * passes none of its rules. The first hand-over wakes it, the last
- * take-back puts it to sleep again.
- *
  * Three parts: the ruleset text (pure), the netlink messages that add or
  * remove one flow's elements (pure: byte buffers), and the socket.
  */
@@ -74,9 +69,6 @@ int offload_build_flow(void *buf, size_t size, size_t *len, uint32_t *seq, bool 
 /* A batch that empties all eight maps, or deletes the whole table. */
 int offload_build_flush(void *buf, size_t size, size_t *len, uint32_t *seq);
 int offload_build_table_delete(void *buf, size_t size, size_t *len, uint32_t *seq);
-/* A batch that makes the table dormant (its base chains leave their
- * hooks) or wakes it; the same return values. */
-int offload_build_table_dormant(void *buf, size_t size, size_t *len, uint32_t *seq, bool dormant);
 
 struct offload;
 
