@@ -122,12 +122,14 @@ check_cleanup() {
 	local child_out id pid
 	child_out=$(mktemp)
 
-	bash -c '. "$1"; set -e; tb_setup 2>/dev/null; tb_bg ch sleeper sleep 300 >/dev/null; echo "$TB_ID"; false' \
-		_ "$TB_LIB_DIR/lib.sh" >"$child_out" 2>/dev/null && tb_fail "cleanup: forced failure did not fail"
+	# A duration no other process on the machine runs (a bare "sleep 300"
+	# elsewhere once failed this check).
+	bash -c '. "$1"; set -e; tb_setup 2>/dev/null; tb_bg ch sleeper sleep "$2" >/dev/null; echo "$TB_ID"; false' \
+		_ "$TB_LIB_DIR/lib.sh" "300.$$" >"$child_out" 2>/dev/null && tb_fail "cleanup: forced failure did not fail"
 	id=$(head -n 1 "$child_out")
 	[ -n "$id" ] || tb_fail "cleanup: child never built its testbed"
 	[ -z "$(tb_leftovers "$id")" ] || tb_fail "cleanup: namespaces left after a failure: $(tb_leftovers "$id")"
-	pgrep -f "^sleep 300$" >/dev/null && tb_fail "cleanup: a process of the failed test survived"
+	pgrep -f "^sleep 300\\.$$\$" >/dev/null && tb_fail "cleanup: a process of the failed test survived"
 	[ -z "$id" ] || rm -rf "/tmp/dime-tb-$id".*	# the logs a failing test keeps: this failure was on purpose
 
 	: >"$child_out"
