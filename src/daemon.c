@@ -2266,6 +2266,9 @@ void dimed_tick(struct dimed *d)
 {
 	d->keep_queries_tick = 0;
 	sockets_poll(d);
+	/* Every moved flow puts address pairs in the queue sets: none means
+	 * nothing can be waiting in a queue (offload.h, sleeping). */
+	offload_idle(d->off, rules_pair_addresses() > 0, now_ms());
 	dime_flow_expire(d->flows, now_ms(), FLOW_EXPIRE_BUDGET);
 	if (++d->ticks % PIN_GC_EVERY_TICKS == 0)
 		pin_gc(d);

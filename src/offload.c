@@ -74,7 +74,10 @@ int offload_render_ruleset(uint32_t mark, char *buf, size_t size)
 	textbuf_printf(&t, "# dimed: moved flows rewritten in the kernel; dimed deletes this table at exit\n");
 	/* Create-then-delete: replaces a crashed run's table, in one transaction. */
 	textbuf_printf(&t, "table inet %s { }\ndelete table inet %s\n", OFFLOAD_TABLE, OFFLOAD_TABLE);
-	textbuf_printf(&t, "table inet %s {\n\tcounter out { }\n\tcounter in { }\n", OFFLOAD_TABLE);
+	/* Dormant: its chains are on no hook, and cost no packet anything,
+	 * until a flow is handed over (offload_flow wakes it). */
+	textbuf_printf(&t, "table inet %s {\n\tflags dormant;\n\tcounter out { }\n\tcounter in { }\n",
+		       OFFLOAD_TABLE);
 	for (int in = 0; in < 2; in++)
 		for (int v6 = 0; v6 < 2; v6++)
 			for (int k = 0; k < 2; k++) {
@@ -224,6 +227,27 @@ int offload_build_flush(void *buf, size_t size, size_t *len, uint32_t *seq)
 	return 0;
 }
 
+int offload_build_table_dormant(void *buf, size_t size, size_t *len, uint32_t *seq, bool dormant)
+{
+	size_t at = *len;
+	struct nlmsghdr *nlh;
+
+	if (!room(size, at, 2 * MNL_ALIGN(sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg)) +
+				    ELEM_MSG_MAX))
+		return -ENOSPC;
+	batch_marker(buf, &at, NFNL_MSG_BATCH_BEGIN, (*seq)++);
+	/* NEWTABLE without NLM_F_EXCL on a table that exists updates its flags. */
+	nlh = nlu_put_nfnl_request((uint8_t *)buf + at, NFNL_SUBSYS_NFTABLES, NFT_MSG_NEWTABLE,
+				   NLM_F_ACK, NFPROTO_INET);
+	nlh->nlmsg_seq = (*seq)++;
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, OFFLOAD_TABLE);
+	mnl_attr_put_u32(nlh, NFTA_TABLE_FLAGS, htonl(dormant ? NFT_TABLE_F_DORMANT : 0));
+	at += nlh->nlmsg_len;
+	batch_marker(buf, &at, NFNL_MSG_BATCH_END, (*seq)++);
+	*len = at;
+	return 0;
+}
+
 int offload_build_table_delete(void *buf, size_t size, size_t *len, uint32_t *seq)
 {
 	size_t at = *len;
@@ -248,6 +272,9 @@ int offload_build_table_delete(void *buf, size_t size, size_t *len, uint32_t *se
 struct offload {
 	struct mnl_socket *nl;
 	uint32_t portid, seq;
+	uint32_t flows;			/* handed over and not taken back */
+	bool awake;			/* the table is not dormant */
+	uint64_t quiet_since;		/* offload_idle: nothing steered since; 0: not quiet */
 	uint8_t buf[8 * ELEM_MSG_MAX + 256] __attribute__((aligned(8)));
 	uint8_t rx[16384] __attribute__((aligned(8)));
 };
@@ -313,13 +340,60 @@ static int batch_run(struct offload *o, size_t len, uint32_t first, unsigned ack
 	return result;
 }
 
-int offload_flow(struct offload *o, bool add, const struct offload_flow *f)
+/* Wake the table (its chains join their hooks) or put it to sleep. */
+static int table_set_awake(struct offload *o, bool awake)
 {
 	size_t len = 0;
 	uint32_t first = o->seq;
-	int err = offload_build_flow(o->buf, sizeof(o->buf), &len, &o->seq, add, f);
+	int err = offload_build_table_dormant(o->buf, sizeof(o->buf), &len, &o->seq, !awake);
 
-	return err < 0 ? err : batch_run(o, len, first, 4);
+	if (err == 0)
+		err = batch_run(o, len, first, 1);
+	if (err == 0)
+		o->awake = awake;
+	return err;
+}
+
+void offload_idle(struct offload *o, bool steering, uint64_t now_ms)
+{
+	int err;
+
+	if (!o || !o->awake || o->flows > 0 || steering) {
+		if (o)
+			o->quiet_since = 0;
+		return;
+	}
+	if (!o->quiet_since) {
+		o->quiet_since = now_ms;
+		return;
+	}
+	if (now_ms - o->quiet_since < OFFLOAD_SLEEP_AFTER_MS)
+		return;
+	o->quiet_since = 0;
+	if ((err = table_set_awake(o, false)) < 0)
+		log_debug("offload: table inet %s stays awake: %s", OFFLOAD_TABLE, strerror(-err));
+	else
+		log_debug("offload: nothing moved for %u ms: table inet %s asleep", OFFLOAD_SLEEP_AFTER_MS,
+			  OFFLOAD_TABLE);
+}
+
+int offload_flow(struct offload *o, bool add, const struct offload_flow *f)
+{
+	size_t len = 0;
+	uint32_t first;
+	int err;
+
+	if (add && !o->awake && (err = table_set_awake(o, true)) < 0)
+		return err;
+	first = o->seq;
+	err = offload_build_flow(o->buf, sizeof(o->buf), &len, &o->seq, add, f);
+	if (err == 0)
+		err = batch_run(o, len, first, 4);
+	if (err == 0 && add)
+		o->flows++;
+	else if (err == 0 && o->flows > 0)
+		o->flows--;
+	return err;
 }
 
 int offload_flush(struct offload *o)
@@ -330,9 +404,12 @@ int offload_flush(struct offload *o)
 
 	if (err == 0)
 		err = batch_run(o, len, first, 8);
-	if (err < 0)
+	if (err < 0) {
 		log_warnx("offload: emptying the maps of table inet %s: %s", OFFLOAD_TABLE, strerror(-err));
-	return err;
+		return err;
+	}
+	o->flows = 0;
+	return 0;
 }
 
 static int table_delete(struct offload *o)

@@ -23,6 +23,15 @@
  * left it, so both statements sit in one rule. A rewritten packet is given
  * the fwmark bits, which keeps it out of the NFQUEUE rules (rules.c).
  *
+ * The table is dormant (its chains on no hook) while nothing has moved:
+ * a packet of a flow that never moved, nearly every packet, then passes
+ * none of its rules. The first hand-over wakes it (registering hooks
+ * leaves queued packets alone). It goes back to sleep only once no flow
+ * is handed over and dimed has steered nothing into its queues for
+ * OFFLOAD_SLEEP_AFTER_MS (offload_idle): unregistering a hook makes the
+ * kernel drop every packet waiting in the namespace's NFQUEUEs, so the
+ * queues must be long empty by then.
+ *
  * Three parts: the ruleset text (pure), the netlink messages that add or
  * remove one flow's elements (pure: byte buffers), and the socket.
  */
@@ -69,6 +78,9 @@ int offload_build_flow(void *buf, size_t size, size_t *len, uint32_t *seq, bool 
 /* A batch that empties all eight maps, or deletes the whole table. */
 int offload_build_flush(void *buf, size_t size, size_t *len, uint32_t *seq);
 int offload_build_table_delete(void *buf, size_t size, size_t *len, uint32_t *seq);
+/* A batch that makes the table dormant (its base chains leave their
+ * hooks) or wakes it; the same return values. */
+int offload_build_table_dormant(void *buf, size_t size, size_t *len, uint32_t *seq, bool dormant);
 
 struct offload;
 
@@ -89,6 +101,13 @@ int offload_remove_stale(void);
 /* Apply one flow's batch. The kernel runs a batch inside sendmsg, all or
  * nothing, so a batch that failed left no trace. 0 or -errno. */
 int offload_flow(struct offload *o, bool add, const struct offload_flow *f);
+
+#define OFFLOAD_SLEEP_AFTER_MS 2000
+/* Called periodically: steering is whether any address pair or old
+ * destination is in the queue sets (packets can be queued). Puts the
+ * table to sleep after OFFLOAD_SLEEP_AFTER_MS with no flow handed over
+ * and nothing steered. o may be NULL. */
+void offload_idle(struct offload *o, bool steering, uint64_t now_ms);
 /* Empty the maps (after a failed removal, when what is installed is no
  * longer known). 0 or -errno. */
 int offload_flush(struct offload *o);

@@ -195,6 +195,9 @@ handoff | strict | handoff_nfq | handoff_ct)
 		# Both streams went to the kernel at both ends, and the kernel
 		# rewrote their packets (its own counters, read by dimed).
 		for node in mh ch; do
+			# A flow is handed over: the table woke.
+			tb_exec $node nft list table inet dimed | grep -q "flags dormant" &&
+				[ "$(stat $node dp_flows_offloaded)" -gt 0 ] && tb_fail "$node: flows offloaded, the table asleep"
 			[ "$(stat $node dp_offload_adds)" -ge 2 ] || tb_fail "$node: the TCP and UDP flows were not both offloaded"
 			[ "$(stat $node offload_out_packets)" -gt 0 ] || tb_fail "$node: the kernel rewrote no outbound packet"
 			[ "$(stat $node offload_in_packets)" -gt 0 ] || tb_fail "$node: the kernel rewrote no inbound packet"
@@ -254,6 +257,13 @@ sys.exit(not (6001 in ports and 6002 in ports))' "$TB_TMP/flows-$node.json" ||
 		[ "$(stat $node dp_flows_forgotten)" = 0 ] || tb_fail "$node forgot a flow that was still alive"
 	done
 	check_streams
+	# The streams ended, their flows expire (2 s timeouts), nothing is
+	# steered any more: 2 s later the offload table sleeps again, and no
+	# packet was waiting in a queue when its hooks went (no warning).
+	for node in mh ch; do
+		tb_wait_for 20 "$node's offload table to sleep again" sh -c \
+			"ip netns exec $(tb_ns $node) nft list table inet dimed | grep -q 'flags dormant'"
+	done
 	check_no_warnings mh ch
 	;;
 chmove)
@@ -306,6 +316,9 @@ cleanup)
 	before=$(kernel_state mh)
 	start_dimed mh
 	start_dimed ch
+	# Nothing handed over yet: the table sleeps, its chains on no hook.
+	tb_exec mh nft list table inet dimed | grep -q "flags dormant" ||
+		tb_fail "the offload table is awake with no flow handed over"
 	start_streams
 	tb_sleep 2
 	handoff_by_hand

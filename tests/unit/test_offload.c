@@ -56,6 +56,8 @@ START_TEST(ruleset_has_maps_chains_and_mark)
 	ck_assert_uint_eq(strlen(buf), (size_t)n);
 	/* Replaces a stale table in the same transaction. */
 	ck_assert_ptr_nonnull(strstr(buf, "table inet dimed { }\ndelete table inet dimed\n"));
+	/* Created asleep: no flow is handed over yet. */
+	ck_assert_ptr_nonnull(strstr(buf, "table inet dimed {\n\tflags dormant;\n"));
 	ck_assert_uint_eq(count(buf, "\tmap "), 8);
 	ck_assert_uint_eq(count(buf, ": ipv4_addr; }"), 4);
 	ck_assert_uint_eq(count(buf, ": ipv6_addr; }"), 4);
@@ -287,6 +289,33 @@ START_TEST(flush_empties_eight_maps_and_table_delete)
 }
 END_TEST
 
+/* Waking the table and putting it to sleep: NEWTABLE on the existing
+ * table, no NLM_F_EXCL or NLM_F_CREATE, with the dormant flag or none. */
+START_TEST(table_dormant_batches)
+{
+	static uint8_t buf[1024];
+	const struct nlmsghdr *m[4];
+	const struct nlattr *tb[NFTA_TABLE_MAX + 1];
+	size_t len;
+	uint32_t seq = 7;
+
+	for (int dormant = 0; dormant < 2; dormant++) {
+		memset(tb, 0, sizeof(tb));
+		len = 0;
+		ck_assert_int_eq(offload_build_table_dormant(buf, sizeof(buf), &len, &seq, dormant), 0);
+		ck_assert_int_eq(batch_msgs(buf, len, m, 4), 1);
+		ck_assert_uint_eq(m[0]->nlmsg_type, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWTABLE);
+		ck_assert(!(m[0]->nlmsg_flags & (NLM_F_EXCL | NLM_F_CREATE | NLM_F_REPLACE)));
+		ck_assert_int_eq(mnl_attr_parse(m[0], sizeof(struct nfgenmsg), attr_cb, tb), MNL_CB_OK);
+		ck_assert_str_eq(mnl_attr_get_str(tb[NFTA_TABLE_NAME]), "dimed");
+		ck_assert_uint_eq(ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_FLAGS])),
+				  dormant ? NFT_TABLE_F_DORMANT : 0);
+	}
+	len = sizeof(buf) - 16;
+	ck_assert_int_eq(offload_build_table_dormant(buf, sizeof(buf), &len, &seq, true), -ENOSPC);
+}
+END_TEST
+
 static Suite *offload_suite(void)
 {
 	Suite *s = suite_create("offload");
@@ -298,6 +327,7 @@ static Suite *offload_suite(void)
 	tcase_add_test(tc, flow_batch_removes_by_key_ipv6);
 	tcase_add_test(tc, flow_batch_refuses_bad_flows_and_small_buffers);
 	tcase_add_test(tc, flush_empties_eight_maps_and_table_delete);
+	tcase_add_test(tc, table_dormant_batches);
 	suite_add_tcase(s, tc);
 	return s;
 }
