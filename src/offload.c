@@ -227,7 +227,9 @@ int offload_build_flush(void *buf, size_t size, size_t *len, uint32_t *seq)
 	return 0;
 }
 
-int offload_build_table_dormant(void *buf, size_t size, size_t *len, uint32_t *seq, bool dormant)
+/* A batch of one table message: DELTABLE, or NEWTABLE with flags. */
+static int table_batch(void *buf, size_t size, size_t *len, uint32_t *seq, uint16_t type,
+		       const uint32_t *flags)
 {
 	size_t at = *len;
 	struct nlmsghdr *nlh;
@@ -236,35 +238,29 @@ int offload_build_table_dormant(void *buf, size_t size, size_t *len, uint32_t *s
 				    ELEM_MSG_MAX))
 		return -ENOSPC;
 	batch_marker(buf, &at, NFNL_MSG_BATCH_BEGIN, (*seq)++);
-	/* NEWTABLE without NLM_F_EXCL on a table that exists updates its flags. */
-	nlh = nlu_put_nfnl_request((uint8_t *)buf + at, NFNL_SUBSYS_NFTABLES, NFT_MSG_NEWTABLE,
-				   NLM_F_ACK, NFPROTO_INET);
+	nlh = nlu_put_nfnl_request((uint8_t *)buf + at, NFNL_SUBSYS_NFTABLES, type, NLM_F_ACK,
+				   NFPROTO_INET);
 	nlh->nlmsg_seq = (*seq)++;
 	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, OFFLOAD_TABLE);
-	mnl_attr_put_u32(nlh, NFTA_TABLE_FLAGS, htonl(dormant ? NFT_TABLE_F_DORMANT : 0));
+	if (flags)
+		mnl_attr_put_u32(nlh, NFTA_TABLE_FLAGS, htonl(*flags));
 	at += nlh->nlmsg_len;
 	batch_marker(buf, &at, NFNL_MSG_BATCH_END, (*seq)++);
 	*len = at;
 	return 0;
 }
 
+int offload_build_table_dormant(void *buf, size_t size, size_t *len, uint32_t *seq, bool dormant)
+{
+	uint32_t flags = dormant ? NFT_TABLE_F_DORMANT : 0;
+
+	/* NEWTABLE without NLM_F_EXCL on a table that exists updates its flags. */
+	return table_batch(buf, size, len, seq, NFT_MSG_NEWTABLE, &flags);
+}
+
 int offload_build_table_delete(void *buf, size_t size, size_t *len, uint32_t *seq)
 {
-	size_t at = *len;
-	struct nlmsghdr *nlh;
-
-	if (!room(size, at, 2 * MNL_ALIGN(sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg)) +
-				    ELEM_MSG_MAX))
-		return -ENOSPC;
-	batch_marker(buf, &at, NFNL_MSG_BATCH_BEGIN, (*seq)++);
-	nlh = nlu_put_nfnl_request((uint8_t *)buf + at, NFNL_SUBSYS_NFTABLES, NFT_MSG_DELTABLE,
-				   NLM_F_ACK, NFPROTO_INET);
-	nlh->nlmsg_seq = (*seq)++;
-	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, OFFLOAD_TABLE);
-	at += nlh->nlmsg_len;
-	batch_marker(buf, &at, NFNL_MSG_BATCH_END, (*seq)++);
-	*len = at;
-	return 0;
+	return table_batch(buf, size, len, seq, NFT_MSG_DELTABLE, NULL);
 }
 
 /* ---- the socket -------------------------------------------------------------------- */
