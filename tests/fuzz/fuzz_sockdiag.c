@@ -25,6 +25,7 @@
  * IPv4 and IPv6, and destroy broadcasts) in tests/fuzz/corpus/fuzz_sockdiag.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 
+#include "dime/nlutil.h"
 #include "dime/sockdiag.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -122,22 +124,15 @@ static void check_request(const uint8_t *data, size_t size)
 		-ENOSPC);
 }
 
-/* The messages of a datagram, each whole inside it. Not mnl_nlmsg_ok:
- * its (int) cast takes an nlmsg_len of 2^31 or more for a short one. */
+/* The messages of a datagram, each whole inside it (nlu_msg_ok, as dimed
+ * walks them). */
 static void each_message(const uint8_t *buf, size_t len)
 {
-	size_t off = 0;
+	int left = len > INT_MAX ? INT_MAX : (int)len;
 
-	while (len - off >= sizeof(struct nlmsghdr)) {
-		const struct nlmsghdr *nlh = (const void *)(buf + off);
-
-		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
-			return;
+	for (const struct nlmsghdr *nlh = (const void *)buf; nlu_msg_ok(nlh, left);
+	     nlh = mnl_nlmsg_next(nlh, &left))
 		check_message(nlh);
-		off += MNL_ALIGN(nlh->nlmsg_len);
-		if (off > len)
-			return;
-	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
