@@ -14,6 +14,10 @@
 #     plain          no dimed at all, no hand-off (the kernel path)
 #     stay           dimed on both hosts, but no hand-off (the unmoved flow)
 #     track          track-connections yes in both dimeds' dime.conf
+#     norules        (diagnosis) delete both dimeds' jumps to their chains
+#                    once they run: the daemon without the rules' cost
+#     frozen         (diagnosis) SIGSTOP both dimeds once they run: the
+#                    rules without the daemon's CPU (SIGCONT before stop)
 #     conf=KEY=VALUE any other dime.conf line for both dimeds (repeatable)
 #     gso=BYTES      gso_max_size and gro_max_size of MH's and CH's
 #                    interfaces (the hosts running dimed) for this run
@@ -71,10 +75,10 @@ done
 [ -n "$ref" ] || { VARIANTS=(plain:plain "${VARIANTS[@]}"); ref=plain; }
 
 # ---- knobs -------------------------------------------------------------------
-K_PLAIN=0 K_STAY=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
+K_PLAIN=0 K_STAY=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
 knobs_parse() {
 	local spec=$1 k
-	K_PLAIN=0 K_STAY=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
+	K_PLAIN=0 K_STAY=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
 	[ "$spec" != "${spec#*:}" ] || return 0
 	IFS=, read -r -a knobs <<<"${spec#*:}"
 	for k in "${knobs[@]}"; do
@@ -82,6 +86,8 @@ knobs_parse() {
 		plain) K_PLAIN=1 ;;
 		stay) K_STAY=1 ;;
 		track) K_CONF+=("track-connections yes") ;;
+		norules) K_NORULES=1 ;;
+		frozen) K_FROZEN=1 ;;
 		conf=*=*) k=${k#conf=} K_CONF+=("${k%%=*} ${k#*=}") ;;
 		gso=*) K_GSO=${k#gso=} ;;
 		env=*) K_ENV+=("${k#env=}") ;;
@@ -130,14 +136,22 @@ dimed_up() {
 		if [ "$node" = mh ]; then cpu=$K_CPUMH; else cpu=$K_CPUCH; fi
 		pin "$(pgrep -f "^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/$node.sock")" "$cpu"
 		[ -z "$K_NICE" ] || renice -n "$K_NICE" -p "$(pgrep -f "^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/$node.sock")" >/dev/null
+		if ((K_NORULES)); then
+			tb_exec "$node" iptables -t raw -D PREROUTING -j DIME-IN
+			tb_exec "$node" iptables -t mangle -D OUTPUT -j DIME-OUT
+			tb_exec "$node" ip6tables -t raw -D PREROUTING -j DIME-IN
+			tb_exec "$node" ip6tables -t mangle -D OUTPUT -j DIME-OUT
+		fi
+		((!K_FROZEN)) || kill -STOP "$(pgrep -f "^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/$node.sock")"
 	done
 }
 
 dimed_down() {
 	local node pid
+	DIMED_MS=""
 	for node in mh ch; do
 		pid=$(pgrep -f "^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/$node.sock" || true)
-		[ -z "$pid" ] || kill -TERM "$pid"
+		[ -z "$pid" ] || { DIMED_MS="$DIMED_MS $node $(awk '{ printf "%.0f", $1 / 1e6 }' "/proc/$pid/schedstat") ms"; kill -CONT "$pid"; kill -TERM "$pid"; }
 	done
 	tb_wait_for 10 "dimed to stop" bash -c "! pgrep -f '^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/' >/dev/null"
 }
@@ -209,6 +223,7 @@ run_variant() {
 	wait "$iperf" || true
 	read -r CPU WAIT < <(cpu_delta "$TB_TMP/$log.cpu0" "$TB_TMP/$log.cpu1" "$(awk -v s="$t0" -v e="$t1" 'BEGIN { print e - s }')")
 	if ((!K_PLAIN)); then
+		((!K_FROZEN)) || pkill -CONT -f "^$DIMED -f $TB_TMP/ab.conf -s $TB_TMP/"
 		ctl mh dump stats >"$TB_TMP/$log.mh.stats"
 		ctl ch dump stats >"$TB_TMP/$log.ch.stats"
 		NOTE=$(awk '$1 == "nfq_out_packets" { p = $2 } $1 == "nfq_out_bytes" { b = $2 }
@@ -217,6 +232,7 @@ run_variant() {
 			END { printf "MH out: %d pkts, %.0f B/pkt, %.1f pkts/recv, %d lost, %d too long", p, p ? b / p : 0, r ? p / r : 0, d, t }' \
 			"$TB_TMP/$log.mh.stats")
 		dimed_down
+		NOTE="$NOTE; dimed CPU:$DIMED_MS"
 		if ((!K_STAY)); then
 			tb_mh_detach 2 2>/dev/null
 			tb_mh_attach 1 2>/dev/null

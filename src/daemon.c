@@ -1778,6 +1778,18 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 			EMIT("offload_in_bytes", os.in_bytes);
 		}
 	}
+	{
+		struct rules_stats rs;
+
+		rules_get_stats(&rs);
+		EMIT("rules_steering_v4", rs.on[0]);
+		EMIT("rules_steering_v6", rs.on[1]);
+		EMIT("rules_steering_on", rs.steering_on);
+		EMIT("rules_steering_off", rs.steering_off);
+		EMIT("rules_steering_errors", rs.steering_errors);
+		EMIT("rules_chains_pruned", rs.chains_pruned);
+		EMIT("rules_steering_on_max_us", rs.steering_on_max_us);
+	}
 	EMIT("state_writes", d->state_writes);
 	EMIT("state_write_errors", d->state_write_errors);
 	if (d->ih) {
@@ -2269,6 +2281,8 @@ void dimed_tick(struct dimed *d)
 	/* Every moved flow puts address pairs in the queue sets: none means
 	 * nothing can be waiting in a queue (offload.h, sleeping). */
 	offload_idle(d->off, rules_pair_addresses() > 0, now_ms());
+	/* Likewise the queue rules: their jumps go once nothing is steered. */
+	rules_idle(now_ms());
 	dime_flow_expire(d->flows, now_ms(), FLOW_EXPIRE_BUDGET);
 	if (++d->ticks % PIN_GC_EVERY_TICKS == 0)
 		pin_gc(d);

@@ -105,7 +105,9 @@ int rules_render_install(const struct rules_config *cfg, int family, char *buf, 
 	 * from the peer (PMTU, unreachable): queue every error addressed to a
 	 * local locator of a moved host, so its quote can be translated back. */
 	icmp_error_rules(&t, cfg, family);
-	textbuf_printf(&t, "-I PREROUTING 1 -j %s\nCOMMIT\n", RULES_CHAIN_IN);
+	/* No jump yet: rules_render_steering() adds it when a set of this
+	 * family gets its first member. */
+	textbuf_printf(&t, "COMMIT\n");
 	/* Outbound: mangle OUTPUT, after conntrack and still in LOCAL_OUT, so
 	 * the kernel re-routes a packet whose addresses dimed changed. */
 	textbuf_printf(&t, "*mangle\n:%s - [0:0]\n", RULES_CHAIN_OUT);
@@ -125,8 +127,92 @@ int rules_render_install(const struct rules_config *cfg, int family, char *buf, 
 	 * tracking (flows of unconnected UDP sockets are then known too). */
 	if (cfg->track_connections)
 		textbuf_printf(&t, "-A %s -m conntrack --ctstate INVALID -j RETURN\n", RULES_CHAIN_OUT);
-	textbuf_printf(&t, "-I OUTPUT 1 -j %s\nCOMMIT\n", RULES_CHAIN_OUT);
+	textbuf_printf(&t, "COMMIT\n");
 	return textbuf_result(&t);
+}
+
+/* The jumps, as the restore line that inserts or deletes each. */
+static const struct {
+	const char *table, *chain, *target;
+} jumps[2] = {
+	{ "raw", "PREROUTING", RULES_CHAIN_IN },
+	{ "mangle", "OUTPUT", RULES_CHAIN_OUT },
+};
+
+static void jump_line(struct textbuf *t, size_t i, bool on)
+{
+	textbuf_printf(t, "%s %s%s -j %s\n", on ? "-I" : "-D", jumps[i].chain, on ? " 1" : "", jumps[i].target);
+}
+
+int rules_render_steering(int family, bool on, char *buf, size_t size)
+{
+	struct textbuf t = { .buf = buf, .size = size };
+
+	if (size == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	for (size_t i = 0; i < 2; i++) {
+		textbuf_printf(&t, "*%s\n", jumps[i].table);
+		jump_line(&t, i, on);
+		textbuf_printf(&t, "COMMIT\n");
+	}
+	return textbuf_result(&t);
+}
+
+/* The next line of TEXT, trimmed: *len bytes from the return value. */
+static const char *trimmed_line(const char **text, size_t *len)
+{
+	const char *p = *text, *nl = strchr(p, '\n');
+	const char *end = nl ? nl : p + strlen(p);
+
+	*text = nl ? nl + 1 : end;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	*len = (size_t)(end - p);
+	return p;
+}
+
+static bool starts(const char *p, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len >= n && memcmp(p, word, n) == 0;
+}
+
+bool rules_chain_prunable(const char *listing)
+{
+	bool accept = false, chain = false;
+
+	if (!listing)
+		return false;
+	while (*listing) {
+		size_t len;
+		const char *p = trimmed_line(&listing, &len);
+
+		if (len == 0 || p[0] == '#' || (len == 1 && p[0] == '}') || starts(p, len, "table "))
+			continue;
+		if (starts(p, len, "chain ")) {
+			if (chain)
+				return false;	/* one chain was asked for */
+			chain = true;
+			continue;
+		}
+		if (starts(p, len, "type ")) {
+			/* "type filter hook prerouting priority raw; policy accept;" */
+			static const char pol[] = "policy accept;";
+
+			if (accept || len < sizeof(pol) - 1 || memcmp(p + len - (sizeof(pol) - 1), pol, sizeof(pol) - 1))
+				return false;
+			accept = true;
+			continue;
+		}
+		return false;	/* a rule, a comment, anything else */
+	}
+	return chain && accept;
 }
 
 /* ---- parsing iptables-save ---------------------------------------------------------- */
@@ -326,6 +412,14 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void close_fd(int *fd)
@@ -557,6 +651,18 @@ static const char *save_tool(int family)
  * text names. */
 static const char *const restore_args[] = { "--wait=10", "--noflush", NULL };
 
+static const char *const nft_script_args[] = { "-f", "-", NULL };
+
+int rules_run_nft(const char *script)
+{
+	return run_tool("nft", nft_script_args, script, NULL, false);
+}
+
+static int rules_run_nft_quiet(const char *script)
+{
+	return run_tool("nft", nft_script_args, script, NULL, true);
+}
+
 /* ---- module state ------------------------------------------------------------------- */
 
 /* One counted address in one column: slot = set * 2 + (family is IPv6). */
@@ -576,7 +682,20 @@ static struct {
 	bool installed;
 	struct pnode **buckets;
 	size_t nbuckets, naddrs;
+	size_t fam_addrs[2];	/* naddrs of each family: [0] IPv4, [1] IPv6 */
+	/* Steering on demand (rules.h), per family. */
+	bool steer_on[2];
+	bool steer_kept[2];	/* taken over while on: never off this run */
+	int steer_err[2];	/* a failed "on" within one rules_pairs_apply */
+	uint64_t empty_since[2];	/* 0: not empty, or not yet seen empty */
+	uint64_t retry_at[2];		/* after a failed "off" */
+	struct rules_stats stats;
 } st;
+
+static size_t fam_index(int family)
+{
+	return family == AF_INET6;
+}
 
 static int ipset_ready(void)
 {
@@ -605,6 +724,7 @@ static void counts_clear(void)
 	free(st.buckets);
 	st.buckets = NULL;
 	st.nbuckets = st.naddrs = 0;
+	st.fam_addrs[0] = st.fam_addrs[1] = 0;
 }
 
 static size_t bucket_of(uint8_t slot, const struct dime_addr *addr, size_t nbuckets)
@@ -663,6 +783,7 @@ static struct pnode *count_get(uint8_t slot, const struct dime_addr *addr)
 	n->next = st.buckets[j];
 	st.buckets[j] = n;
 	st.naddrs++;
+	st.fam_addrs[fam_index(addr->family)]++;
 	return n;
 }
 
@@ -677,6 +798,7 @@ static void count_release(struct pnode *n)
 		pp = &(*pp)->next;
 	if (*pp) {
 		*pp = n->next;
+		st.fam_addrs[fam_index(n->addr.family)]--;
 		free(n);
 		st.naddrs--;
 	}
@@ -695,6 +817,126 @@ static uint8_t slot_of(enum rules_set set, int family)
 static const char *slot_set_name(uint8_t slot)
 {
 	return set_names[slot / 2][slot % 2];
+}
+
+/* ---- steering on demand (rules.h) --------------------------------------------- */
+
+static const char *ipv(int family)
+{
+	return family == AF_INET6 ? "6" : "4";
+}
+
+static int steering_set(int family, bool on)
+{
+	char text[512];
+	int rc = rules_render_steering(family, on, text, sizeof(text));
+
+	if (rc >= 0)
+		rc = run_tool(restore_tool(family), restore_args, text, NULL, false);
+	return rc < 0 ? rc : 0;
+}
+
+/* Called before a member of FAMILY's sets goes in: the jumps must be there
+ * first, or a moved flow's packets would pass untranslated. A failure is
+ * tried once per rules_pairs_apply (steer_err), not once per pair. */
+static int steering_need(int family)
+{
+	size_t f = fam_index(family);
+	uint64_t t0, took;
+	int rc;
+
+	if (st.steer_on[f])
+		return 0;
+	if (st.steer_err[f])
+		return st.steer_err[f];
+	/* Synchronous, and on the way of the hand-off that needs it: the
+	 * time it takes is kept (rules_steering_on_max_us). */
+	t0 = now_us();
+	rc = steering_set(family, true);
+	took = now_us() - t0;
+	if (rc < 0) {
+		st.steer_err[f] = rc;
+		st.stats.steering_errors++;
+		log_warn_e(-rc, "rules: IPv%s steering cannot be switched on (jumps to %s and %s); the moved flows that need it are not translated",
+			   ipv(family), RULES_CHAIN_IN, RULES_CHAIN_OUT);
+		return rc;
+	}
+	st.steer_on[f] = true;
+	st.empty_since[f] = 0;
+	st.stats.steering_on++;
+	if (took > st.stats.steering_on_max_us)
+		st.stats.steering_on_max_us = took;
+	log_debug("rules: IPv%s steering on: jumps to %s and %s in place (%llu us)", ipv(family), RULES_CHAIN_IN,
+		  RULES_CHAIN_OUT, (unsigned long long)took);
+	return 0;
+}
+
+/* An empty base chain with policy accept does nothing but still costs every
+ * packet a hook call; iptables-nft creates raw PREROUTING and mangle OUTPUT
+ * for our jumps and leaves them when the jumps go. Delete each that holds
+ * no rule now (nft itself refuses a chain that has rules, so one added in
+ * between is safe). With the legacy backend nft sees no such chain: nothing
+ * happens. Every failure here is harmless and only logged at debug. */
+static void prune_base_chains(int family)
+{
+	const char *nfam = family == AF_INET6 ? "ip6" : "ip";
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *args[] = { "list", "chain", nfam, jumps[i].table, jumps[i].chain, NULL };
+		struct sbuf out = { 0 };
+		char del[128];
+
+		if (run_tool("nft", args, NULL, &out, true) == 0 && rules_chain_prunable(out.p ? out.p : "")) {
+			snprintf(del, sizeof(del), "delete chain %s %s %s\n", nfam, jumps[i].table, jumps[i].chain);
+			if (rules_run_nft_quiet(del) == 0) {
+				st.stats.chains_pruned++;
+				log_debug("rules: empty base chain %s %s %s deleted", nfam, jumps[i].table,
+					  jumps[i].chain);
+			}
+		}
+		sbuf_free(&out);
+	}
+}
+
+void rules_idle(uint64_t now_ms)
+{
+	for (size_t f = 0; f < 2; f++) {
+		int family = families[f], rc;
+
+		if (!st.installed || !st.steer_on[f] || st.steer_kept[f] || st.fam_addrs[f] > 0) {
+			st.empty_since[f] = 0;
+			continue;
+		}
+		if (now_ms < st.retry_at[f])
+			continue;
+		/* +1: a clock that starts at 0 (tests) still counts as seen. */
+		if (!st.empty_since[f]) {
+			st.empty_since[f] = now_ms + 1;
+			continue;
+		}
+		if (now_ms + 1 - st.empty_since[f] < RULES_IDLE_MS)
+			continue;
+		st.empty_since[f] = 0;
+		if ((rc = steering_set(family, false)) < 0) {
+			st.stats.steering_errors++;
+			st.retry_at[f] = now_ms + 60000;
+			log_warn_e(-rc, "rules: IPv%s steering stays on (its jumps cannot be deleted); retrying in 60 s",
+				   ipv(family));
+			continue;
+		}
+		st.steer_on[f] = false;
+		st.stats.steering_off++;
+		log_debug("rules: IPv%s sets empty for %u ms: steering off, jumps deleted", ipv(family),
+			  RULES_IDLE_MS);
+		prune_base_chains(family);
+	}
+}
+
+void rules_get_stats(struct rules_stats *out)
+{
+	*out = st.stats;
+	out->on[0] = st.steer_on[0];
+	out->on[1] = st.steer_on[1];
 }
 
 /* Bring the kernel in line with the counts of the touched nodes: present
@@ -754,6 +996,8 @@ static void count_ops(struct rules_pair_op *ops, size_t n, struct pnode **nodes,
 		nodes[2 * i] = nodes[2 * i + 1] = NULL;
 		op->result = pair_check(op);
 		if (op->result < 0)
+			continue;
+		if (!op->del && (op->result = steering_need(op->a.family)) < 0)
 			continue;
 		if (op->del) {
 			na = count_find(slot_of(sa, op->a.family), &op->a);
@@ -819,6 +1063,7 @@ int rules_pairs_apply(struct rules_pair_op *ops, size_t n)
 			ops[i].result = -ENOTCONN;
 		return n ? -ENOTCONN : 0;
 	}
+	st.steer_err[0] = st.steer_err[1] = 0;
 	nodes = calloc(2 * n + 1, sizeof(*nodes));
 	touched = calloc(2 * n + 1, sizeof(*touched));
 	owner = calloc(2 * n + 1, sizeof(*owner));
@@ -873,18 +1118,46 @@ static int odst_check(const struct dime_addr *addr)
 	return 0;
 }
 
+/* dime-odst members are kept as nodes too (count 1 while in the kernel), so
+ * that steering knows when a family's sets are empty. */
 int rules_odst_add(const struct dime_addr *remote_id)
 {
+	uint8_t slot = slot_of(RULES_SET_OUT_DST, remote_id->family);
+	struct pnode *n;
 	int err = odst_check(remote_id);
 
-	return err ? err : ipset_add_ip(st.ipset, rules_set_name(RULES_SET_OUT_DST, remote_id->family), remote_id);
+	if (err)
+		return err;
+	st.steer_err[fam_index(remote_id->family)] = 0;
+	if ((err = steering_need(remote_id->family)) < 0)
+		return err;
+	if (!(n = count_get(slot, remote_id)))
+		return -ENOMEM;
+	err = ipset_add_ip(st.ipset, slot_set_name(slot), remote_id);
+	if (err == 0) {
+		n->in_kernel = true;
+		n->count = 1;
+	}
+	count_release(n);
+	return err;
 }
 
 int rules_odst_del(const struct dime_addr *remote_id)
 {
+	uint8_t slot;
+	struct pnode *n;
 	int err = odst_check(remote_id);
 
-	return err ? err : ipset_del_ip(st.ipset, rules_set_name(RULES_SET_OUT_DST, remote_id->family), remote_id);
+	if (err)
+		return err;
+	slot = slot_of(RULES_SET_OUT_DST, remote_id->family);
+	err = ipset_del_ip(st.ipset, slot_set_name(slot), remote_id);
+	if (err == 0 && (n = count_find(slot, remote_id))) {
+		n->in_kernel = false;
+		n->count = 0;
+		count_release(n);
+	}
+	return err;
 }
 
 /* ---- removal -------------------------------------------------------------------- */
@@ -966,8 +1239,14 @@ static int remove_all(bool stale)
 				first = r;
 		}
 	}
+	/* The base chains our jumps made iptables-nft create, if left empty. */
+	for (size_t i = 0; i < 2; i++)
+		if (families[i] == AF_INET || st.cfg.ipv6 || stale)
+			prune_base_chains(families[i]);
 	counts_clear();
 	st.installed = false;
+	st.steer_on[0] = st.steer_on[1] = st.steer_kept[0] = st.steer_kept[1] = false;
+	st.empty_since[0] = st.empty_since[1] = st.retry_at[0] = st.retry_at[1] = 0;
 	if (stale && (found || found_sets))
 		log_notice("rules: removed leftovers of an earlier run: rules of %u address families, %u sets",
 			   found, found_sets);
@@ -979,13 +1258,6 @@ static int remove_all(bool stale)
 int rules_remove_stale(void)
 {
 	return remove_all(true);
-}
-
-int rules_run_nft(const char *script)
-{
-	static const char *const args[] = { "-f", "-", NULL };
-
-	return run_tool("nft", args, script, NULL, false);
 }
 
 int rules_remove(void)
@@ -1027,13 +1299,17 @@ static int install_rules(const struct rules_config *cfg, int family)
  * in place of the chain's declaration. Fails (and the caller falls back)
  * when the earlier run's chain or jump is not there.
  */
-static int render_take_over(const struct rules_config *cfg, int family, char *out, size_t size)
+static int render_take_over(const struct rules_config *cfg, int family, bool steering, char *out, size_t size)
 {
 	char text[4096];
 	const char *decl[2] = { ":" RULES_CHAIN_IN " - [0:0]\n", ":" RULES_CHAIN_OUT " - [0:0]\n" };
-	const char *repl[2] = { "-D PREROUTING -j " RULES_CHAIN_IN "\n-F " RULES_CHAIN_IN "\n",
-				"-D OUTPUT -j " RULES_CHAIN_OUT "\n-F " RULES_CHAIN_OUT "\n" };
-	int rc = rules_render_install(cfg, family, text, sizeof(text));
+	const char *with_jump[2] = { "-D PREROUTING -j " RULES_CHAIN_IN "\n-F " RULES_CHAIN_IN "\n",
+				     "-D OUTPUT -j " RULES_CHAIN_OUT "\n-F " RULES_CHAIN_OUT "\n" };
+	const char *no_jump[2] = { "-F " RULES_CHAIN_IN "\n", "-F " RULES_CHAIN_OUT "\n" };
+	const char *const *repl = steering ? with_jump : no_jump;
+	int rc = rules_render_install(cfg, family, text, sizeof(text)), table = -1;
+	struct textbuf jump = { 0 };
+	char jbuf[128];
 	size_t o = 0;
 
 	if (rc < 0)
@@ -1048,7 +1324,18 @@ static int render_take_over(const struct rules_config *cfg, int family, char *ou
 			if (len == strlen(decl[i]) && memcmp(p, decl[i], len) == 0) {
 				put = repl[i];
 				plen = strlen(repl[i]);
+				table = i;
 			}
+		}
+		/* The jump goes back in the same transaction: steering stays on. */
+		if (steering && table >= 0 && len == strlen("COMMIT\n") && memcmp(p, "COMMIT\n", len) == 0) {
+			jump = (struct textbuf){ .buf = jbuf, .size = sizeof(jbuf) };
+			jump_line(&jump, (size_t)table, true);
+			if (textbuf_result(&jump) < 0 || o + strlen(jbuf) + 1 > size)
+				return -ENOSPC;
+			memcpy(out + o, jbuf, strlen(jbuf));
+			o += strlen(jbuf);
+			table = -1;
 		}
 		if (o + plen + 1 > size)
 			return -ENOSPC;
@@ -1060,9 +1347,26 @@ static int render_take_over(const struct rules_config *cfg, int family, char *ou
 	return 0;
 }
 
+/* Whether the earlier run of FAMILY was steering: both its jumps there. */
+static int earlier_steering(int family, bool *on)
+{
+	struct sbuf save = { 0 };
+	int rc = run_tool(save_tool(family), NULL, NULL, &save, true);
+
+	if (rc == 0) {
+		const char *t = save.p ? save.p : "";
+
+		*on = strstr(t, "\n-A PREROUTING -j " RULES_CHAIN_IN "\n") &&
+		      strstr(t, "\n-A OUTPUT -j " RULES_CHAIN_OUT "\n");
+	}
+	sbuf_free(&save);
+	return rc;
+}
+
 static int take_over(const struct rules_config *cfg)
 {
 	char text[4096 + 256];
+	bool steering[2] = { false, false };
 	int rc = ipset_ready();
 
 	if (rc < 0)
@@ -1076,14 +1380,21 @@ static int take_over(const struct rules_config *cfg)
 	for (size_t i = 0; rc == 0 && i < 2; i++) {
 		if (!family_wanted(cfg, families[i]))
 			continue;
-		rc = render_take_over(cfg, families[i], text, sizeof(text));
+		rc = earlier_steering(families[i], &steering[i]);
+		if (rc == 0)
+			rc = render_take_over(cfg, families[i], steering[i], text, sizeof(text));
 		if (rc == 0)
 			rc = run_tool(restore_tool(families[i]), restore_args, text, NULL, true);
 	}
 	if (rc < 0)
 		return rc;
 	st.installed = true;
-	log_info("rules: taken over from the earlier run, sets kept (queue out %u, in %u)",
+	/* The earlier run's members are not counted here: a family it was
+	 * steering is never switched off in this run. */
+	for (size_t i = 0; i < 2; i++)
+		st.steer_on[i] = st.steer_kept[i] = steering[i];
+	log_info("rules: taken over from the earlier run, sets kept, steering %s for this run (queue out %u, in %u)",
+		 steering[0] && steering[1] ? "on (IPv4, IPv6)" : steering[0] ? "on (IPv4)" : steering[1] ? "on (IPv6)" : "off",
 		 cfg->queue_out, cfg->queue_in);
 	return 0;
 }
@@ -1101,7 +1412,7 @@ int rules_install(const struct rules_config *cfg)
 	if (cfg->take_over) {
 		if (take_over(cfg) == 0)
 			return 0;
-		log_notice("rules: the earlier run's rules could not be taken over; installing afresh");
+		log_notice("rules: the earlier run's rules could not be taken over (incomplete, or it was steering nothing); installing afresh");
 	}
 	rc = rules_remove_stale();
 	if (rc < 0) {

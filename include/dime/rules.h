@@ -11,11 +11,25 @@
  *       return, then
  *       src in dime-out4-l and dst in dime-out4-r -> NFQUEUE queue_out
  *       dst in dime-odst4                         -> NFQUEUE queue_out
- *       and a no-op conntrack match last, so that conntrack runs in the
- *       namespace (a fresh one registers its hooks only for a rule that
- *       needs them, and dimed learns flows from conntrack).
+ *       and, only with track-connections, a no-op conntrack match last,
+ *       so that conntrack runs in the namespace (a fresh one registers its
+ *       hooks only for a rule that needs them).
+ *   Both jumps are there only while something is steered (below).
  * No --queue-bypass: when dimed is gone, steered packets are dropped rather
  * than delivered un-rewritten (the peer would answer with a RST).
+ *
+ * Steering on demand: the two jumps (raw PREROUTING -> DIME-IN, mangle
+ * OUTPUT -> DIME-OUT) are in place only while a set of their family has a
+ * member. Every queue rule needs a set member to match, so without one the
+ * chains can queue nothing, yet walking them (eight rules, xt_set lookups
+ * through nft_compat) cost every packet of the host about 4% of a
+ * single-flow's CPU here. The first member added to a family's sets puts
+ * its jumps in first (one restore, a few ms, before the member goes in);
+ * RULES_IDLE_MS after the last member went, rules_idle() takes them out
+ * and deletes the base chains iptables-nft created for them if they are
+ * left empty with policy accept (an empty base chain is still a hook call
+ * for every packet). After a take-over the earlier run's members are not
+ * counted, so steering then stays on for the whole run.
  *
  * Pairs: the kernel here has neither hash:net,net nor any hash:ip,ip type,
  * so a pair set is two hash:ip sets matched together (src in one, dst in
@@ -42,6 +56,9 @@
 #define RULES_CHAIN_IN "DIME-IN"
 #define RULES_CHAIN_OUT "DIME-OUT"
 #define RULES_SET_MAXELEM 65536u
+/* Steering goes off this long after a family's sets last emptied: long
+ * enough that a hand-off's remove-then-add of pairs never toggles it. */
+#define RULES_IDLE_MS 2000u
 
 struct rules_config {
 	uint16_t queue_out;	/* NFQUEUE number of outbound packets */
@@ -94,6 +111,20 @@ int rules_config_check(const struct rules_config *cfg);
 int rules_render_install(const struct rules_config *cfg, int family, char *buf, size_t size);
 
 /*
+ * Pure: the restore input that puts FAMILY's two jumps first in raw
+ * PREROUTING and mangle OUTPUT (on) or deletes them (off). Length, -ENOSPC
+ * or -EINVAL, as rules_render_install.
+ */
+int rules_render_steering(int family, bool on, char *buf, size_t size);
+
+/*
+ * Pure: whether `nft list chain` output shows a chain that holds no rule
+ * and accepts by default, so deleting it changes nothing but the cost of
+ * its hook. Anything not recognised counts as a rule.
+ */
+bool rules_chain_prunable(const char *listing);
+
+/*
  * Pure: from (ip|ip6)tables-save output, the restore input that deletes
  * every rule jumping to DIME-IN or DIME-OUT (in any table and chain), then
  * flushes and deletes those chains. Length 0 when nothing of ours is
@@ -133,7 +164,22 @@ int rules_pairs_apply(struct rules_pair_op *ops, size_t n);
 int rules_odst_add(const struct dime_addr *remote_id);
 int rules_odst_del(const struct dime_addr *remote_id);
 
-/* How many counted addresses rules.c holds (tests, dimectl stats). */
+/* How many addresses rules.c holds in the sets, pair columns and
+ * dime-odst together (tests, offload_idle). */
 size_t rules_pair_addresses(void);
+
+/* Steering on demand (see above): call about once a second. Takes a
+ * family's jumps out once its sets have been empty for RULES_IDLE_MS. */
+void rules_idle(uint64_t now_ms);
+
+struct rules_stats {
+	uint64_t steering_on;	/* times a family's jumps went in */
+	uint64_t steering_off;	/* ... and out again */
+	uint64_t steering_errors;	/* failed attempts either way */
+	uint64_t chains_pruned;	/* empty base chains deleted */
+	uint64_t steering_on_max_us;	/* longest switch-on (the restore run) */
+	bool on[2];		/* [0] IPv4, [1] IPv6: jumps in place now */
+};
+void rules_get_stats(struct rules_stats *out);
 
 #endif

@@ -3,10 +3,15 @@
 #
 # dimed's kernel-side steering (rules.c, ipset.c), for real, in the MH
 # namespace of the testbed (topology in lib.sh), driven by dime-rules-probe:
-#   1. install puts DIME-IN first in raw PREROUTING and DIME-OUT first in
-#      mangle OUTPUT (IPv4 and IPv6), creates the ten hash:ip sets, keeps
-#      the host's own rules, and makes conntrack track the namespace only
+#   1. install creates the chains and the ten hash:ip sets but no jump;
+#      the first set member of a family puts DIME-IN first in raw
+#      PREROUTING and DIME-OUT first in mangle OUTPUT (IPv4 and IPv6); the
+#      host's own rules are kept, and conntrack tracks the namespace only
 #      when asked (track-connections);
+#   1b. steering on demand: a family's jumps go RULES_IDLE_MS after its
+#      sets emptied (pairs and odst), the other family's stay; the base
+#      chains iptables-nft made for them go too when left empty, never
+#      when they hold a rule of the host;
 #   2. pairs are counted: a column entry stays while any pair uses it;
 #   3. the rules do what they say: a steered packet with no queue reader
 #      is dropped (never delivered un-rewritten), while loopback, dimed's
@@ -63,6 +68,12 @@ check_install() {
 	local v chain sets
 	probe install ipv6=1 qout=3 qin=4 port=$IHMP mark=$MARK >/dev/null
 	for v in 4 6; do
+		save mh $v | grep -q -- "-j DIME-" && tb_fail "IPv$v: a jump to our chains before anything is steered"
+		save mh $v | grep -q -- "^:DIME-IN " || tb_fail "IPv$v: chain DIME-IN not created"
+	done
+	probe install ipv6=1 qout=3 qin=4 port=$IHMP mark=$MARK , odst-add $TB_CH_ALT_4 , odst-add $TB_CH_ALT_6 \
+		, expect-steering 4 on , expect-steering 6 on >/dev/null || tb_fail "install: steering did not go on"
+	for v in 4 6; do
 		save mh $v >"$TB_TMP/installed$v"
 		[ "$(first_rule raw PREROUTING "$TB_TMP/installed$v")" = "-A PREROUTING -j DIME-IN" ] ||
 			tb_fail "IPv$v: DIME-IN is not the first rule of raw PREROUTING: $(grep PREROUTING "$TB_TMP/installed$v")"
@@ -101,7 +112,51 @@ check_install() {
 	else
 		tb_log "install: conntrack(8) not installed, tracking not checked"
 	fi
-	tb_log "install: DIME-IN/DIME-OUT first in raw/mangle (IPv4, IPv6), 10 hash:ip sets, host rules kept, conntrack only with track-connections"
+	tb_log "install: no jump until a member, then DIME-IN/DIME-OUT first in raw/mangle (IPv4, IPv6), 10 hash:ip sets, host rules kept, conntrack only with track-connections"
+}
+
+# jumps NODE 4|6: how many jumps to our chains that family has.
+jumps() { tb_exec "$1" "ip${2/4/}tables-save" 2>/dev/null | grep -c -- "-j DIME-" || true; }
+# base_chain NODE 4|6 TABLE CHAIN: whether nft sees that base chain.
+base_chain() { tb_exec "$1" nft list chain "ip${2/4/}" "$3" "$4" >/dev/null 2>&1; }
+
+check_on_demand() {
+	local node=$1 p="tb_exec $1 $PROBE" M C M6 C6
+	if [ "$node" = mh ]; then M=$TB_MH1_4 C=$TB_CH_4 M6=$TB_MH1_6 C6=$TB_CH_6
+	else M=$TB_CH_4 C=$TB_MH1_4 M6=$TB_CH_6 C6=$TB_MH1_6; fi
+	# One process throughout: the counts live in it. Pairs of both
+	# families, then IPv4's go: only IPv4's jumps leave, after the quiet
+	# time and not before; odst alone switches a family on and off too.
+	$p install ipv6=1 , expect-steering 4 off , expect-steering 6 off \
+		, add-pair out $M $C , add-pair in $C $M , add-pair out $M6 $C6 \
+		, expect-steering 4 on , expect-steering 6 on , sh "[ \$(iptables-save | grep -c -- '-j DIME-') = 2 ]" \
+		, del-pair out $M $C , idle 1000 , del-pair in $C $M , idle 2000 , idle 3900 , expect-steering 4 on \
+		, idle 4001 , expect-steering 4 off , expect-steering 6 on \
+		, sh "! iptables-save | grep -q -- '-j DIME-'" , sh "[ \$(ip6tables-save | grep -c -- '-j DIME-') = 2 ]" \
+		, odst-add $C , expect-steering 4 on , sh "iptables-save | grep -q -- '-j DIME-IN'" \
+		, odst-add $C , odst-del $C , idle 10000 , idle 12000 , expect-steering 4 off \
+		, add-pair in $C $M , idle 20000 , idle 30000 , expect-steering 4 on \
+		>"$TB_TMP/demand-$node.log" 2>&1 || tb_fail "on demand ($node): $(tail -n 3 "$TB_TMP/demand-$node.log")"
+	[ "$(jumps "$node" 4)" = 2 ] || tb_fail "on demand ($node): IPv4 jumps not back after the last add"
+	[ "$(jumps "$node" 6)" = 2 ] || tb_fail "on demand ($node): IPv6 jumps went with IPv4's"
+	$p install ipv6=1 , add-pair out $M6 $C6 , del-pair out $M6 $C6 , idle 0 , idle 2000 \
+		, expect-steering 6 off >>"$TB_TMP/demand-$node.log" 2>&1 || tb_fail "on demand ($node): IPv6 did not go off"
+	grep -q "chains pruned [1-9]" "$TB_TMP/demand-$node.log" || [ "$node" = mh ] ||
+		tb_fail "on demand ($node): no empty base chain pruned: $(grep '^idle' "$TB_TMP/demand-$node.log" | tail -n 1)"
+	if [ "$node" = mh ]; then
+		# The host's own rules keep their chains.
+		base_chain mh 4 raw PREROUTING && base_chain mh 4 mangle OUTPUT ||
+			tb_fail "on demand: a base chain holding host rules was deleted"
+	else
+		for v in 4 6; do
+			! base_chain ch $v raw PREROUTING && ! base_chain ch $v mangle OUTPUT ||
+				tb_fail "on demand: IPv$v base chains left on CH after steering went off"
+		done
+	fi
+	tb_exec "$node" "$PROBE" remove >/dev/null
+	local gone="off after 2 s quiet, the host's base chains kept"
+	[ "$node" = mh ] || gone="off after 2 s quiet, empty base chains deleted"
+	tb_log "on demand ($node): jumps only while a family's sets have members; $gone"
 }
 
 check_pairs() {
@@ -182,8 +237,14 @@ check_stale() {
 	probe install ipv6=1 >"$TB_TMP/stale.log" 2>&1 || tb_fail "stale: reinstall failed: $(cat "$TB_TMP/stale.log")"
 	grep -q "removed leftovers of an earlier run" "$TB_TMP/stale.log" || tb_fail "stale: leftovers not reported"
 	for v in 4 6; do
-		n=$(save mh $v | grep -c -- "-j DIME-")
-		[ "$n" = 2 ] || tb_fail "stale: IPv$v has $n jumps to our chains after reinstall, want 2"
+		n=$(save mh $v | grep -c -- "-j DIME-" || true)
+		[ "$n" = 0 ] || tb_fail "stale: IPv$v has $n jumps to our chains after reinstall, want none (nothing steered yet)"
+	done
+	probe install ipv6=1 , add-pair out $TB_MH1_4 $TB_CH_4 , add-pair out $TB_MH1_6 $TB_CH_6 >/dev/null
+	probe install ipv6=1 , add-pair out $TB_MH1_4 $TB_CH_4 , add-pair out $TB_MH1_6 $TB_CH_6 >/dev/null
+	for v in 4 6; do
+		n=$(save mh $v | grep -c -- "-j DIME-" || true)
+		[ "$n" = 2 ] || tb_fail "stale: IPv$v has $n jumps to our chains after a reinstall that steers, want 2"
 	done
 	tb_exec mh ipset test dime-odst4 $TB_CH_4 2>/dev/null && tb_fail "stale: old set entries survived the reinstall"
 	# A stale set of another type is replaced.
@@ -256,6 +317,8 @@ host_rules
 save mh 4 >"$TB_TMP/before4"
 save mh 6 >"$TB_TMP/before6"
 check_install
+check_on_demand mh
+check_on_demand ch
 check_pairs
 check_steering
 check_stale

@@ -21,6 +21,8 @@
  *   sh "COMMAND"                        run a shell command between steps
  *   fails COMMAND [ARGS]                succeeds when COMMAND fails
  *   render 4|6                          print the install text
+ *   idle MS                             rules_idle(MS): steering off after quiet
+ *   expect-steering 4|6 on|off          whether that family's jumps are in place
  *   counted                             print how many addresses are counted
  * Each command prints one line; the first failure stops the run (exit 1).
  */
@@ -305,6 +307,35 @@ static int cmd_render(int argc, char **argv)
 	return rc < 0 ? rc : 0;
 }
 
+static int cmd_idle(int argc, char **argv)
+{
+	struct rules_stats rs;
+
+	if (argc != 2)
+		return -EINVAL;
+	rules_idle(strtoull(argv[1], NULL, 0));
+	rules_get_stats(&rs);
+	printf("idle %s: steering IPv4 %s, IPv6 %s (on %llu, off %llu, errors %llu, chains pruned %llu)\n", argv[1],
+	       rs.on[0] ? "on" : "off", rs.on[1] ? "on" : "off", (unsigned long long)rs.steering_on,
+	       (unsigned long long)rs.steering_off, (unsigned long long)rs.steering_errors,
+	       (unsigned long long)rs.chains_pruned);
+	return 0;
+}
+
+static int cmd_expect_steering(int argc, char **argv)
+{
+	struct rules_stats rs;
+	bool on;
+
+	if (argc != 3 || (strcmp(argv[1], "4") && strcmp(argv[1], "6")) ||
+	    (strcmp(argv[2], "on") && strcmp(argv[2], "off")))
+		return -EINVAL;
+	rules_get_stats(&rs);
+	on = rs.on[strcmp(argv[1], "6") == 0];
+	printf("steering IPv%s: %s\n", argv[1], on ? "on" : "off");
+	return on == (strcmp(argv[2], "on") == 0) ? 0 : -EDOM;
+}
+
 static int run(int argc, char **argv)
 {
 	const char *c = argv[0];
@@ -327,6 +358,10 @@ static int run(int argc, char **argv)
 		return cmd_expect_pair(argc, argv);
 	else if (strcmp(c, "odst-add") == 0 || strcmp(c, "odst-del") == 0)
 		return cmd_odst(argc, argv);
+	else if (strcmp(c, "idle") == 0)
+		return cmd_idle(argc, argv);
+	else if (strcmp(c, "expect-steering") == 0)
+		return cmd_expect_steering(argc, argv);
 	else if (strcmp(c, "create") == 0 || strcmp(c, "destroy") == 0 || strcmp(c, "flush") == 0)
 		return cmd_set(argc, argv);
 	else if (strstr(c, "-ip"))

@@ -3,7 +3,8 @@
  * Check suite for rules.c's pure parts: the install text against golden
  * files, its errors and buffer bounds; the removal text derived from
  * iptables-save output (our jumps from any chain, our chains, nothing
- * else); set names and config checks; pair calls refused before install.
+ * else); the steering jumps' text and which empty base chains may go; set
+ * names and config checks; pair calls refused before install.
  * Nothing here touches the kernel.
  */
 #include <check.h>
@@ -93,8 +94,88 @@ START_TEST(test_install_track_connections)
 		at = strstr(buf, line);
 		ck_assert_ptr_nonnull(at);
 		ck_assert_ptr_null(strstr(at + strlen(line), "-A DIME-OUT"));
-		ck_assert_ptr_nonnull(strstr(at, "-I OUTPUT 1 -j DIME-OUT\n"));
+		ck_assert_ptr_nonnull(strstr(at, "COMMIT\n"));
 	}
+}
+END_TEST
+
+/* The install text puts no jump anywhere: nothing is steered until a set
+ * gets a member (steering on demand, rules.h). */
+START_TEST(test_install_has_no_jump)
+{
+	char buf[4096];
+
+	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
+		ck_assert_int_gt(rules_render_install(&cfg, family, buf, sizeof(buf)), 0);
+		ck_assert_ptr_null(strstr(buf, "-I "));
+		ck_assert_ptr_null(strstr(buf, "-A PREROUTING"));
+		ck_assert_ptr_null(strstr(buf, "-A OUTPUT"));
+	}
+}
+END_TEST
+
+START_TEST(test_steering_text)
+{
+	static const char on[] = "*raw\n-I PREROUTING 1 -j DIME-IN\nCOMMIT\n"
+				 "*mangle\n-I OUTPUT 1 -j DIME-OUT\nCOMMIT\n";
+	static const char off[] = "*raw\n-D PREROUTING -j DIME-IN\nCOMMIT\n"
+				  "*mangle\n-D OUTPUT -j DIME-OUT\nCOMMIT\n";
+	char buf[256];
+
+	/* The same text for ip6tables-restore: the family picks the tool. */
+	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
+		ck_assert_int_eq(rules_render_steering(family, true, buf, sizeof(buf)), (int)strlen(on));
+		ck_assert_str_eq(buf, on);
+		ck_assert_int_eq(rules_render_steering(family, false, buf, sizeof(buf)), (int)strlen(off));
+		ck_assert_str_eq(buf, off);
+	}
+	ck_assert_int_eq(rules_render_steering(AF_UNIX, true, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(rules_render_steering(AF_INET, true, buf, 0), -ENOSPC);
+	ck_assert_int_eq(rules_render_steering(AF_INET, true, buf, strlen(on)), -ENOSPC);
+	ck_assert_int_eq(rules_render_steering(AF_INET, true, buf, strlen(on) + 1), (int)strlen(on));
+}
+END_TEST
+
+/* `nft list chain` output, as nft 1.0.9 prints it for iptables-nft's chains. */
+START_TEST(test_chain_prunable)
+{
+	static const char warn[] = "# Warning: table ip raw is managed by iptables-nft, do not touch!\n";
+	static const char empty[] = "table ip raw {\n"
+				    "\tchain PREROUTING {\n"
+				    "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+				    "\t}\n"
+				    "}\n";
+	static const char drop[] = "table ip raw {\n"
+				   "\tchain PREROUTING {\n"
+				   "\t\ttype filter hook prerouting priority raw; policy drop;\n"
+				   "\t}\n"
+				   "}\n";
+	static const char rule[] = "table ip mangle {\n"
+				   "\tchain OUTPUT {\n"
+				   "\t\ttype route hook output priority mangle; policy accept;\n"
+				   "\t\tcounter packets 0 bytes 0 jump DIME-OUT\n"
+				   "\t}\n"
+				   "}\n";
+	static const char two[] = "table ip raw {\n\tchain PREROUTING {\n"
+				  "\t\ttype filter hook prerouting priority raw; policy accept;\n\t}\n"
+				  "\tchain OUTPUT {\n"
+				  "\t\ttype filter hook output priority raw; policy accept;\n\t}\n}\n";
+	static const char comment[] = "table ip raw {\n\tchain PREROUTING {\n\t\tcomment \"keep\"\n"
+				      "\t\ttype filter hook prerouting priority raw; policy accept;\n\t}\n}\n";
+	char buf[512];
+
+	ck_assert(rules_chain_prunable(empty));
+	snprintf(buf, sizeof(buf), "%s%s", warn, empty);
+	ck_assert(rules_chain_prunable(buf));
+	ck_assert(!rules_chain_prunable(drop));
+	ck_assert(!rules_chain_prunable(rule));
+	ck_assert(!rules_chain_prunable(two));
+	ck_assert(!rules_chain_prunable(comment));
+	ck_assert(!rules_chain_prunable(""));
+	ck_assert(!rules_chain_prunable(NULL));
+	ck_assert(!rules_chain_prunable("table ip raw {\n}\n"));
+	/* A user chain: no hook, nothing to gain, and not ours to delete. */
+	ck_assert(!rules_chain_prunable("table ip raw {\n\tchain DIME-IN {\n\t}\n}\n"));
 }
 END_TEST
 
@@ -276,6 +357,16 @@ START_TEST(test_pairs_need_install)
 	ck_assert_int_eq(rules_pairs_apply(ops, 2), -ENOTCONN);
 	ck_assert_int_eq(ops[1].result, -ENOTCONN);
 	ck_assert_uint_eq(rules_pair_addresses(), 0);
+	/* Not installed: the idle check has nothing to switch off. */
+	rules_idle(0);
+	rules_idle(10 * RULES_IDLE_MS);
+	{
+		struct rules_stats rs;
+
+		rules_get_stats(&rs);
+		ck_assert(!rs.on[0] && !rs.on[1]);
+		ck_assert_uint_eq(rs.steering_off + rs.steering_on + rs.steering_errors, 0);
+	}
 }
 END_TEST
 
@@ -287,6 +378,9 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_install_golden_v4);
 	tcase_add_test(tc, test_install_golden_v6);
 	tcase_add_test(tc, test_install_track_connections);
+	tcase_add_test(tc, test_install_has_no_jump);
+	tcase_add_test(tc, test_steering_text);
+	tcase_add_test(tc, test_chain_prunable);
 	tcase_add_test(tc, test_install_bounds);
 	tcase_add_test(tc, test_install_errors);
 	tcase_add_test(tc, test_remove_installed);
