@@ -14,6 +14,10 @@
 #     plain          no dimed at all, no hand-off (the kernel path)
 #     stay           dimed on both hosts, but no hand-off (the unmoved flow)
 #     track          track-connections yes in both dimeds' dime.conf
+#     both           MH on both links for the run (with plain or stay: a
+#                    multihomed host whose flow has not moved; once the
+#                    hosts have said HELLO, dimed's queue rules are
+#                    reached, as MH's flows may arrive on either address)
 #     norules        (diagnosis) delete both dimeds' jumps to their chains
 #                    once they run: the daemon without the rules' cost
 #     frozen         (diagnosis) SIGSTOP both dimeds once they run: the
@@ -75,10 +79,10 @@ done
 [ -n "$ref" ] || { VARIANTS=(plain:plain "${VARIANTS[@]}"); ref=plain; }
 
 # ---- knobs -------------------------------------------------------------------
-K_PLAIN=0 K_STAY=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
+K_PLAIN=0 K_STAY=0 K_BOTH=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
 knobs_parse() {
 	local spec=$1 k
-	K_PLAIN=0 K_STAY=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
+	K_PLAIN=0 K_STAY=0 K_BOTH=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
 	[ "$spec" != "${spec#*:}" ] || return 0
 	IFS=, read -r -a knobs <<<"${spec#*:}"
 	for k in "${knobs[@]}"; do
@@ -86,6 +90,7 @@ knobs_parse() {
 		plain) K_PLAIN=1 ;;
 		stay) K_STAY=1 ;;
 		track) K_CONF+=("track-connections yes") ;;
+		both) K_BOTH=1 ;;
 		norules) K_NORULES=1 ;;
 		frozen) K_FROZEN=1 ;;
 		conf=*=*) k=${k#conf=} K_CONF+=("${k%%=*} ${k#*=}") ;;
@@ -197,6 +202,7 @@ run_variant() {
 	pin "$SERVER_PID" "${K_CPUS:-$ALL_CPUS}"
 	renice -n "${K_NICE:-0}" -p "$SERVER_PID" >/dev/null
 	NOTE=""
+	((!K_BOTH)) || tb_mh_attach 2 2>/dev/null
 	((K_PLAIN)) || dimed_up
 	# shellcheck disable=SC2086 # K_TCP is a list of options
 	tb_exec mh ${K_NICE:+nice -n "$K_NICE"} ${K_CPUC:+taskset -c "$K_CPUC"} iperf3 -c $TB_CH_4 -B $TB_MH1_4 -t "$DURATION" -i 1 -f m \
@@ -228,8 +234,8 @@ run_variant() {
 		ctl ch dump stats >"$TB_TMP/$log.ch.stats"
 		NOTE=$(awk '$1 == "nfq_out_packets" { p = $2 } $1 == "nfq_out_bytes" { b = $2 }
 			$1 == "nfq_out_recv_calls" { r = $2 } $1 == "nfq_out_kernel_dropped" { d = $2 }
-			$1 == "nfq_truncated_dropped" { t = $2 }
-			END { printf "MH out: %d pkts, %.0f B/pkt, %.1f pkts/recv, %d lost, %d too long", p, p ? b / p : 0, r ? p / r : 0, d, t }' \
+			$1 == "nfq_truncated_dropped" { t = $2 } $1 == "rules_steering_v4" { s = $2 }
+			END { printf "MH out: %d pkts, %.0f B/pkt, %.1f pkts/recv, %d lost, %d too long, steering %s", p, p ? b / p : 0, r ? p / r : 0, d, t, s ? "on" : "off" }' \
 			"$TB_TMP/$log.mh.stats")
 		dimed_down
 		NOTE="$NOTE; dimed CPU:$DIMED_MS"
@@ -238,6 +244,7 @@ run_variant() {
 			tb_mh_attach 1 2>/dev/null
 		fi
 	fi
+	((!K_BOTH)) || tb_mh_detach 2 2>/dev/null
 	[ -z "$K_GSO" ] || set_gso "$DEFAULT_GSO"
 	RATE=$(mean_after_skip "$log")
 }

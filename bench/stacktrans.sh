@@ -20,8 +20,9 @@
 #   moved-nfq the same with "offload no": every packet crosses user space
 #             through NFQUEUE at both ends (the cost offload removes)
 #
-# Each case runs ROUNDS times, interleaved, and the median is used; the
-# moved case is measured over the seconds after the hand-off only.
+# Each case runs ROUNDS times, interleaved in an order rotated from round
+# to round, and the median is used; the moved case is measured over the
+# seconds after the hand-off only.
 #
 # Usage: sudo bench/stacktrans.sh [SECONDS] [ROUNDS]   (default 8 and 3)
 # Needs a build (DIME_BUILD_DIR, default build/). Prints; asserts nothing.
@@ -133,30 +134,42 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b ? a / b : 0 }'; }
 echo "offload no" >"$TB_TMP/nfq.conf"
 echo "track-connections yes" >"$TB_TMP/ct.conf"
 plain=() plainct=() unmoved=() unmovedct=() moved=() nfq=() ratios=() nfq_ratios=() u_ratios=()
-for ((r = 1; r <= ROUNDS; r++)); do
-	# MH starts every round on link 1.
-	iperf_run "plain$r" $TB_MH1_4
-	plain+=("$(mean_after_skip "plain$r")")
+# The cases of a round; MH starts each on link 1. The machine drifts, so
+# the order rotates from round to round (no case always runs first).
+case_plain() {
+	iperf_run "plain$1" $TB_MH1_4
+	plain+=("$(mean_after_skip "plain$1")")
+}
+case_plainct() {
 	conntrack_rule add
-	iperf_run "plainct$r" $TB_MH1_4
-	plainct+=("$(mean_after_skip "plainct$r")")
+	iperf_run "plainct$1" $TB_MH1_4
+	plainct+=("$(mean_after_skip "plainct$1")")
 	conntrack_rule del
-
+}
+case_unmoved_moved() {
 	dimed_up
-	iperf_run "unmoved$r" $TB_MH1_4
-	unmoved+=("$(mean_after_skip "unmoved$r")")
-	statof_now "unmoved$r"
-	moved_run "moved$r"
-	moved+=("$(mean_after_skip "moved$r")")
-
+	iperf_run "unmoved$1" $TB_MH1_4
+	unmoved+=("$(mean_after_skip "unmoved$1")")
+	statof_now "unmoved$1"
+	moved_run "moved$1"
+	moved+=("$(mean_after_skip "moved$1")")
+}
+case_unmovedct() {
 	dimed_up "$TB_TMP/ct.conf"
-	iperf_run "unmovedct$r" $TB_MH1_4
-	unmovedct+=("$(mean_after_skip "unmovedct$r")")
+	iperf_run "unmovedct$1" $TB_MH1_4
+	unmovedct+=("$(mean_after_skip "unmovedct$1")")
 	dimed_down
-
+}
+case_nfq() {
 	dimed_up "$TB_TMP/nfq.conf"
-	moved_run "nfq$r"
-	nfq+=("$(mean_after_skip "nfq$r")")
+	moved_run "nfq$1"
+	nfq+=("$(mean_after_skip "nfq$1")")
+}
+CASES=(case_plain case_plainct case_unmoved_moved case_unmovedct case_nfq)
+for ((r = 1; r <= ROUNDS; r++)); do
+	for ((i = 0; i < ${#CASES[@]}; i++)); do
+		"${CASES[$(((i + r - 1) % ${#CASES[@]}))]}" "$r"
+	done
 
 	ratios+=("$(ratio "${moved[-1]}" "${plain[-1]}")")
 	nfq_ratios+=("$(ratio "${nfq[-1]}" "${plain[-1]}")")
@@ -165,8 +178,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	printf 'round %d: plain %s, plain+ct %s, unmoved %s (%s), unmoved-ct %s, moved %s (%s), moved-nfq %s (%s) Mbit/s\n' "$r" \
 		"${plain[-1]}" "${plainct[-1]}" "${unmoved[-1]}" "${u_ratios[-1]}" "${unmovedct[-1]}" \
 		"${moved[-1]}" "${ratios[-1]}" "${nfq[-1]}" "${nfq_ratios[-1]}"
-	printf '  unmoved: MH knew %s flows from %s socket dumps, queued %s packets\n' \
-		"$(statof "unmoved$r" flows)" "$(statof "unmoved$r" sock_dumps)" "$(statof "unmoved$r" nfq_out_packets)"
+	printf '  unmoved: MH knew %s flows from %s socket dumps, queued %s packets, steering on %s times\n' \
+		"$(statof "unmoved$r" flows)" "$(statof "unmoved$r" sock_dumps)" "$(statof "unmoved$r" nfq_out_packets)" \
+		"$(statof "unmoved$r" rules_steering_on)"
 	printf '  moved: MH rewrote %s packets in user space, the kernel %s (%s flows handed over)\n' \
 		"$(statof "moved$r" dp_out_rewritten)" "$(statof "moved$r" offload_out_packets)" \
 		"$(statof "moved$r" dp_offload_adds)"
