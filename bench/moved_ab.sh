@@ -234,8 +234,8 @@ run_variant() {
 		ctl ch dump stats >"$TB_TMP/$log.ch.stats"
 		NOTE=$(awk '$1 == "nfq_out_packets" { p = $2 } $1 == "nfq_out_bytes" { b = $2 }
 			$1 == "nfq_out_recv_calls" { r = $2 } $1 == "nfq_out_kernel_dropped" { d = $2 }
-			$1 == "nfq_truncated_dropped" { t = $2 } $1 == "rules_steering_v4" { s = $2 }
-			END { printf "MH out: %d pkts, %.0f B/pkt, %.1f pkts/recv, %d lost, %d too long, steering %s", p, p ? b / p : 0, r ? p / r : 0, d, t, s ? "on" : "off" }' \
+			$1 == "nfq_truncated_dropped" { t = $2 } $1 == "rules_steering_in_v4" { si = $2 } $1 == "rules_steering_out_v4" { so = $2 }
+			END { printf "MH out: %d pkts, %.0f B/pkt, %.1f pkts/recv, %d lost, %d too long, steering in %s out %s", p, p ? b / p : 0, r ? p / r : 0, d, t, si ? "on" : "off", so ? "on" : "off" }' \
 			"$TB_TMP/$log.mh.stats")
 		dimed_down
 		NOTE="$NOTE; dimed CPU:$DIMED_MS"

@@ -1782,8 +1782,10 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 		struct rules_stats rs;
 
 		rules_get_stats(&rs);
-		EMIT("rules_steering_v4", rs.on[0]);
-		EMIT("rules_steering_v6", rs.on[1]);
+		EMIT("rules_steering_in_v4", rs.on_in[0]);
+		EMIT("rules_steering_out_v4", rs.on_out[0]);
+		EMIT("rules_steering_in_v6", rs.on_in[1]);
+		EMIT("rules_steering_out_v6", rs.on_out[1]);
 		EMIT("rules_steering_on", rs.steering_on);
 		EMIT("rules_steering_off", rs.steering_off);
 		EMIT("rules_steering_errors", rs.steering_errors);

@@ -144,20 +144,19 @@ static void jump_line(struct textbuf *t, size_t i, bool on)
 	textbuf_printf(t, "%s %s%s -j %s\n", on ? "-I" : "-D", jumps[i].chain, on ? " 1" : "", jumps[i].target);
 }
 
-int rules_render_steering(int family, bool on, char *buf, size_t size)
+int rules_render_steering(int family, enum rules_dir dir, bool on, char *buf, size_t size)
 {
 	struct textbuf t = { .buf = buf, .size = size };
+	size_t i = dir == RULES_OUT;
 
 	if (size == 0)
 		return -ENOSPC;
 	buf[0] = '\0';
-	if (family != AF_INET && family != AF_INET6)
+	if ((family != AF_INET && family != AF_INET6) || (dir != RULES_IN && dir != RULES_OUT))
 		return -EINVAL;
-	for (size_t i = 0; i < 2; i++) {
-		textbuf_printf(&t, "*%s\n", jumps[i].table);
-		jump_line(&t, i, on);
-		textbuf_printf(&t, "COMMIT\n");
-	}
+	textbuf_printf(&t, "*%s\n", jumps[i].table);
+	jump_line(&t, i, on);
+	textbuf_printf(&t, "COMMIT\n");
 	return textbuf_result(&t);
 }
 
@@ -682,19 +681,28 @@ static struct {
 	bool installed;
 	struct pnode **buckets;
 	size_t nbuckets, naddrs;
-	size_t fam_addrs[2];	/* naddrs of each family: [0] IPv4, [1] IPv6 */
-	/* Steering on demand (rules.h), per family. */
-	bool steer_on[2];
-	bool steer_kept[2];	/* taken over while on: never off this run */
-	int steer_err[2];	/* a failed "on" within one rules_pairs_apply */
-	uint64_t empty_since[2];	/* 0: not empty, or not yet seen empty */
-	uint64_t retry_at[2];		/* after a failed "off" */
+	/* Steering on demand (rules.h), per family and chain (gate_of). */
+	size_t gate_addrs[4];	/* naddrs of the sets each chain matches */
+	bool steer_on[4];
+	bool steer_kept[4];	/* taken over while on: never off this run */
+	int steer_err[4];	/* a failed "on" within one rules_pairs_apply */
+	uint64_t empty_since[4];	/* 0: not empty, or not yet seen empty */
+	uint64_t retry_at[4];		/* after a failed "off" */
 	struct rules_stats stats;
 } st;
 
 static size_t fam_index(int family)
 {
 	return family == AF_INET6;
+}
+
+/* The gate (gate_of) whose chain matches the set of a slot (slot_of). */
+static size_t slot_gate(uint8_t slot)
+{
+	enum rules_set set = (enum rules_set)(slot / 2);
+	bool out = set == RULES_SET_OUT_LOCAL || set == RULES_SET_OUT_REMOTE || set == RULES_SET_OUT_DST;
+
+	return (size_t)(slot % 2) * 2 + out;
 }
 
 static int ipset_ready(void)
@@ -724,7 +732,7 @@ static void counts_clear(void)
 	free(st.buckets);
 	st.buckets = NULL;
 	st.nbuckets = st.naddrs = 0;
-	st.fam_addrs[0] = st.fam_addrs[1] = 0;
+	memset(st.gate_addrs, 0, sizeof(st.gate_addrs));
 }
 
 static size_t bucket_of(uint8_t slot, const struct dime_addr *addr, size_t nbuckets)
@@ -783,7 +791,7 @@ static struct pnode *count_get(uint8_t slot, const struct dime_addr *addr)
 	n->next = st.buckets[j];
 	st.buckets[j] = n;
 	st.naddrs++;
-	st.fam_addrs[fam_index(addr->family)]++;
+	st.gate_addrs[slot_gate(slot)]++;
 	return n;
 }
 
@@ -798,7 +806,7 @@ static void count_release(struct pnode *n)
 		pp = &(*pp)->next;
 	if (*pp) {
 		*pp = n->next;
-		st.fam_addrs[fam_index(n->addr.family)]--;
+		st.gate_addrs[slot_gate(n->slot)]--;
 		free(n);
 		st.naddrs--;
 	}
@@ -821,122 +829,133 @@ static const char *slot_set_name(uint8_t slot)
 
 /* ---- steering on demand (rules.h) --------------------------------------------- */
 
-static const char *ipv(int family)
+/* One gate per family and chain: g = family index * 2 + jump (jumps[]:
+ * 0 raw PREROUTING -> DIME-IN, 1 mangle OUTPUT -> DIME-OUT). */
+static size_t gate_of(int family, enum rules_dir dir)
 {
-	return family == AF_INET6 ? "6" : "4";
+	return fam_index(family) * 2 + (dir == RULES_OUT);
 }
 
-static int steering_set(int family, bool on)
+static const char *gate_name(size_t g, char *buf, size_t size)
 {
-	char text[512];
-	int rc = rules_render_steering(family, on, text, sizeof(text));
+	snprintf(buf, size, "IPv%s %s", g < 2 ? "4" : "6", jumps[g % 2].target);
+	return buf;
+}
+
+static int steering_set(size_t g, bool on)
+{
+	char text[256];
+	int family = families[g / 2];
+	int rc = rules_render_steering(family, g % 2 ? RULES_OUT : RULES_IN, on, text, sizeof(text));
 
 	if (rc >= 0)
 		rc = run_tool(restore_tool(family), restore_args, text, NULL, false);
 	return rc < 0 ? rc : 0;
 }
 
-/* Called before a member of FAMILY's sets goes in: the jumps must be there
- * first, or a moved flow's packets would pass untranslated. A failure is
- * tried once per rules_pairs_apply (steer_err), not once per pair. */
-static int steering_need(int family)
+/* Called before a member of one of the chain's sets goes in: the jump must
+ * be there first, or a moved flow's packets would pass untranslated. A
+ * failure is tried once per rules_pairs_apply (steer_err), not per pair. */
+static int steering_need(int family, enum rules_dir dir)
 {
-	size_t f = fam_index(family);
+	size_t g = gate_of(family, dir);
 	uint64_t t0, took;
+	char name[32];
 	int rc;
 
-	if (st.steer_on[f])
+	if (st.steer_on[g])
 		return 0;
-	if (st.steer_err[f])
-		return st.steer_err[f];
+	if (st.steer_err[g])
+		return st.steer_err[g];
 	/* Synchronous, and on the way of the hand-off that needs it: the
 	 * time it takes is kept (rules_steering_on_max_us). */
 	t0 = now_us();
-	rc = steering_set(family, true);
+	rc = steering_set(g, true);
 	took = now_us() - t0;
 	if (rc < 0) {
-		st.steer_err[f] = rc;
+		st.steer_err[g] = rc;
 		st.stats.steering_errors++;
-		log_warn_e(-rc, "rules: IPv%s steering cannot be switched on (jumps to %s and %s); the moved flows that need it are not translated",
-			   ipv(family), RULES_CHAIN_IN, RULES_CHAIN_OUT);
+		log_warn_e(-rc, "rules: %s steering cannot be switched on (its jump); the moved flows that need it are not translated",
+			   gate_name(g, name, sizeof(name)));
 		return rc;
 	}
-	st.steer_on[f] = true;
-	st.empty_since[f] = 0;
+	st.steer_on[g] = true;
+	st.empty_since[g] = 0;
 	st.stats.steering_on++;
 	if (took > st.stats.steering_on_max_us)
 		st.stats.steering_on_max_us = took;
-	log_debug("rules: IPv%s steering on: jumps to %s and %s in place (%llu us)", ipv(family), RULES_CHAIN_IN,
-		  RULES_CHAIN_OUT, (unsigned long long)took);
+	log_debug("rules: %s steering on: jump in place (%llu us)", gate_name(g, name, sizeof(name)),
+		  (unsigned long long)took);
 	return 0;
 }
 
 /* An empty base chain with policy accept does nothing but still costs every
  * packet a hook call; iptables-nft creates raw PREROUTING and mangle OUTPUT
- * for our jumps and leaves them when the jumps go. Delete each that holds
- * no rule now (nft itself refuses a chain that has rules, so one added in
- * between is safe). With the legacy backend nft sees no such chain: nothing
- * happens. Every failure here is harmless and only logged at debug. */
-static void prune_base_chains(int family)
+ * for our jumps and leaves them when the jumps go. Delete the one of gate G
+ * if it holds no rule now (nft itself refuses a chain that has rules, so
+ * one added in between is safe). With the legacy backend nft sees no such
+ * chain: nothing happens. Every failure here is harmless and only logged
+ * at debug. */
+static void prune_base_chain(size_t g)
 {
-	const char *nfam = family == AF_INET6 ? "ip6" : "ip";
+	const char *nfam = g < 2 ? "ip" : "ip6", *table = jumps[g % 2].table, *chain = jumps[g % 2].chain;
+	const char *args[] = { "list", "chain", nfam, table, chain, NULL };
+	struct sbuf out = { 0 };
+	char del[128];
 
-	for (size_t i = 0; i < 2; i++) {
-		const char *args[] = { "list", "chain", nfam, jumps[i].table, jumps[i].chain, NULL };
-		struct sbuf out = { 0 };
-		char del[128];
-
-		if (run_tool("nft", args, NULL, &out, true) == 0 && rules_chain_prunable(out.p ? out.p : "")) {
-			snprintf(del, sizeof(del), "delete chain %s %s %s\n", nfam, jumps[i].table, jumps[i].chain);
-			if (rules_run_nft_quiet(del) == 0) {
-				st.stats.chains_pruned++;
-				log_debug("rules: empty base chain %s %s %s deleted", nfam, jumps[i].table,
-					  jumps[i].chain);
-			}
+	if (run_tool("nft", args, NULL, &out, true) == 0 && rules_chain_prunable(out.p ? out.p : "")) {
+		snprintf(del, sizeof(del), "delete chain %s %s %s\n", nfam, table, chain);
+		if (rules_run_nft_quiet(del) == 0) {
+			st.stats.chains_pruned++;
+			log_debug("rules: empty base chain %s %s %s deleted", nfam, table, chain);
 		}
-		sbuf_free(&out);
 	}
+	sbuf_free(&out);
 }
 
 void rules_idle(uint64_t now_ms)
 {
-	for (size_t f = 0; f < 2; f++) {
-		int family = families[f], rc;
+	char name[32];
 
-		if (!st.installed || !st.steer_on[f] || st.steer_kept[f] || st.fam_addrs[f] > 0) {
-			st.empty_since[f] = 0;
+	for (size_t g = 0; g < 4; g++) {
+		int rc;
+
+		if (!st.installed || !st.steer_on[g] || st.steer_kept[g] || st.gate_addrs[g] > 0) {
+			st.empty_since[g] = 0;
 			continue;
 		}
-		if (now_ms < st.retry_at[f])
+		if (now_ms < st.retry_at[g])
 			continue;
 		/* +1: a clock that starts at 0 (tests) still counts as seen. */
-		if (!st.empty_since[f]) {
-			st.empty_since[f] = now_ms + 1;
+		if (!st.empty_since[g]) {
+			st.empty_since[g] = now_ms + 1;
 			continue;
 		}
-		if (now_ms + 1 - st.empty_since[f] < RULES_IDLE_MS)
+		if (now_ms + 1 - st.empty_since[g] < RULES_IDLE_MS)
 			continue;
-		st.empty_since[f] = 0;
-		if ((rc = steering_set(family, false)) < 0) {
+		st.empty_since[g] = 0;
+		if ((rc = steering_set(g, false)) < 0) {
 			st.stats.steering_errors++;
-			st.retry_at[f] = now_ms + 60000;
-			log_warn_e(-rc, "rules: IPv%s steering stays on (its jumps cannot be deleted); retrying in 60 s",
-				   ipv(family));
+			st.retry_at[g] = now_ms + 60000;
+			log_warn_e(-rc, "rules: %s steering stays on (its jump cannot be deleted); retrying in 60 s",
+				   gate_name(g, name, sizeof(name)));
 			continue;
 		}
-		st.steer_on[f] = false;
+		st.steer_on[g] = false;
 		st.stats.steering_off++;
-		log_debug("rules: IPv%s sets empty for %u ms: steering off, jumps deleted", ipv(family),
+		log_debug("rules: %s sets empty for %u ms: steering off, jump deleted", gate_name(g, name, sizeof(name)),
 			  RULES_IDLE_MS);
-		prune_base_chains(family);
+		prune_base_chain(g);
 	}
 }
 
 void rules_get_stats(struct rules_stats *out)
 {
 	*out = st.stats;
-	out->on[0] = st.steer_on[0];
-	out->on[1] = st.steer_on[1];
+	for (size_t f = 0; f < 2; f++) {
+		out->on_in[f] = st.steer_on[f * 2];
+		out->on_out[f] = st.steer_on[f * 2 + 1];
+	}
 }
 
 /* Bring the kernel in line with the counts of the touched nodes: present
@@ -997,7 +1016,7 @@ static void count_ops(struct rules_pair_op *ops, size_t n, struct pnode **nodes,
 		op->result = pair_check(op);
 		if (op->result < 0)
 			continue;
-		if (!op->del && (op->result = steering_need(op->a.family)) < 0)
+		if (!op->del && (op->result = steering_need(op->a.family, op->dir)) < 0)
 			continue;
 		if (op->del) {
 			na = count_find(slot_of(sa, op->a.family), &op->a);
@@ -1063,7 +1082,7 @@ int rules_pairs_apply(struct rules_pair_op *ops, size_t n)
 			ops[i].result = -ENOTCONN;
 		return n ? -ENOTCONN : 0;
 	}
-	st.steer_err[0] = st.steer_err[1] = 0;
+	memset(st.steer_err, 0, sizeof(st.steer_err));
 	nodes = calloc(2 * n + 1, sizeof(*nodes));
 	touched = calloc(2 * n + 1, sizeof(*touched));
 	owner = calloc(2 * n + 1, sizeof(*owner));
@@ -1128,8 +1147,8 @@ int rules_odst_add(const struct dime_addr *remote_id)
 
 	if (err)
 		return err;
-	st.steer_err[fam_index(remote_id->family)] = 0;
-	if ((err = steering_need(remote_id->family)) < 0)
+	st.steer_err[gate_of(remote_id->family, RULES_OUT)] = 0;
+	if ((err = steering_need(remote_id->family, RULES_OUT)) < 0)
 		return err;
 	if (!(n = count_get(slot, remote_id)))
 		return -ENOMEM;
@@ -1240,13 +1259,15 @@ static int remove_all(bool stale)
 		}
 	}
 	/* The base chains our jumps made iptables-nft create, if left empty. */
-	for (size_t i = 0; i < 2; i++)
-		if (families[i] == AF_INET || st.cfg.ipv6 || stale)
-			prune_base_chains(families[i]);
+	for (size_t g = 0; g < 4; g++)
+		if (g < 2 || st.cfg.ipv6 || stale)
+			prune_base_chain(g);
 	counts_clear();
 	st.installed = false;
-	st.steer_on[0] = st.steer_on[1] = st.steer_kept[0] = st.steer_kept[1] = false;
-	st.empty_since[0] = st.empty_since[1] = st.retry_at[0] = st.retry_at[1] = 0;
+	memset(st.steer_on, 0, sizeof(st.steer_on));
+	memset(st.steer_kept, 0, sizeof(st.steer_kept));
+	memset(st.empty_since, 0, sizeof(st.empty_since));
+	memset(st.retry_at, 0, sizeof(st.retry_at));
 	if (stale && (found || found_sets))
 		log_notice("rules: removed leftovers of an earlier run: rules of %u address families, %u sets",
 			   found, found_sets);
@@ -1299,14 +1320,15 @@ static int install_rules(const struct rules_config *cfg, int family)
  * in place of the chain's declaration. Fails (and the caller falls back)
  * when the earlier run's chain or jump is not there.
  */
-static int render_take_over(const struct rules_config *cfg, int family, bool steering, char *out, size_t size)
+static int render_take_over(const struct rules_config *cfg, int family, const bool steering[2], char *out,
+			    size_t size)
 {
 	char text[4096];
 	const char *decl[2] = { ":" RULES_CHAIN_IN " - [0:0]\n", ":" RULES_CHAIN_OUT " - [0:0]\n" };
 	const char *with_jump[2] = { "-D PREROUTING -j " RULES_CHAIN_IN "\n-F " RULES_CHAIN_IN "\n",
 				     "-D OUTPUT -j " RULES_CHAIN_OUT "\n-F " RULES_CHAIN_OUT "\n" };
 	const char *no_jump[2] = { "-F " RULES_CHAIN_IN "\n", "-F " RULES_CHAIN_OUT "\n" };
-	const char *const *repl = steering ? with_jump : no_jump;
+
 	int rc = rules_render_install(cfg, family, text, sizeof(text)), table = -1;
 	struct textbuf jump = { 0 };
 	char jbuf[128];
@@ -1322,13 +1344,13 @@ static int render_take_over(const struct rules_config *cfg, int family, bool ste
 
 		for (int i = 0; i < 2; i++) {
 			if (len == strlen(decl[i]) && memcmp(p, decl[i], len) == 0) {
-				put = repl[i];
-				plen = strlen(repl[i]);
+				put = steering[i] ? with_jump[i] : no_jump[i];
+				plen = strlen(put);
 				table = i;
 			}
 		}
 		/* The jump goes back in the same transaction: steering stays on. */
-		if (steering && table >= 0 && len == strlen("COMMIT\n") && memcmp(p, "COMMIT\n", len) == 0) {
+		if (table >= 0 && steering[table] && len == strlen("COMMIT\n") && memcmp(p, "COMMIT\n", len) == 0) {
 			jump = (struct textbuf){ .buf = jbuf, .size = sizeof(jbuf) };
 			jump_line(&jump, (size_t)table, true);
 			if (textbuf_result(&jump) < 0 || o + strlen(jbuf) + 1 > size)
@@ -1347,8 +1369,9 @@ static int render_take_over(const struct rules_config *cfg, int family, bool ste
 	return 0;
 }
 
-/* Whether the earlier run of FAMILY was steering: both its jumps there. */
-static int earlier_steering(int family, bool *on)
+/* Which of its jumps the earlier run of FAMILY had in place: on[0] raw
+ * PREROUTING -> DIME-IN, on[1] mangle OUTPUT -> DIME-OUT. */
+static int earlier_steering(int family, bool on[2])
 {
 	struct sbuf save = { 0 };
 	int rc = run_tool(save_tool(family), NULL, NULL, &save, true);
@@ -1356,8 +1379,8 @@ static int earlier_steering(int family, bool *on)
 	if (rc == 0) {
 		const char *t = save.p ? save.p : "";
 
-		*on = strstr(t, "\n-A PREROUTING -j " RULES_CHAIN_IN "\n") &&
-		      strstr(t, "\n-A OUTPUT -j " RULES_CHAIN_OUT "\n");
+		on[0] = strstr(t, "\n-A PREROUTING -j " RULES_CHAIN_IN "\n") != NULL;
+		on[1] = strstr(t, "\n-A OUTPUT -j " RULES_CHAIN_OUT "\n") != NULL;
 	}
 	sbuf_free(&save);
 	return rc;
@@ -1366,7 +1389,9 @@ static int earlier_steering(int family, bool *on)
 static int take_over(const struct rules_config *cfg)
 {
 	char text[4096 + 256];
-	bool steering[2] = { false, false };
+	bool steering[4] = { false, false, false, false };	/* by gate */
+	char kept_text[128] = "";
+	struct textbuf kept = { .buf = kept_text, .size = sizeof(kept_text) };
 	int rc = ipset_ready();
 
 	if (rc < 0)
@@ -1380,9 +1405,9 @@ static int take_over(const struct rules_config *cfg)
 	for (size_t i = 0; rc == 0 && i < 2; i++) {
 		if (!family_wanted(cfg, families[i]))
 			continue;
-		rc = earlier_steering(families[i], &steering[i]);
+		rc = earlier_steering(families[i], &steering[i * 2]);
 		if (rc == 0)
-			rc = render_take_over(cfg, families[i], steering[i], text, sizeof(text));
+			rc = render_take_over(cfg, families[i], &steering[i * 2], text, sizeof(text));
 		if (rc == 0)
 			rc = run_tool(restore_tool(families[i]), restore_args, text, NULL, true);
 	}
@@ -1391,11 +1416,15 @@ static int take_over(const struct rules_config *cfg)
 	st.installed = true;
 	/* The earlier run's members are not counted here: a family it was
 	 * steering is never switched off in this run. */
-	for (size_t i = 0; i < 2; i++)
-		st.steer_on[i] = st.steer_kept[i] = steering[i];
-	log_info("rules: taken over from the earlier run, sets kept, steering %s for this run (queue out %u, in %u)",
-		 steering[0] && steering[1] ? "on (IPv4, IPv6)" : steering[0] ? "on (IPv4)" : steering[1] ? "on (IPv6)" : "off",
-		 cfg->queue_out, cfg->queue_in);
+	for (size_t g = 0; g < 4; g++) {
+		char name[32];
+
+		st.steer_on[g] = st.steer_kept[g] = steering[g];
+		if (steering[g])
+			textbuf_printf(&kept, "%s%s", kept.len ? ", " : "", gate_name(g, name, sizeof(name)));
+	}
+	log_info("rules: taken over from the earlier run, sets kept, steering kept on for this run: %s (queue out %u, in %u)",
+		 kept.len ? kept_text : "none", cfg->queue_out, cfg->queue_in);
 	return 0;
 }
 

@@ -18,18 +18,20 @@
  * No --queue-bypass: when dimed is gone, steered packets are dropped rather
  * than delivered un-rewritten (the peer would answer with a RST).
  *
- * Steering on demand: the two jumps (raw PREROUTING -> DIME-IN, mangle
- * OUTPUT -> DIME-OUT) are in place only while a set of their family has a
- * member. Every queue rule needs a set member to match, so without one the
- * chains can queue nothing, yet walking them (eight rules, xt_set lookups
- * through nft_compat) cost every packet of the host about 4% of a
- * single-flow's CPU here. The first member added to a family's sets puts
- * its jumps in first (one restore, a few ms, before the member goes in);
- * RULES_IDLE_MS after the last member went, rules_idle() takes them out
- * and deletes the base chains iptables-nft created for them if they are
- * left empty with policy accept (an empty base chain is still a hook call
- * for every packet). After a take-over the earlier run's members are not
- * counted, so steering then stays on for the whole run.
+ * Steering on demand: each jump (raw PREROUTING -> DIME-IN, mangle OUTPUT
+ * -> DIME-OUT, per family) is in place only while a set its chain matches
+ * has a member (in4-r/in4-l for DIME-IN; out4-l/out4-r/odst4 for
+ * DIME-OUT). Every queue rule needs a set member to match, so without one
+ * the chain can queue nothing, yet walking it (xt_set lookups through
+ * nft_compat) cost every packet of the host about 4% of a single flow's
+ * CPU here. The first member puts the jump in first (one restore, a few
+ * ms, before the member goes in); RULES_IDLE_MS after the last one went,
+ * rules_idle() takes it out and deletes the base chain iptables-nft
+ * created for it if it is left empty with policy accept (an empty base
+ * chain is still a hook call for every packet). A multihomed host whose
+ * flows have not moved has inbound pairs only (the addresses a flow may
+ * switch to), so only DIME-IN is reached. After a take-over the earlier
+ * run's members are not counted, so the jumps it had stay for the run.
  *
  * Pairs: the kernel here has neither hash:net,net nor any hash:ip,ip type,
  * so a pair set is two hash:ip sets matched together (src in one, dst in
@@ -111,11 +113,11 @@ int rules_config_check(const struct rules_config *cfg);
 int rules_render_install(const struct rules_config *cfg, int family, char *buf, size_t size);
 
 /*
- * Pure: the restore input that puts FAMILY's two jumps first in raw
- * PREROUTING and mangle OUTPUT (on) or deletes them (off). Length, -ENOSPC
- * or -EINVAL, as rules_render_install.
+ * Pure: the restore input that puts FAMILY's jump to DIME-IN first in raw
+ * PREROUTING (RULES_IN), or to DIME-OUT first in mangle OUTPUT (RULES_OUT),
+ * or deletes it (off). Length, -ENOSPC or -EINVAL, as rules_render_install.
  */
-int rules_render_steering(int family, bool on, char *buf, size_t size);
+int rules_render_steering(int family, enum rules_dir dir, bool on, char *buf, size_t size);
 
 /*
  * Pure: whether `nft list chain` output shows a chain that holds no rule
@@ -178,7 +180,8 @@ struct rules_stats {
 	uint64_t steering_errors;	/* failed attempts either way */
 	uint64_t chains_pruned;	/* empty base chains deleted */
 	uint64_t steering_on_max_us;	/* longest switch-on (the restore run) */
-	bool on[2];		/* [0] IPv4, [1] IPv6: jumps in place now */
+	bool on_in[2];		/* [0] IPv4, [1] IPv6: jump to DIME-IN in place */
+	bool on_out[2];		/* ... to DIME-OUT */
 };
 void rules_get_stats(struct rules_stats *out);
 

@@ -53,8 +53,8 @@ grep -q "restored 1 moved hosts and 1 pins" "$TB_TMP/dimed-mh2.log" ||
 	tb_fail "dimed did not restore its state: $(grep -i state "$TB_TMP/dimed-mh2.log" | head -n 3)"
 tb_exec mh ip -o addr show dev lo | grep -q " $MH1/" || tb_fail "the pin was flushed at restart"
 # The earlier run's rules are taken over, not re-installed (that would leave
-# a moment with nothing steered): IPv4 was steering, IPv6 was not.
-grep -q "rules: taken over from the earlier run, sets kept, steering on (IPv4) for this run" "$TB_TMP/dimed-mh2.log" ||
+# a moment with nothing steered): IPv4 was steering both ways, IPv6 not.
+grep -q "rules: taken over from the earlier run, sets kept, steering kept on for this run: IPv4 DIME-IN, IPv4 DIME-OUT (" "$TB_TMP/dimed-mh2.log" ||
 	tb_fail "rules not taken over: $(grep 'rules:' "$TB_TMP/dimed-mh2.log" | head -n 3)"
 tb_exec mh ip rule show | grep -q "from $MH1 lookup 53713" || tb_fail "the pin lost its fallback rule"
 

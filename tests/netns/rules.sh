@@ -8,10 +8,11 @@
 #      PREROUTING and DIME-OUT first in mangle OUTPUT (IPv4 and IPv6); the
 #      host's own rules are kept, and conntrack tracks the namespace only
 #      when asked (track-connections);
-#   1b. steering on demand: a family's jumps go RULES_IDLE_MS after its
-#      sets emptied (pairs and odst), the other family's stay; the base
-#      chains iptables-nft made for them go too when left empty, never
-#      when they hold a rule of the host;
+#   1b. steering on demand: each jump (per family, to DIME-IN and to
+#      DIME-OUT) goes in with the first member of a set its chain matches
+#      and out RULES_IDLE_MS after the last went, the others stay; the base
+#      chain iptables-nft made for it goes too when left empty, never when
+#      it holds a rule of the host;
 #   2. pairs are counted: a column entry stays while any pair uses it;
 #   3. the rules do what they say: a steered packet with no queue reader
 #      is dropped (never delivered un-rewritten), while loopback, dimed's
@@ -72,7 +73,8 @@ check_install() {
 		save mh $v | grep -q -- "^:DIME-IN " || tb_fail "IPv$v: chain DIME-IN not created"
 	done
 	probe install ipv6=1 qout=3 qin=4 port=$IHMP mark=$MARK , odst-add $TB_CH_ALT_4 , odst-add $TB_CH_ALT_6 \
-		, expect-steering 4 on , expect-steering 6 on >/dev/null || tb_fail "install: steering did not go on"
+		, add-pair in $TB_CH_ALT_4 $TB_MH2_4 , add-pair in $TB_CH_ALT_6 $TB_MH2_6 \
+		, expect-steering 4 on on , expect-steering 6 on on >/dev/null || tb_fail "install: steering did not go on"
 	for v in 4 6; do
 		save mh $v >"$TB_TMP/installed$v"
 		[ "$(first_rule raw PREROUTING "$TB_TMP/installed$v")" = "-A PREROUTING -j DIME-IN" ] ||
@@ -124,23 +126,24 @@ check_on_demand() {
 	local node=$1 p="tb_exec $1 $PROBE" M C M6 C6
 	if [ "$node" = mh ]; then M=$TB_MH1_4 C=$TB_CH_4 M6=$TB_MH1_6 C6=$TB_CH_6
 	else M=$TB_CH_4 C=$TB_MH1_4 M6=$TB_CH_6 C6=$TB_MH1_6; fi
-	# One process throughout: the counts live in it. Pairs of both
-	# families, then IPv4's go: only IPv4's jumps leave, after the quiet
-	# time and not before; odst alone switches a family on and off too.
-	$p install ipv6=1 , expect-steering 4 off , expect-steering 6 off \
-		, add-pair out $M $C , add-pair in $C $M , add-pair out $M6 $C6 \
-		, expect-steering 4 on , expect-steering 6 on , sh "[ \$(iptables-save | grep -c -- '-j DIME-') = 2 ]" \
-		, del-pair out $M $C , idle 1000 , del-pair in $C $M , idle 2000 , idle 3900 , expect-steering 4 on \
-		, idle 4001 , expect-steering 4 off , expect-steering 6 on \
-		, sh "! iptables-save | grep -q -- '-j DIME-'" , sh "[ \$(ip6tables-save | grep -c -- '-j DIME-') = 2 ]" \
-		, odst-add $C , expect-steering 4 on , sh "iptables-save | grep -q -- '-j DIME-IN'" \
-		, odst-add $C , odst-del $C , idle 10000 , idle 12000 , expect-steering 4 off \
-		, add-pair in $C $M , idle 20000 , idle 30000 , expect-steering 4 on \
+	# One process throughout: the counts live in it. Each chain's jump
+	# follows its own sets: outbound pairs and odst for DIME-OUT, inbound
+	# pairs for DIME-IN; it leaves after the quiet time and not before.
+	$p install ipv6=1 , expect-steering 4 off off , expect-steering 6 off off \
+		, add-pair out $M $C , expect-steering 4 off on , add-pair in $C $M , expect-steering 4 on on \
+		, add-pair out $M6 $C6 , expect-steering 6 off on , sh "[ \$(iptables-save | grep -c -- '-j DIME-') = 2 ]" \
+		, del-pair out $M $C , idle 1000 , del-pair in $C $M , idle 2000 , expect-steering 4 on on \
+		, idle 3001 , expect-steering 4 on off , idle 3900 , expect-steering 4 on off \
+		, idle 4001 , expect-steering 4 off off , expect-steering 6 off on \
+		, sh "! iptables-save | grep -q -- '-j DIME-'" , sh "[ \$(ip6tables-save | grep -c -- '-A OUTPUT -j DIME-OUT') = 1 ]" \
+		, odst-add $C , expect-steering 4 off on , sh "iptables-save | grep -q -- '-A OUTPUT -j DIME-OUT'" \
+		, odst-add $C , odst-del $C , idle 10000 , idle 12000 , expect-steering 4 off off \
+		, add-pair in $C $M , idle 20000 , idle 30000 , expect-steering 4 on off \
 		>"$TB_TMP/demand-$node.log" 2>&1 || tb_fail "on demand ($node): $(tail -n 3 "$TB_TMP/demand-$node.log")"
-	[ "$(jumps "$node" 4)" = 2 ] || tb_fail "on demand ($node): IPv4 jumps not back after the last add"
-	[ "$(jumps "$node" 6)" = 2 ] || tb_fail "on demand ($node): IPv6 jumps went with IPv4's"
+	[ "$(jumps "$node" 4)" = 1 ] || tb_fail "on demand ($node): IPv4 jump to DIME-IN not back after the last add"
+	[ "$(jumps "$node" 6)" = 1 ] || tb_fail "on demand ($node): IPv6 jump to DIME-OUT went with IPv4's"
 	$p install ipv6=1 , add-pair out $M6 $C6 , del-pair out $M6 $C6 , idle 0 , idle 2000 \
-		, expect-steering 6 off >>"$TB_TMP/demand-$node.log" 2>&1 || tb_fail "on demand ($node): IPv6 did not go off"
+		, expect-steering 6 off off >>"$TB_TMP/demand-$node.log" 2>&1 || tb_fail "on demand ($node): IPv6 did not go off"
 	grep -q "chains pruned [1-9]" "$TB_TMP/demand-$node.log" || [ "$node" = mh ] ||
 		tb_fail "on demand ($node): no empty base chain pruned: $(grep '^idle' "$TB_TMP/demand-$node.log" | tail -n 1)"
 	if [ "$node" = mh ]; then
@@ -156,7 +159,7 @@ check_on_demand() {
 	tb_exec "$node" "$PROBE" remove >/dev/null
 	local gone="off after 2 s quiet, the host's base chains kept"
 	[ "$node" = mh ] || gone="off after 2 s quiet, empty base chains deleted"
-	tb_log "on demand ($node): jumps only while a family's sets have members; $gone"
+	tb_log "on demand ($node): each jump only while its chain's sets have members; $gone"
 }
 
 check_pairs() {
@@ -240,8 +243,10 @@ check_stale() {
 		n=$(save mh $v | grep -c -- "-j DIME-" || true)
 		[ "$n" = 0 ] || tb_fail "stale: IPv$v has $n jumps to our chains after reinstall, want none (nothing steered yet)"
 	done
-	probe install ipv6=1 , add-pair out $TB_MH1_4 $TB_CH_4 , add-pair out $TB_MH1_6 $TB_CH_6 >/dev/null
-	probe install ipv6=1 , add-pair out $TB_MH1_4 $TB_CH_4 , add-pair out $TB_MH1_6 $TB_CH_6 >/dev/null
+	probe install ipv6=1 , add-pair out $TB_MH1_4 $TB_CH_4 , add-pair in $TB_CH_4 $TB_MH2_4 \
+		, add-pair out $TB_MH1_6 $TB_CH_6 , add-pair in $TB_CH_6 $TB_MH2_6 >/dev/null
+	probe install ipv6=1 , add-pair out $TB_MH1_4 $TB_CH_4 , add-pair in $TB_CH_4 $TB_MH2_4 \
+		, add-pair out $TB_MH1_6 $TB_CH_6 , add-pair in $TB_CH_6 $TB_MH2_6 >/dev/null
 	for v in 4 6; do
 		n=$(save mh $v | grep -c -- "-j DIME-" || true)
 		[ "$n" = 2 ] || tb_fail "stale: IPv$v has $n jumps to our chains after a reinstall that steers, want 2"

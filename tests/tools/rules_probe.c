@@ -22,7 +22,8 @@
  *   fails COMMAND [ARGS]                succeeds when COMMAND fails
  *   render 4|6                          print the install text
  *   idle MS                             rules_idle(MS): steering off after quiet
- *   expect-steering 4|6 on|off          whether that family's jumps are in place
+ *   expect-steering 4|6 on|off on|off   whether that family's jumps to DIME-IN
+ *                                       and to DIME-OUT are in place
  *   counted                             print how many addresses are counted
  * Each command prints one line; the first failure stops the run (exit 1).
  */
@@ -315,25 +316,33 @@ static int cmd_idle(int argc, char **argv)
 		return -EINVAL;
 	rules_idle(strtoull(argv[1], NULL, 0));
 	rules_get_stats(&rs);
-	printf("idle %s: steering IPv4 %s, IPv6 %s (on %llu, off %llu, errors %llu, chains pruned %llu)\n", argv[1],
-	       rs.on[0] ? "on" : "off", rs.on[1] ? "on" : "off", (unsigned long long)rs.steering_on,
+	printf("idle %s: steering IPv4 in %s out %s, IPv6 in %s out %s (on %llu, off %llu, errors %llu, chains pruned %llu)\n",
+	       argv[1], rs.on_in[0] ? "on" : "off", rs.on_out[0] ? "on" : "off", rs.on_in[1] ? "on" : "off",
+	       rs.on_out[1] ? "on" : "off", (unsigned long long)rs.steering_on,
 	       (unsigned long long)rs.steering_off, (unsigned long long)rs.steering_errors,
 	       (unsigned long long)rs.chains_pruned);
 	return 0;
 }
 
+static int on_off(const char *word)
+{
+	return strcmp(word, "on") == 0 ? 1 : strcmp(word, "off") == 0 ? 0 : -1;
+}
+
 static int cmd_expect_steering(int argc, char **argv)
 {
 	struct rules_stats rs;
-	bool on;
+	size_t f;
+	bool in, out;
 
-	if (argc != 3 || (strcmp(argv[1], "4") && strcmp(argv[1], "6")) ||
-	    (strcmp(argv[2], "on") && strcmp(argv[2], "off")))
+	if (argc != 4 || (strcmp(argv[1], "4") && strcmp(argv[1], "6")) || on_off(argv[2]) < 0 || on_off(argv[3]) < 0)
 		return -EINVAL;
 	rules_get_stats(&rs);
-	on = rs.on[strcmp(argv[1], "6") == 0];
-	printf("steering IPv%s: %s\n", argv[1], on ? "on" : "off");
-	return on == (strcmp(argv[2], "on") == 0) ? 0 : -EDOM;
+	f = strcmp(argv[1], "6") == 0;
+	in = rs.on_in[f];
+	out = rs.on_out[f];
+	printf("steering IPv%s: in %s, out %s\n", argv[1], in ? "on" : "off", out ? "on" : "off");
+	return in == on_off(argv[2]) && out == on_off(argv[3]) ? 0 : -EDOM;
 }
 
 static int run(int argc, char **argv)

@@ -116,23 +116,29 @@ END_TEST
 
 START_TEST(test_steering_text)
 {
-	static const char on[] = "*raw\n-I PREROUTING 1 -j DIME-IN\nCOMMIT\n"
-				 "*mangle\n-I OUTPUT 1 -j DIME-OUT\nCOMMIT\n";
-	static const char off[] = "*raw\n-D PREROUTING -j DIME-IN\nCOMMIT\n"
-				  "*mangle\n-D OUTPUT -j DIME-OUT\nCOMMIT\n";
+	static const char *const want[2][2] = {
+		/* [dir][on] */
+		[RULES_IN] = { "*raw\n-D PREROUTING -j DIME-IN\nCOMMIT\n", "*raw\n-I PREROUTING 1 -j DIME-IN\nCOMMIT\n" },
+		[RULES_OUT] = { "*mangle\n-D OUTPUT -j DIME-OUT\nCOMMIT\n", "*mangle\n-I OUTPUT 1 -j DIME-OUT\nCOMMIT\n" },
+	};
+	const char *on = want[RULES_OUT][1];
 	char buf[256];
 
 	/* The same text for ip6tables-restore: the family picks the tool. */
 	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
-		ck_assert_int_eq(rules_render_steering(family, true, buf, sizeof(buf)), (int)strlen(on));
-		ck_assert_str_eq(buf, on);
-		ck_assert_int_eq(rules_render_steering(family, false, buf, sizeof(buf)), (int)strlen(off));
-		ck_assert_str_eq(buf, off);
+		for (int dir = RULES_OUT; dir <= RULES_IN; dir++) {
+			for (int o = 0; o < 2; o++) {
+				ck_assert_int_eq(rules_render_steering(family, (enum rules_dir)dir, o, buf, sizeof(buf)),
+						 (int)strlen(want[dir][o]));
+				ck_assert_str_eq(buf, want[dir][o]);
+			}
+		}
 	}
-	ck_assert_int_eq(rules_render_steering(AF_UNIX, true, buf, sizeof(buf)), -EINVAL);
-	ck_assert_int_eq(rules_render_steering(AF_INET, true, buf, 0), -ENOSPC);
-	ck_assert_int_eq(rules_render_steering(AF_INET, true, buf, strlen(on)), -ENOSPC);
-	ck_assert_int_eq(rules_render_steering(AF_INET, true, buf, strlen(on) + 1), (int)strlen(on));
+	ck_assert_int_eq(rules_render_steering(AF_UNIX, RULES_IN, true, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(rules_render_steering(AF_INET, (enum rules_dir)7, true, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(rules_render_steering(AF_INET, RULES_OUT, true, buf, 0), -ENOSPC);
+	ck_assert_int_eq(rules_render_steering(AF_INET, RULES_OUT, true, buf, strlen(on)), -ENOSPC);
+	ck_assert_int_eq(rules_render_steering(AF_INET, RULES_OUT, true, buf, strlen(on) + 1), (int)strlen(on));
 }
 END_TEST
 
@@ -364,7 +370,7 @@ START_TEST(test_pairs_need_install)
 		struct rules_stats rs;
 
 		rules_get_stats(&rs);
-		ck_assert(!rs.on[0] && !rs.on[1]);
+		ck_assert(!rs.on_in[0] && !rs.on_in[1] && !rs.on_out[0] && !rs.on_out[1]);
 		ck_assert_uint_eq(rs.steering_off + rs.steering_on + rs.steering_errors, 0);
 	}
 }
