@@ -209,7 +209,7 @@ bool rules_chain_prunable(const char *listing)
 			accept = true;
 			continue;
 		}
-		return false;	/* a rule, a comment, anything else */
+		return false;	/* a rule, or anything else */
 	}
 	return chain && accept;
 }
@@ -251,27 +251,28 @@ static bool token_is(const char *tok, size_t len, const char *word)
 	return len == strlen(word) && memcmp(tok, word, len) == 0;
 }
 
-/* "-A CHAIN ..." where CHAIN is not ours and the target is one of ours. */
-static bool is_jump_to_ours(const char *line, const char *end)
+/* "-A CHAIN ..." where CHAIN is not ours and the target is one of ours:
+ * what follows the "-A" (so that "-D" can take its place), else NULL. */
+static const char *jump_to_ours(const char *line, const char *end)
 {
-	const char *tok, *p = line;
+	const char *tok, *rest, *p = line;
 	size_t len;
 	bool target_next = false;
 
 	tok = next_token(p, end, &len);
 	if (!tok || !token_is(tok, len, "-A"))
-		return false;
-	p = tok + len;
+		return NULL;
+	rest = p = tok + len;
 	tok = next_token(p, end, &len);
 	if (!tok || our_chain(tok, len))
-		return false;
+		return NULL;
 	for (p = tok + len; (tok = next_token(p, end, &len)); p = tok + len) {
 		if (target_next && our_chain(tok, len))
-			return true;
+			return rest;
 		target_next = token_is(tok, len, "-j") || token_is(tok, len, "-g") ||
 			      token_is(tok, len, "--jump") || token_is(tok, len, "--goto");
 	}
-	return false;
+	return NULL;
 }
 
 static void emit_chain_removal(struct textbuf *t, unsigned chains)
@@ -284,6 +285,18 @@ static void emit_chain_removal(struct textbuf *t, unsigned chains)
 		textbuf_printf(t, "-X %s\n", RULES_CHAIN_IN);
 	if (chains & 2)
 		textbuf_printf(t, "-X %s\n", RULES_CHAIN_OUT);
+}
+
+/* Takes back the table being written: it had nothing of ours, or its
+ * COMMIT never came (cut output), and a restore of a table without COMMIT
+ * would fail. After an overflow nothing is taken back: the result is
+ * -ENOSPC anyway. */
+static void drop_table(struct textbuf *t, size_t table_start)
+{
+	if (!t->overflow) {
+		t->len = table_start;
+		t->buf[t->len] = '\0';
+	}
 }
 
 int rules_render_remove(const char *save, char *buf, size_t size)
@@ -300,8 +313,11 @@ int rules_render_remove(const char *save, char *buf, size_t size)
 		const char *nl = strchr(line, '\n');
 		const char *end = nl ? nl : line + strlen(line);
 		size_t len = (size_t)(end - line);
+		const char *rest;
 
 		if (line[0] == '*') {
+			if (in_table)
+				drop_table(&t, table_start);
 			/* Written now, taken back at COMMIT if nothing follows. */
 			table_start = t.len;
 			in_table = true;
@@ -312,17 +328,14 @@ int rules_render_remove(const char *save, char *buf, size_t size)
 			size_t n = strcspn(line + 1, " \t\n");
 
 			chains |= our_chain(line + 1, n);
-		} else if (in_table && is_jump_to_ours(line, end)) {
+		} else if (in_table && (rest = jump_to_ours(line, end))) {
 			textbuf_put(&t, "-D", 2);
-			textbuf_put(&t, line + 2, len - 2);
+			textbuf_put(&t, rest, (size_t)(end - rest));
 			textbuf_put(&t, "\n", 1);
 			deletes++;
 		} else if (in_table && len == 6 && memcmp(line, "COMMIT", 6) == 0) {
 			if (chains == 0 && deletes == 0) {
-				if (!t.overflow) {
-					t.len = table_start;
-					buf[t.len] = '\0';
-				}
+				drop_table(&t, table_start);
 			} else {
 				emit_chain_removal(&t, chains);
 				textbuf_printf(&t, "COMMIT\n");
@@ -331,11 +344,8 @@ int rules_render_remove(const char *save, char *buf, size_t size)
 		}
 		line = nl ? nl + 1 : end;
 	}
-	/* A table without COMMIT (truncated output) is left alone. */
-	if (in_table && !t.overflow) {
-		t.len = table_start;
-		buf[t.len] = '\0';
-	}
+	if (in_table)
+		drop_table(&t, table_start);
 	return textbuf_result(&t);
 }
 
@@ -1195,12 +1205,12 @@ static int remove_rules(int family, bool must, unsigned *found)
 			rc = 0;
 		goto out;
 	}
-	text = malloc(save.len + 256);
+	text = malloc(RULES_REMOVE_SIZE(save.len));
 	if (!text) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = rules_render_remove(save.p ? save.p : "", text, save.len + 256);
+	rc = rules_render_remove(save.p ? save.p : "", text, RULES_REMOVE_SIZE(save.len));
 	if (rc > 0) {
 		(*found)++;
 		log_debug("rules: removing with %s:\n%s", restore_tool(family), text);

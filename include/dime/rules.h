@@ -129,9 +129,15 @@ bool rules_chain_prunable(const char *listing);
 /*
  * Pure: from (ip|ip6)tables-save output, the restore input that deletes
  * every rule jumping to DIME-IN or DIME-OUT (in any table and chain), then
- * flushes and deletes those chains. Length 0 when nothing of ours is
- * there; -ENOSPC when SIZE is too small (strlen(save) + 256 always fits).
+ * flushes and deletes those chains. A table cut short (no COMMIT before
+ * the next table or the end) is left out whole. Returns the length, 0 when
+ * nothing of ours is there, -ENOSPC when SIZE is too small:
+ * RULES_REMOVE_SIZE(strlen(save)) always fits, as every output line is an
+ * input line ("-D" for "-A") except the flush and delete lines, at most 24
+ * bytes for each line declaring one of our chains, which is 9 bytes or more.
  */
+#define RULES_REMOVE_SIZE(save_len) (3 * (size_t)(save_len) + 1)
+
 int rules_render_remove(const char *save, char *buf, size_t size);
 
 /*

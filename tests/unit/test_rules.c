@@ -315,11 +315,63 @@ START_TEST(test_remove_partial)
 }
 END_TEST
 
+static void removal_is(const char *save, const char *want)
+{
+	char buf[256];
+
+	ck_assert_int_eq(rules_render_remove(save, buf, sizeof(buf)), (int)strlen(want));
+	ck_assert_str_eq(buf, want);
+}
+
+/* A table whose COMMIT never came is dropped whole when the next one
+ * starts too: a restore script with an open table would fail as a whole. */
+START_TEST(test_remove_cut_table_then_another)
+{
+	static const char save[] =
+		"*raw\n:DIME-IN - [0:0]\n-A PREROUTING -j DIME-IN\n"
+		"*mangle\n:DIME-OUT - [0:0]\n-A OUTPUT -j DIME-OUT\nCOMMIT\n";
+
+	removal_is(save, "*mangle\n-D OUTPUT -j DIME-OUT\n-F DIME-OUT\n-X DIME-OUT\nCOMMIT\n");
+}
+END_TEST
+
+/* A rule line with leading blanks: "-D" replaces the "-A" token, not the
+ * line's first two bytes (which made "-D-A PREROUTING ..."). */
+START_TEST(test_remove_indented_rule)
+{
+	static const char save[] = "*raw\n:DIME-IN - [0:0]\n \t-A PREROUTING -j DIME-IN\nCOMMIT\n";
+
+	removal_is(save, "*raw\n-D PREROUTING -j DIME-IN\n-F DIME-IN\n-X DIME-IN\nCOMMIT\n");
+}
+END_TEST
+
+/* The bound is for the worst input too: many short tables each declaring
+ * both chains grow the text by 2 lines per declaration (the old bound,
+ * strlen + 256, did not hold past a dozen such tables). */
+START_TEST(test_remove_bound_worst_case)
+{
+	static const char table[] = "*r\n:DIME-IN\n:DIME-OUT\nCOMMIT\n";
+	char save[64 * sizeof(table)] = "", *buf;
+	size_t size;
+	int len;
+
+	for (int i = 0; i < 64; i++)
+		strcat(save, table);
+	size = RULES_REMOVE_SIZE(strlen(save));
+	buf = malloc(size);
+	ck_assert_ptr_nonnull(buf);
+	len = rules_render_remove(save, buf, size);
+	ck_assert_int_gt(len, (int)strlen(save) + 256);
+	ck_assert_uint_lt((size_t)len, size);
+	free(buf);
+}
+END_TEST
+
 /* The documented bound holds, and every smaller size is refused cleanly. */
 START_TEST(test_remove_bounds)
 {
 	char full[4096], buf[4096 + 16];
-	size_t bound = strlen(save_installed) + 256;
+	size_t bound = RULES_REMOVE_SIZE(strlen(save_installed));
 	int len = rules_render_remove(save_installed, full, sizeof(full));
 
 	ck_assert_uint_le((size_t)len + 1, bound);
@@ -393,6 +445,9 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_remove_nothing_ours);
 	tcase_add_test(tc, test_remove_partial);
 	tcase_add_test(tc, test_remove_bounds);
+	tcase_add_test(tc, test_remove_cut_table_then_another);
+	tcase_add_test(tc, test_remove_indented_rule);
+	tcase_add_test(tc, test_remove_bound_worst_case);
 	tcase_add_test(tc, test_set_names);
 	tcase_add_test(tc, test_pairs_need_install);
 	suite_add_tcase(s, tc);
