@@ -308,13 +308,21 @@ static uint32_t attr_u32(const struct nlattr *attr)
 	return attr ? ntohl(mnl_attr_get_u32(attr)) : 0;
 }
 
-/*
- * Fills pkt from parsed attributes. room_end bounds what the handler may
- * write: the end of the slot when the message is the slot's last, else the
- * end of the message (the payload attribute is the kernel's last).
- */
+/* The attributes read as big-endian u32: absent, or exactly 4 bytes. */
+static bool u32_attrs_ok(const struct nlattr *const *attr)
+{
+	static const int types[] = { NFQA_MARK, NFQA_SKB_INFO, NFQA_IFINDEX_INDEV,
+				     NFQA_IFINDEX_OUTDEV, NFQA_CAP_LEN };
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (attr[types[i]] && !nlu_attr_is(attr[types[i]], 4))
+			return false;
+	return true;
+}
+
+/* Fills pkt from parsed attributes. */
 static void packet_fill(struct nfqio_packet *pkt, const struct nfqnl_msg_packet_hdr *ph,
-			struct nlattr **attr, const uint8_t *room_end)
+			const struct nlattr *const *attr, const uint8_t *room_end)
 {
 	uint32_t cap_len = attr_u32(attr[NFQA_CAP_LEN]);
 
@@ -342,6 +350,48 @@ static void packet_fill(struct nfqio_packet *pkt, const struct nfqnl_msg_packet_
 			room = pkt->len;
 		pkt->cap = room < NFQIO_MANGLE_MAX ? (uint32_t)room : NFQIO_MANGLE_MAX;
 	}
+}
+
+/*
+ * The attributes are indexed with nlutil's strict walker, not with
+ * nfq_nlmsg_parse: libmnl lets attributes run on into the alignment
+ * padding after nlmsg_len, and the kernel does not pad the payload, so a
+ * datagram's last message could have had its packet read past what was
+ * received (the fuzzer found a payload 2 bytes longer than its message).
+ * The walker fills the table up to a bad attribute, so the packet header,
+ * the kernel's first attribute, still names the packet to accept.
+ */
+int nfqio_packet_parse(struct nlmsghdr *nlh, const uint8_t *room_end, struct nfqio_packet *pkt)
+{
+	const struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	const struct nfqnl_msg_packet_hdr *ph;
+	int rc = nlu_msg_table(nlh, sizeof(struct nfgenmsg), attr, NFQA_MAX);
+
+	if (!attr[NFQA_PACKET_HDR] ||
+	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph))
+		return -ENOENT;
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	if (rc < 0 || !u32_attrs_ok(attr)) {
+		*pkt = (struct nfqio_packet){ .id = ntohl(ph->packet_id), .truncated = true };
+		return -EBADMSG;
+	}
+	packet_fill(pkt, ph, attr, room_end);
+	return 0;
+}
+
+struct nlmsghdr *nfqio_next_message(uint8_t **cursor, int *left, const uint8_t *slot_end,
+				    const uint8_t **room_end)
+{
+	struct nlmsghdr *cur = (struct nlmsghdr *)*cursor, *next;
+
+	if (!nlu_msg_ok(cur, *left))
+		return NULL;
+	next = mnl_nlmsg_next(cur, left);
+	*cursor = (uint8_t *)next;
+	/* The payload attribute is the kernel's last: a message other than the
+	 * datagram's last may grow to its own end, the last one to the slot's. */
+	*room_end = nlu_msg_ok(next, *left) ? (const uint8_t *)cur + cur->nlmsg_len : slot_end;
+	return cur;
 }
 
 static void refuse(struct nfqio *q, const struct nfqio_packet *pkt, uint32_t cap, int kind)
@@ -459,15 +509,12 @@ int nfqio_verdict(struct nfqio *q, uint32_t id, enum nfqio_verdict_kind kind,
 	return 0;
 }
 
-static void rx_packet(struct nfqio *q, const struct nlmsghdr *nlh, const uint8_t *room_end)
+static void rx_packet(struct nfqio *q, struct nlmsghdr *nlh, const uint8_t *room_end)
 {
-	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
-	const struct nfqnl_msg_packet_hdr *ph;
 	struct nfqio_packet pkt;
-	int rc = nfq_nlmsg_parse(nlh, attr);
+	int rc = nfqio_packet_parse(nlh, room_end, &pkt);
 
-	if (!attr[NFQA_PACKET_HDR] ||
-	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph)) {
+	if (rc == -ENOENT) {
 		q->st.parse_errors++;
 		if (log_due(q->st.parse_errors))
 			log_warnx("queue %u: packet message without a packet id, no verdict "
@@ -475,21 +522,18 @@ static void rx_packet(struct nfqio *q, const struct nlmsghdr *nlh, const uint8_t
 				  q->queue, (unsigned long long)q->st.parse_errors);
 		return;
 	}
-	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-	note_id(q, ntohl(ph->packet_id));
+	note_id(q, pkt.id);
 	q->st.packets++;
-	if (rc != MNL_CB_OK) {
+	if (rc < 0) {
 		q->st.parse_errors++;
 		if (log_due(q->st.parse_errors))
 			log_warnx("queue %u: packet %u: attributes do not parse, accepted "
 				  "unchanged (%llu unparsable so far)",
-				  q->queue, ntohl(ph->packet_id),
-				  (unsigned long long)q->st.parse_errors);
+				  q->queue, pkt.id, (unsigned long long)q->st.parse_errors);
 		q->st.accepted++;
-		tx_add(q, ntohl(ph->packet_id), NF_ACCEPT, NULL, 0);
+		tx_add(q, pkt.id, NF_ACCEPT, NULL, 0);
 		return;
 	}
-	packet_fill(&pkt, ph, attr, room_end);
 	q->st.bytes += pkt.len;
 	q->st.truncated += pkt.truncated;
 	q->st.gso += (pkt.skbinfo & NFQA_SKB_GSO) != 0;
@@ -546,25 +590,21 @@ static void rx_salvage(struct nfqio *q, const uint8_t *buf, size_t len)
 
 static void rx_datagram(struct nfqio *q, uint8_t *buf, int len, bool cut)
 {
-	const uint8_t *slot_end = buf + NFQIO_SLOT_SIZE;
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	const uint8_t *slot_end = buf + NFQIO_SLOT_SIZE, *room_end;
+	struct nlmsghdr *nlh;
+	uint8_t *cursor = buf;
 
 	if (cut) {
 		rx_salvage(q, buf, (size_t)len);
 		return;
 	}
-	while (nlu_msg_ok(nlh, len)) {
-		const struct nlmsghdr *cur = nlh;
-		const uint8_t *room_end;
-
-		nlh = mnl_nlmsg_next(nlh, &len);
-		room_end = nlu_msg_ok(nlh, len) ? (const uint8_t *)cur + cur->nlmsg_len : slot_end;
-		switch (cur->nlmsg_type) {
+	while ((nlh = nfqio_next_message(&cursor, &len, slot_end, &room_end))) {
+		switch (nlh->nlmsg_type) {
 		case NLMSG_ERROR:
-			rx_error(q, cur);
+			rx_error(q, nlh);
 			break;
 		case (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
-			rx_packet(q, cur, room_end);
+			rx_packet(q, nlh, room_end);
 			break;
 		case NLMSG_NOOP:
 		case NLMSG_DONE:
@@ -941,6 +981,33 @@ const struct nfqio_stats *nfqio_stats(const struct nfqio *q)
 /* ---- kernel counters ------------------------------------------------------ */
 
 /*
+ * The first n unsigned decimal fields of the line [p, end), separated by
+ * blanks, each at most UINT32_MAX; what follows them is not looked at.
+ * Written by hand because sscanf("%u") takes a newline for a blank (a
+ * short line would borrow the next line's numbers), a minus sign for a
+ * number and an overflow for anything.
+ */
+static bool line_u32_fields(const char *p, const char *end, uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = 0;
+		const char *digits;
+
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		for (digits = p; p < end && *p >= '0' && *p <= '9'; p++) {
+			x = x * 10 + (uint64_t)(*p - '0');
+			if (x > UINT32_MAX)
+				return false;
+		}
+		if (p == digits || (p < end && *p != ' ' && *p != '\t'))
+			return false;
+		v[i] = (uint32_t)x;
+	}
+	return true;
+}
+
+/*
  * One line per queue: number, peer port id, queued now, copy mode, copy
  * range, dropped (queue full), user dropped (socket full), last id, 1.
  */
@@ -949,23 +1016,22 @@ int nfqio_kernel_stats_parse(const char *text, uint16_t queue_num, struct nfqio_
 	const char *line = text;
 
 	while (line && *line) {
-		unsigned num, portid, total, mode, range, dropped, udropped, idseq;
+		const char *nl = strchr(line, '\n');
+		const char *end = nl ? nl : line + strlen(line);
+		uint32_t f[8];	/* num, portid, total, mode, range, dropped, udropped, idseq */
 
-		if (sscanf(line, "%u %u %u %u %u %u %u %u", &num, &portid, &total, &mode, &range,
-			   &dropped, &udropped, &idseq) != 8)
+		if (!line_u32_fields(line, end, f, 8))
 			return -EINVAL;
-		if (num == queue_num) {
+		if (f[0] == queue_num) {
 			*ks = (struct nfqio_kernel_stats){
-				.queue_total = total,
-				.queue_dropped = dropped,
-				.user_dropped = udropped,
-				.id_sequence = idseq,
+				.queue_total = f[2],
+				.queue_dropped = f[5],
+				.user_dropped = f[6],
+				.id_sequence = f[7],
 			};
 			return 0;
 		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
+		line = nl ? nl + 1 : NULL;
 	}
 	return -ENOENT;
 }

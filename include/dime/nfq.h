@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 struct nfqio;
+struct nlmsghdr;
 
 /*
  * Largest payload a verdict can carry: the netlink attribute length is 16
@@ -176,6 +177,28 @@ int nfqio_kernel_stats(const struct nfqio *q, struct nfqio_kernel_stats *ks);
  * Returns 0, -ENOENT when the queue is not listed, -EINVAL on a bad line.
  */
 int nfqio_kernel_stats_parse(const char *text, uint16_t queue_num, struct nfqio_kernel_stats *ks);
+
+/* ---- pure: the receive path's parsing, for tests and fuzzing ---- */
+
+/*
+ * The next whole message of a received datagram: *cursor starts at the
+ * datagram and *left at its length, both advanced by each call; NULL at
+ * the end. *room_end is how far a handler may write the message's packet:
+ * the message's end, or, for the datagram's last message, slot_end (the
+ * end of the buffer it was received into).
+ */
+struct nlmsghdr *nfqio_next_message(uint8_t **cursor, int *left, const uint8_t *slot_end,
+				    const uint8_t **room_end);
+
+/*
+ * The packet of one NFQNL_MSG_PACKET message (nlmsg_len bytes readable),
+ * with cap set so that payload + cap <= room_end (never below len) and
+ * cap <= NFQIO_MANGLE_MAX, or 0 when the packet cannot be mangled. 0;
+ * -EBADMSG when its attributes do not parse (only id is set: the packet
+ * is accepted unchanged); -ENOENT when it has no packet header, so no id
+ * and no verdict.
+ */
+int nfqio_packet_parse(struct nlmsghdr *nlh, const uint8_t *room_end, struct nfqio_packet *pkt);
 
 /*
  * Answers what is still in the socket (handler called), unbinds and closes.
