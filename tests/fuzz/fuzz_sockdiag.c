@@ -37,6 +37,7 @@
 
 #include "dime/nlutil.h"
 #include "dime/sockdiag.h"
+#include "fuzz_netlink.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -124,26 +125,9 @@ static void check_request(const uint8_t *data, size_t size)
 		-ENOSPC);
 }
 
-/* The messages of a datagram, each whole inside it (nlu_msg_ok, as dimed
- * walks them). */
-static void each_message(const uint8_t *buf, size_t len)
-{
-	int left = len > INT_MAX ? INT_MAX : (int)len;
-
-	for (const struct nlmsghdr *nlh = (const void *)buf; nlu_msg_ok(nlh, left);
-	     nlh = mnl_nlmsg_next(nlh, &left))
-		check_message(nlh);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t *copy = malloc(size ? size : 1);
-
-	if (!copy)
-		return 0;
-	memcpy(copy, data, size);
-	each_message(copy, size);
+	fuzz_each_message(data, size, check_message);
 	check_request(data, size);
-	free(copy);
 	return 0;
 }

@@ -6,8 +6,8 @@ files are committed, so this only needs running again when a seed changes).
 Seeds give libFuzzer valid starting points that random bytes would take
 long to find: well-formed IHMP messages of several types (among them the
 docs/ihmp.md section 6 examples), message sequences for the receive-path
-harness, and IPv4/IPv6 TCP/UDP packets with correct checksums for the
-packet core. Only documentation addresses are used.
+harness, IPv4/IPv6 TCP/UDP packets with correct checksums for the
+packet core, and NFQUEUE datagrams carrying such packets. Only documentation addresses are used.
 """
 import ipaddress
 import os
@@ -191,6 +191,58 @@ def pkt_seeds():
     }
 
 
+NFQA_PACKET_HDR, NFQA_MARK, NFQA_INDEV, NFQA_OUTDEV = 1, 3, 5, 6
+NFQA_PAYLOAD, NFQA_CAP_LEN, NFQA_SKB_INFO = 10, 13, 14
+NFQA_SKB_CSUMNOTREADY, NFQA_SKB_GSO = 1, 2
+NF_INET_PRE_ROUTING, NF_INET_LOCAL_OUT = 0, 3
+
+
+def nla(t, value):
+    """A netlink attribute, padded to 4 bytes (host byte order header)."""
+    raw = struct.pack("=HH", 4 + len(value), t) + value
+    return raw + b"\0" * (-len(raw) % 4)
+
+
+def nfq_packet(pid, packet, hook=NF_INET_LOCAL_OUT, queue=0, skbinfo=0, cap_len=None,
+               copy=None):
+    """One NFQNL_MSG_PACKET message as the kernel lays it out: the packet
+    header first, the payload last (copy: bytes actually copied)."""
+    proto = 0x0800 if packet[0] >> 4 == 4 else 0x86DD
+    attrs = nla(NFQA_PACKET_HDR, struct.pack(">IHB", pid, proto, hook))
+    attrs += nla(NFQA_MARK, struct.pack(">I", 0x40000000 if hook == NF_INET_LOCAL_OUT else 0))
+    attrs += nla(NFQA_OUTDEV if hook == NF_INET_LOCAL_OUT else NFQA_INDEV, struct.pack(">I", 2))
+    if skbinfo:
+        attrs += nla(NFQA_SKB_INFO, struct.pack(">I", skbinfo))
+    if cap_len is not None:
+        attrs += nla(NFQA_CAP_LEN, struct.pack(">I", cap_len))
+    attrs += nla(NFQA_PAYLOAD, packet if copy is None else packet[:copy])
+    body = struct.pack("=BBH", 0, 0, struct.unpack("=H", struct.pack(">H", queue))[0]) + attrs
+    return struct.pack("=IHHII", 16 + len(body), (3 << 8) | 0, 0, 0, 0) + body
+
+
+def nlmsg_error(err, seq):
+    """An NLMSG_ERROR answering a request of ours (the config ack)."""
+    inner = struct.pack("=IHHII", 16, 0, 0, seq, 0)
+    return struct.pack("=IHHII", 16 + 4 + 16, 2, 0, seq, 0) + struct.pack("=i", err) + inner
+
+
+def nfq_seeds():
+    """Datagrams as the queue socket reads them; the first byte is the
+    harness's room after the datagram (in 16-byte steps)."""
+    v4 = ipv4(6, "192.0.2.1", "203.0.113.130", 40000, 5201, b"x" * 100)
+    v6 = ipv6(17, "2001:db8::1", "2001:db8:c::130", 53000, 5201, b"y" * 64)
+    big = ipv4(6, "192.0.2.1", "203.0.113.130", 40000, 5201, b"z" * 3000)
+    return {
+        "one_v4_tcp": b"\x10" + nfq_packet(1, v4),
+        "one_v6_udp_in": b"\x00" + nfq_packet(2, v6, hook=NF_INET_PRE_ROUTING, queue=1),
+        "three_in_one": b"\x40" + nfq_packet(3, v4) + nfq_packet(4, v6, skbinfo=NFQA_SKB_CSUMNOTREADY)
+        + nfq_packet(5, v4),
+        "gso_big": b"\xff" + nfq_packet(6, big, skbinfo=NFQA_SKB_GSO | NFQA_SKB_CSUMNOTREADY),
+        "truncated_copy": b"\x10" + nfq_packet(7, big, cap_len=len(big), copy=1500),
+        "ack_then_packet": b"\x10" + nlmsg_error(0, 9) + nfq_packet(8, v4),
+    }
+
+
 def write(corpus, seeds):
     d = os.path.join(HERE, "corpus", corpus)
     os.makedirs(d, exist_ok=True)
@@ -204,3 +256,4 @@ if __name__ == "__main__":
     write("fuzz_ihmp_rx", rx_seeds())
     write("fuzz_ctl", ctl_seeds())
     write("fuzz_pkt", pkt_seeds())
+    write("fuzz_nfq", nfq_seeds())
