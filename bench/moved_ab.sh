@@ -18,6 +18,8 @@
 #                    multihomed host whose flow has not moved; once the
 #                    hosts have said HELLO, dimed's queue rules are
 #                    reached, as MH's flows may arrive on either address)
+#     chalt          CH has its second address for the run (with both: two
+#                    multihomed hosts)
 #     norules        (diagnosis) delete both dimeds' jumps to their chains
 #                    once they run: the daemon without the rules' cost
 #     frozen         (diagnosis) SIGSTOP both dimeds once they run: the
@@ -79,10 +81,10 @@ done
 [ -n "$ref" ] || { VARIANTS=(plain:plain "${VARIANTS[@]}"); ref=plain; }
 
 # ---- knobs -------------------------------------------------------------------
-K_PLAIN=0 K_STAY=0 K_BOTH=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
+K_PLAIN=0 K_STAY=0 K_BOTH=0 K_CHALT=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
 knobs_parse() {
 	local spec=$1 k
-	K_PLAIN=0 K_STAY=0 K_BOTH=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
+	K_PLAIN=0 K_STAY=0 K_BOTH=0 K_CHALT=0 K_NORULES=0 K_FROZEN=0 K_CONF=() K_GSO="" K_NICE="" K_BUILD="" K_ENV=() K_CPUMH="" K_CPUCH="" K_CPUC="" K_CPUS="" K_TCP=""
 	[ "$spec" != "${spec#*:}" ] || return 0
 	IFS=, read -r -a knobs <<<"${spec#*:}"
 	for k in "${knobs[@]}"; do
@@ -91,6 +93,7 @@ knobs_parse() {
 		stay) K_STAY=1 ;;
 		track) K_CONF+=("track-connections yes") ;;
 		both) K_BOTH=1 ;;
+		chalt) K_CHALT=1 ;;
 		norules) K_NORULES=1 ;;
 		frozen) K_FROZEN=1 ;;
 		conf=*=*) k=${k#conf=} K_CONF+=("${k%%=*} ${k#*=}") ;;
@@ -203,6 +206,7 @@ run_variant() {
 	renice -n "${K_NICE:-0}" -p "$SERVER_PID" >/dev/null
 	NOTE=""
 	((!K_BOTH)) || tb_mh_attach 2 2>/dev/null
+	((!K_CHALT)) || tb_ch_add_alt 2>/dev/null
 	((K_PLAIN)) || dimed_up
 	# shellcheck disable=SC2086 # K_TCP is a list of options
 	tb_exec mh ${K_NICE:+nice -n "$K_NICE"} ${K_CPUC:+taskset -c "$K_CPUC"} iperf3 -c $TB_CH_4 -B $TB_MH1_4 -t "$DURATION" -i 1 -f m \
@@ -245,6 +249,10 @@ run_variant() {
 		fi
 	fi
 	((!K_BOTH)) || tb_mh_detach 2 2>/dev/null
+	if ((K_CHALT)); then
+		ip -n "$(tb_ns ch)" addr del $TB_CH_ALT_4/25 dev eth0
+		ip -n "$(tb_ns ch)" -6 addr del $TB_CH_ALT_6/64 dev eth0
+	fi
 	[ -z "$K_GSO" ] || set_gso "$DEFAULT_GSO"
 	RATE=$(mean_after_skip "$log")
 }
