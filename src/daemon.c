@@ -1791,6 +1791,10 @@ static int ctl_stats(void *ctx, ctl_stat_fn emit, void *emit_ctx)
 		EMIT("rules_steering_errors", rs.steering_errors);
 		EMIT("rules_chains_pruned", rs.chains_pruned);
 		EMIT("rules_steering_on_max_us", rs.steering_on_max_us);
+		EMIT("rules_lanes_bound", rs.lanes_bound);
+		EMIT("rules_lane_binds", rs.lane_binds);
+		EMIT("rules_lane_unbinds", rs.lane_unbinds);
+		EMIT("rules_lane_overflows", rs.lane_overflows);
 	}
 	EMIT("state_writes", d->state_writes);
 	EMIT("state_write_errors", d->state_write_errors);

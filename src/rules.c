@@ -44,6 +44,18 @@ static const char *const set_names[RULES_SET_COUNT][2] = {
 	[RULES_SET_IN_LOCAL] = { "dime-in4-l", "dime-in6-l" },
 };
 
+#define LANE_NAMES(v) { "dime-in" v "-r0", "dime-in" v "-r1", "dime-in" v "-r2", "dime-in" v "-r3", \
+			"dime-in" v "-r4", "dime-in" v "-r5", "dime-in" v "-r6", "dime-in" v "-r7" }
+static const char *const lane_names[2][RULES_LANES] = { LANE_NAMES("4"), LANE_NAMES("6") };
+_Static_assert(RULES_LANES == 8, "lane_names lists eight lanes");
+
+const char *rules_lane_set_name(int family, unsigned k)
+{
+	if (k >= RULES_LANES || (family != AF_INET && family != AF_INET6))
+		return NULL;
+	return lane_names[family == AF_INET6][k];
+}
+
 const char *rules_set_name(enum rules_set set, int family)
 {
 	if ((unsigned)set >= RULES_SET_COUNT || (family != AF_INET && family != AF_INET6))
@@ -128,6 +140,26 @@ int rules_render_install(const struct rules_config *cfg, int family, char *buf, 
 	if (cfg->track_connections)
 		textbuf_printf(&t, "-A %s -m conntrack --ctstate INVALID -j RETURN\n", RULES_CHAIN_OUT);
 	textbuf_printf(&t, "COMMIT\n");
+	return textbuf_result(&t);
+}
+
+int rules_render_lane(const struct rules_config *cfg, unsigned k, const struct dime_addr *local, bool on,
+		      char *buf, size_t size)
+{
+	struct textbuf t = { .buf = buf, .size = size };
+	char addr[DIME_ADDR_STRLEN];
+	const char *set = rules_lane_set_name(local->family, k);
+
+	if (size == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	if (!set)
+		return -EINVAL;
+	dime_addr_fmt(local, addr, sizeof(addr));
+	/* The form iptables-save prints, so that take-over finds it. */
+	textbuf_printf(&t, "*raw\n%s %s -d %s/%u -m set --match-set %s src -j NFQUEUE --queue-num %u\nCOMMIT\n",
+		       on ? "-A" : "-D", RULES_CHAIN_IN, addr, local->family == AF_INET6 ? 128u : 32u, set,
+		       cfg->queue_in);
 	return textbuf_result(&t);
 }
 
@@ -698,6 +730,14 @@ static struct {
 	int steer_err[4];	/* a failed "on" within one rules_pairs_apply */
 	uint64_t empty_since[4];	/* 0: not empty, or not yet seen empty */
 	uint64_t retry_at[4];		/* after a failed "off" */
+	/* Inbound lanes (rules.h), by family index. */
+	struct lane {
+		struct dime_addr local;	/* bound to this local locator */
+		uint32_t nodes;		/* counted remotes in its set */
+		bool bound;		/* its rule is in DIME-IN */
+		bool reserved;		/* the earlier run's (take-over): left alone */
+		uint64_t empty_since;
+	} lanes[2][RULES_LANES];
 	struct rules_stats stats;
 } st;
 
@@ -706,12 +746,29 @@ static size_t fam_index(int family)
 	return family == AF_INET6;
 }
 
+/* Slots past the columns' are the lanes': family index * RULES_LANES + k. */
+#define LANE_SLOT0 (RULES_SET_COUNT * 2)
+
+static uint8_t lane_slot(size_t fam, unsigned k)
+{
+	return (uint8_t)(LANE_SLOT0 + fam * RULES_LANES + k);
+}
+
+static struct lane *slot_lane(uint8_t slot)
+{
+	if (slot < LANE_SLOT0)
+		return NULL;
+	return &st.lanes[(slot - LANE_SLOT0) / RULES_LANES][(slot - LANE_SLOT0) % RULES_LANES];
+}
+
 /* The gate (gate_of) whose chain matches the set of a slot (slot_of). */
 static size_t slot_gate(uint8_t slot)
 {
 	enum rules_set set = (enum rules_set)(slot / 2);
 	bool out = set == RULES_SET_OUT_LOCAL || set == RULES_SET_OUT_REMOTE || set == RULES_SET_OUT_DST;
 
+	if (slot >= LANE_SLOT0)
+		return (size_t)((slot - LANE_SLOT0) / RULES_LANES) * 2;	/* DIME-IN of its family */
 	return (size_t)(slot % 2) * 2 + out;
 }
 
@@ -802,6 +859,8 @@ static struct pnode *count_get(uint8_t slot, const struct dime_addr *addr)
 	st.buckets[j] = n;
 	st.naddrs++;
 	st.gate_addrs[slot_gate(slot)]++;
+	if (slot_lane(slot))
+		slot_lane(slot)->nodes++;
 	return n;
 }
 
@@ -817,6 +876,8 @@ static void count_release(struct pnode *n)
 	if (*pp) {
 		*pp = n->next;
 		st.gate_addrs[slot_gate(n->slot)]--;
+		if (slot_lane(n->slot))
+			slot_lane(n->slot)->nodes--;
 		free(n);
 		st.naddrs--;
 	}
@@ -834,6 +895,8 @@ static uint8_t slot_of(enum rules_set set, int family)
 
 static const char *slot_set_name(uint8_t slot)
 {
+	if (slot >= LANE_SLOT0)
+		return lane_names[(slot - LANE_SLOT0) / RULES_LANES][(slot - LANE_SLOT0) % RULES_LANES];
 	return set_names[slot / 2][slot % 2];
 }
 
@@ -899,6 +962,93 @@ static int steering_need(int family, enum rules_dir dir)
 	return 0;
 }
 
+/* ---- inbound lanes (rules.h) ------------------------------------------------- */
+
+int rules_lane_of(const struct dime_addr *local)
+{
+	size_t f = fam_index(local->family);
+
+	for (unsigned k = 0; k < RULES_LANES; k++)
+		if (st.lanes[f][k].bound && !st.lanes[f][k].reserved &&
+		    dime_addr_eq(&st.lanes[f][k].local, local))
+			return (int)k;
+	return -1;
+}
+
+static int lane_rule(unsigned k, const struct dime_addr *local, bool on)
+{
+	char text[256];
+	int rc = rules_render_lane(&st.cfg, k, local, on, text, sizeof(text));
+
+	if (rc >= 0)
+		rc = run_tool(restore_tool(local->family), restore_args, text, NULL, false);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * The lane for pairs with LOCAL: the one bound to it, else a free one bound
+ * now (its rule appended to DIME-IN, synchronously: the pair's remote goes
+ * in its set right after). -1 when none is free or the rule fails: the
+ * pair then goes in the columns, which match it too (and more).
+ */
+static int lane_bind(const struct dime_addr *local)
+{
+	size_t f = fam_index(local->family);
+	int k = rules_lane_of(local);
+	char addr[DIME_ADDR_STRLEN];
+	int rc;
+
+	if (k >= 0)
+		return k;
+	for (unsigned i = 0; i < RULES_LANES; i++) {
+		struct lane *l = &st.lanes[f][i];
+
+		if (l->bound || l->reserved || l->nodes)
+			continue;
+		if ((rc = lane_rule(i, local, true)) < 0) {
+			log_warn_e(-rc, "rules: no inbound lane for %s (its rule failed); its pairs use the columns",
+				   dime_addr_fmt(local, addr, sizeof(addr)));
+			return -1;
+		}
+		*l = (struct lane){ .local = *local, .bound = true };
+		st.stats.lane_binds++;
+		log_debug("rules: inbound lane %u bound to %s", i, dime_addr_fmt(local, addr, sizeof(addr)));
+		return (int)i;
+	}
+	st.stats.lane_overflows++;
+	return -1;
+}
+
+/* Lanes whose pairs all went are unbound RULES_IDLE_MS later (a hand-off's
+ * remove-then-add of pairs keeps its lane). */
+static void lanes_idle(uint64_t now_ms)
+{
+	char addr[DIME_ADDR_STRLEN];
+
+	for (size_t f = 0; f < 2; f++) {
+		for (unsigned k = 0; k < RULES_LANES; k++) {
+			struct lane *l = &st.lanes[f][k];
+
+			if (!l->bound || l->reserved || l->nodes) {
+				l->empty_since = 0;
+				continue;
+			}
+			if (!l->empty_since) {
+				l->empty_since = now_ms + 1;
+				continue;
+			}
+			if (now_ms + 1 - l->empty_since < RULES_IDLE_MS)
+				continue;
+			l->empty_since = 0;
+			if (lane_rule(k, &l->local, false) < 0)
+				continue;	/* logged; tried again next tick */
+			l->bound = false;
+			st.stats.lane_unbinds++;
+			log_debug("rules: inbound lane %u of %s unbound", k, dime_addr_fmt(&l->local, addr, sizeof(addr)));
+		}
+	}
+}
+
 /* An empty base chain with policy accept does nothing but still costs every
  * packet a hook call; iptables-nft creates raw PREROUTING and mangle OUTPUT
  * for our jumps and leaves them when the jumps go. Delete the one of gate G
@@ -927,6 +1077,8 @@ void rules_idle(uint64_t now_ms)
 {
 	char name[32];
 
+	if (st.installed)
+		lanes_idle(now_ms);
 	for (size_t g = 0; g < 4; g++) {
 		int rc;
 
@@ -962,9 +1114,12 @@ void rules_idle(uint64_t now_ms)
 void rules_get_stats(struct rules_stats *out)
 {
 	*out = st.stats;
+	out->lanes_bound = 0;
 	for (size_t f = 0; f < 2; f++) {
 		out->on_in[f] = st.steer_on[f * 2];
 		out->on_out[f] = st.steer_on[f * 2 + 1];
+		for (unsigned k = 0; k < RULES_LANES; k++)
+			out->lanes_bound += st.lanes[f][k].bound;
 	}
 }
 
@@ -1021,6 +1176,8 @@ static void count_ops(struct rules_pair_op *ops, size_t n, struct pnode **nodes,
 		enum rules_set sa = op->dir == RULES_OUT ? RULES_SET_OUT_LOCAL : RULES_SET_IN_REMOTE;
 		enum rules_set sb = op->dir == RULES_OUT ? RULES_SET_OUT_REMOTE : RULES_SET_IN_LOCAL;
 		struct pnode *na, *nb;
+		uint8_t slot_a;
+		int lane;
 
 		nodes[2 * i] = nodes[2 * i + 1] = NULL;
 		op->result = pair_check(op);
@@ -1028,8 +1185,21 @@ static void count_ops(struct rules_pair_op *ops, size_t n, struct pnode **nodes,
 			continue;
 		if (!op->del && (op->result = steering_need(op->a.family, op->dir)) < 0)
 			continue;
+		/* Inbound, the remote goes in the lane of the local when there
+		 * is one (a del: when the pair was counted there). */
+		slot_a = slot_of(sa, op->a.family);
+		if (op->dir == RULES_IN) {
+			lane = op->del ? rules_lane_of(&op->b) : lane_bind(&op->b);
+			if (lane >= 0) {
+				uint8_t ls = lane_slot(fam_index(op->a.family), (unsigned)lane);
+				struct pnode *ln = op->del ? count_find(ls, &op->a) : NULL;
+
+				if (!op->del || (ln && ln->count > 0))
+					slot_a = ls;
+			}
+		}
 		if (op->del) {
-			na = count_find(slot_of(sa, op->a.family), &op->a);
+			na = count_find(slot_a, &op->a);
 			nb = count_find(slot_of(sb, op->b.family), &op->b);
 			if (!na || !nb || na->count == 0 || nb->count == 0) {
 				op->result = -ENOENT;
@@ -1038,7 +1208,7 @@ static void count_ops(struct rules_pair_op *ops, size_t n, struct pnode **nodes,
 			na->count--;
 			nb->count--;
 		} else {
-			na = count_get(slot_of(sa, op->a.family), &op->a);
+			na = count_get(slot_a, &op->a);
 			nb = na ? count_get(slot_of(sb, op->b.family), &op->b) : NULL;
 			if (!nb) {
 				if (na)
@@ -1267,6 +1437,12 @@ static int remove_all(bool stale)
 			if (r < 0 && !first)
 				first = r;
 		}
+		for (unsigned k = 0; k < RULES_LANES; k++) {
+			int r = destroy_set(lane_names[i][k], &found_sets);
+
+			if (r < 0 && !first)
+				first = r;
+		}
 	}
 	/* The base chains our jumps made iptables-nft create, if left empty. */
 	for (size_t g = 0; g < 4; g++)
@@ -1278,6 +1454,7 @@ static int remove_all(bool stale)
 	memset(st.steer_kept, 0, sizeof(st.steer_kept));
 	memset(st.empty_since, 0, sizeof(st.empty_since));
 	memset(st.retry_at, 0, sizeof(st.retry_at));
+	memset(st.lanes, 0, sizeof(st.lanes));
 	if (stale && (found || found_sets))
 		log_notice("rules: removed leftovers of an earlier run: rules of %u address families, %u sets",
 			   found, found_sets);
@@ -1311,6 +1488,13 @@ static int create_sets(int family)
 		if (rc < 0)
 			return rc;
 	}
+	for (unsigned k = 0; k < RULES_LANES; k++) {
+		int rc = ipset_create(st.ipset, rules_lane_set_name(family, k), "hash:ip", family,
+				      RULES_SET_MAXELEM);
+
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -1330,8 +1514,8 @@ static int install_rules(const struct rules_config *cfg, int family)
  * in place of the chain's declaration. Fails (and the caller falls back)
  * when the earlier run's chain or jump is not there.
  */
-static int render_take_over(const struct rules_config *cfg, int family, const bool steering[2], char *out,
-			    size_t size)
+static int render_take_over(const struct rules_config *cfg, int family, const bool steering[2],
+			    const char *lanes_text, char *out, size_t size)
 {
 	char text[4096];
 	const char *decl[2] = { ":" RULES_CHAIN_IN " - [0:0]\n", ":" RULES_CHAIN_OUT " - [0:0]\n" };
@@ -1359,6 +1543,15 @@ static int render_take_over(const struct rules_config *cfg, int family, const bo
 				table = i;
 			}
 		}
+		/* The earlier run's lane rules go back before the jump. */
+		if (table == 0 && len == strlen("COMMIT\n") && memcmp(p, "COMMIT\n", len) == 0) {
+			if (o + strlen(lanes_text) + 1 > size)
+				return -ENOSPC;
+			memcpy(out + o, lanes_text, strlen(lanes_text));
+			o += strlen(lanes_text);
+			if (!steering[0])
+				table = -1;
+		}
 		/* The jump goes back in the same transaction: steering stays on. */
 		if (table >= 0 && steering[table] && len == strlen("COMMIT\n") && memcmp(p, "COMMIT\n", len) == 0) {
 			jump = (struct textbuf){ .buf = jbuf, .size = sizeof(jbuf) };
@@ -1379,9 +1572,38 @@ static int render_take_over(const struct rules_config *cfg, int family, const bo
 	return 0;
 }
 
+/*
+ * The lane rules in SAVE (iptables-save of FAMILY): appended to LANES as
+ * they are, their lanes marked in RESERVED. Take-over puts them back so
+ * the earlier run's pairs stay steered; this run leaves those lanes alone.
+ */
+static void earlier_lanes(const char *save, int family, struct textbuf *lanes, bool reserved[RULES_LANES])
+{
+	for (const char *line = save; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (starts(line, len, "-A " RULES_CHAIN_IN " ")) {
+			for (unsigned k = 0; k < RULES_LANES; k++) {
+				char needle[48];
+				const char *hit;
+
+				snprintf(needle, sizeof(needle), "--match-set %s src ", lane_names[family == AF_INET6][k]);
+				hit = strstr(line, needle);
+				if (hit && hit < line + len) {
+					reserved[k] = true;
+					textbuf_put(lanes, line, len);
+					textbuf_put(lanes, "\n", 1);
+				}
+			}
+		}
+		line = nl ? nl + 1 : line + len;
+	}
+}
+
 /* Which of its jumps the earlier run of FAMILY had in place: on[0] raw
- * PREROUTING -> DIME-IN, on[1] mangle OUTPUT -> DIME-OUT. */
-static int earlier_steering(int family, bool on[2])
+ * PREROUTING -> DIME-IN, on[1] mangle OUTPUT -> DIME-OUT; and its lanes. */
+static int earlier_steering(int family, bool on[2], struct textbuf *lanes, bool reserved[RULES_LANES])
 {
 	struct sbuf save = { 0 };
 	int rc = run_tool(save_tool(family), NULL, NULL, &save, true);
@@ -1391,6 +1613,9 @@ static int earlier_steering(int family, bool on[2])
 
 		on[0] = strstr(t, "\n-A PREROUTING -j " RULES_CHAIN_IN "\n") != NULL;
 		on[1] = strstr(t, "\n-A OUTPUT -j " RULES_CHAIN_OUT "\n") != NULL;
+		earlier_lanes(t, family, lanes, reserved);
+		if (lanes->overflow)
+			rc = -ENOSPC;
 	}
 	sbuf_free(&save);
 	return rc;
@@ -1398,10 +1623,11 @@ static int earlier_steering(int family, bool on[2])
 
 static int take_over(const struct rules_config *cfg)
 {
-	char text[4096 + 256];
+	char text[4096 + 256 + RULES_LANES * 160];
 	bool steering[4] = { false, false, false, false };	/* by gate */
 	char kept_text[128] = "";
 	struct textbuf kept = { .buf = kept_text, .size = sizeof(kept_text) };
+	unsigned lanes_kept = 0;
 	int rc = ipset_ready();
 
 	if (rc < 0)
@@ -1413,11 +1639,17 @@ static int take_over(const struct rules_config *cfg)
 			rc = create_sets(families[i]);
 	ipset_keep_contents(st.ipset, false);
 	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		char lanes_buf[RULES_LANES * 160] = "";
+		struct textbuf lanes = { .buf = lanes_buf, .size = sizeof(lanes_buf) };
+		bool reserved[RULES_LANES] = { false };
+
 		if (!family_wanted(cfg, families[i]))
 			continue;
-		rc = earlier_steering(families[i], &steering[i * 2]);
+		rc = earlier_steering(families[i], &steering[i * 2], &lanes, reserved);
 		if (rc == 0)
-			rc = render_take_over(cfg, families[i], &steering[i * 2], text, sizeof(text));
+			rc = render_take_over(cfg, families[i], &steering[i * 2], lanes_buf, text, sizeof(text));
+		for (unsigned k = 0; rc == 0 && k < RULES_LANES; k++)
+			st.lanes[i][k] = (struct lane){ .bound = reserved[k], .reserved = reserved[k] };
 		if (rc == 0)
 			rc = run_tool(restore_tool(families[i]), restore_args, text, NULL, true);
 	}
@@ -1433,8 +1665,11 @@ static int take_over(const struct rules_config *cfg)
 		if (steering[g])
 			textbuf_printf(&kept, "%s%s", kept.len ? ", " : "", gate_name(g, name, sizeof(name)));
 	}
-	log_info("rules: taken over from the earlier run, sets kept, steering kept on for this run: %s (queue out %u, in %u)",
-		 kept.len ? kept_text : "none", cfg->queue_out, cfg->queue_in);
+	for (size_t f = 0; f < 2; f++)
+		for (unsigned k = 0; k < RULES_LANES; k++)
+			lanes_kept += st.lanes[f][k].reserved;
+	log_info("rules: taken over from the earlier run, sets kept, steering kept on for this run: %s (queue out %u, in %u); %u inbound lanes kept",
+		 kept.len ? kept_text : "none", cfg->queue_out, cfg->queue_in, lanes_kept);
 	return 0;
 }
 

@@ -102,6 +102,33 @@ struct rules_pair_op {
 /* The kernel name of a set ("dime-out4-l"); family AF_INET or AF_INET6. */
 const char *rules_set_name(enum rules_set set, int family);
 
+/*
+ * Inbound lanes: exact (remote, local) pairs, as this kernel's ipset has
+ * no pair type. Lane K of a family is bound to one local locator L while
+ * pairs with L exist: one rule in DIME-IN queues packets to L from an
+ * address in the lane's set ("dime-in4-r0"), which holds the remotes
+ * paired with L. The two columns (dime-in4-r, dime-in4-l) would match
+ * every remote of one pair with every local of another: between two
+ * multihomed hosts, the identifier pair of a flow that never moved. Pairs
+ * of a local beyond RULES_LANES bound lanes still use the columns (only
+ * more is queued). Every pair's local stays in dime-in4-l for the ICMP
+ * error rules.
+ */
+#define RULES_LANES 8
+
+/* The set of inbound lane K of FAMILY ("dime-in4-r0"); NULL if out of range. */
+const char *rules_lane_set_name(int family, unsigned k);
+
+/*
+ * Pure: the restore input that appends (on) or deletes the rule of lane K
+ * of LOCAL's family, bound to LOCAL. Length, -ENOSPC or -EINVAL.
+ */
+int rules_render_lane(const struct rules_config *cfg, unsigned k, const struct dime_addr *local, bool on,
+		      char *buf, size_t size);
+
+/* The lane bound to LOCAL now, or -1 (its pairs, if any, use the columns). */
+int rules_lane_of(const struct dime_addr *local);
+
 /* 0 or -EINVAL (with a message naming the field). */
 int rules_config_check(const struct rules_config *cfg);
 
@@ -186,6 +213,10 @@ struct rules_stats {
 	uint64_t steering_errors;	/* failed attempts either way */
 	uint64_t chains_pruned;	/* empty base chains deleted */
 	uint64_t steering_on_max_us;	/* longest switch-on (the restore run) */
+	uint64_t lanes_bound;	/* inbound lanes bound to a local address now */
+	uint64_t lane_binds;	/* lane rules added */
+	uint64_t lane_unbinds;	/* ... and deleted after their pairs went */
+	uint64_t lane_overflows;	/* inbound pairs put in the columns: no lane free */
 	bool on_in[2];		/* [0] IPv4, [1] IPv6: jump to DIME-IN in place */
 	bool on_out[2];		/* ... to DIME-OUT */
 };

@@ -41,6 +41,9 @@ tb_wait_for 10 "the state file" test -s "$TB_TMP/mh.state"
 grep -q "^pin $MH1\$" "$TB_TMP/mh.state" || tb_fail "state file does not list the pin $MH1"
 tb_sleep 1
 
+# The inbound lane rules of the moved host (rules.h), to be kept.
+tb_exec mh iptables-save -t raw | grep -- "^-A DIME-IN -d .* -m set --match-set dime-in4-r[0-7] src" \
+	>"$TB_TMP/lanes-before" || tb_fail "no inbound lane rule on MH after the hand-off"
 pid=$(dimed_pid mh)
 [ -n "$pid" ] || tb_fail "dimed on MH is not running"
 kill -KILL "$pid"
@@ -57,6 +60,12 @@ tb_exec mh ip -o addr show dev lo | grep -q " $MH1/" || tb_fail "the pin was flu
 grep -q "rules: taken over from the earlier run, sets kept, steering kept on for this run: IPv4 DIME-IN, IPv4 DIME-OUT (" "$TB_TMP/dimed-mh2.log" ||
 	tb_fail "rules not taken over: $(grep 'rules:' "$TB_TMP/dimed-mh2.log" | head -n 3)"
 tb_exec mh ip rule show | grep -q "from $MH1 lookup 53713" || tb_fail "the pin lost its fallback rule"
+# The earlier run's lane rules are back in the same transaction.
+while read -r rule; do
+	tb_exec mh iptables-save -t raw | grep -qxF -- "$rule" || tb_fail "lane rule lost at take-over: $rule"
+done <"$TB_TMP/lanes-before"
+grep -q "; $(wc -l <"$TB_TMP/lanes-before") inbound lanes kept" "$TB_TMP/dimed-mh2.log" ||
+	tb_fail "take-over did not keep the lanes: $(grep 'taken over' "$TB_TMP/dimed-mh2.log")"
 
 tb_wait_log 40 tcp_rx "result="
 tb_wait_log 40 udp_rx "result="

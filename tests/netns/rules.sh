@@ -30,6 +30,8 @@ PROBE=$TB_BUILD_DIR/tests/tools/dime-rules-probe
 MARK=0x40000000
 IHMP=4010
 ALL_SETS="dime-out4-l dime-out4-r dime-odst4 dime-in4-r dime-in4-l dime-out6-l dime-out6-r dime-odst6 dime-in6-r dime-in6-l"
+# The inbound lanes' sets (rules.h), eight per family.
+ALL_SETS="$ALL_SETS $(for v in 4 6; do for k in 0 1 2 3 4 5 6 7; do printf 'dime-in%s-r%s ' $v $k; done; done)"
 
 probe() { tb_exec mh "$PROBE" "$@"; }
 
@@ -83,6 +85,8 @@ check_install() {
 			tb_fail "IPv$v: DIME-OUT is not the first rule of mangle OUTPUT"
 		grep -q -- "-A DIME-IN -m set --match-set dime-in$v-r src -m set --match-set dime-in$v-l dst -j NFQUEUE --queue-num 4$" "$TB_TMP/installed$v" ||
 			tb_fail "IPv$v: inbound queue rule missing"
+		grep -q -- "-A DIME-IN -d .* -m set --match-set dime-in$v-r0 src -j NFQUEUE --queue-num 4$" "$TB_TMP/installed$v" ||
+			tb_fail "IPv$v: inbound lane rule missing"
 		grep -q -- "-A DIME-OUT -m set --match-set dime-odst$v dst -j NFQUEUE --queue-num 3$" "$TB_TMP/installed$v" ||
 			tb_fail "IPv$v: odst queue rule missing"
 		grep -q -- "--queue-bypass" "$TB_TMP/installed$v" && tb_fail "IPv$v: a rule fails open (--queue-bypass)"
@@ -114,7 +118,7 @@ check_install() {
 	else
 		tb_log "install: conntrack(8) not installed, tracking not checked"
 	fi
-	tb_log "install: no jump until a member, then DIME-IN/DIME-OUT first in raw/mangle (IPv4, IPv6), 10 hash:ip sets, host rules kept, conntrack only with track-connections"
+	tb_log "install: no jump until a member, then DIME-IN/DIME-OUT first in raw/mangle (IPv4, IPv6), 26 hash:ip sets, host rules kept, conntrack only with track-connections"
 }
 
 # jumps NODE 4|6: how many jumps to our chains that family has.
@@ -180,7 +184,8 @@ check_pairs() {
 	# The kernel's view agrees with the probe's (ipset(8) as the referee).
 	probe install ipv6=1 , add-pair out $M $C , add-pair in $C $M >/dev/null
 	tb_exec mh ipset test dime-out4-l $M 2>/dev/null || tb_fail "pairs: ipset(8) does not see $M in dime-out4-l"
-	tb_exec mh ipset test dime-in4-r $C 2>/dev/null || tb_fail "pairs: ipset(8) does not see $C in dime-in4-r"
+	tb_exec mh ipset test dime-in4-r0 $C 2>/dev/null || tb_fail "pairs: ipset(8) does not see $C in lane dime-in4-r0"
+	tb_exec mh ipset test dime-in4-l $M 2>/dev/null || tb_fail "pairs: ipset(8) does not see $M in dime-in4-l"
 	# A kernel refusal (the remote column swapped for a full set) undoes
 	# the add: the local address keeps its old count, the new one is not
 	# counted, and a batch that fails entirely leaves nothing behind.
@@ -226,7 +231,7 @@ check_steering() {
 	# IHMP to its port from the same peer is exempt.
 	probe install ipv6=1 , add-pair in $TB_CH_4 $TB_MH1_4 >/dev/null
 	reaches $TB_CH_4 && tb_fail "steering: inbound steered reply delivered"
-	[ "$(pkts 4 raw "dime-in4-l dst -j NFQUEUE")" -gt 0 ] || tb_fail "steering: in pair rule never matched"
+	[ "$(pkts 4 raw "dime-in4-r0 src -j NFQUEUE")" -gt 0 ] || tb_fail "steering: in pair's lane rule never matched"
 	before=$(pkts 4 raw "--dport $IHMP -j RETURN")
 	tb_exec ch "$PROBE" udp-send 5555 $TB_MH1_4 $IHMP >/dev/null
 	tb_wait_for 2 "IHMP to MH exempted" ihmp_in_counted "$before"
@@ -291,6 +296,44 @@ check_bench() {
 	tb_log "bench: $(grep bench-pairs "$TB_TMP/bench.log")"
 }
 
+# CH's NFQUEUE rules' packet counts, summed.
+queued() {
+	tb_exec ch iptables-save -c -t raw |
+		awk '/-j NFQUEUE/ { gsub(/[][]/, "", $1); split($1, c, ":"); s += c[1] } END { print s + 0 }'
+}
+
+# Inbound pairs are exact (lanes): CH multihomed (C, A), MH known by two
+# addresses (M1, M2). Pairs (M2, C) and (M1, A) must not match (M1, C),
+# the identifier pair of a flow that never moved, as the two columns did.
+check_lanes() {
+	local M1=$TB_MH1_4 M2=$TB_MH2_4 C=$TB_CH_4 A=$TB_CH_ALT_4 n before
+	tb_ch_add_alt
+	tb_exec ch "$PROBE" install , add-pair in $M2 $C , add-pair in $M1 $A \
+		, expect-pair in $M2 $C present , expect-pair in $M1 $A present \
+		, expect-pair in $M1 $C absent , expect-pair in $M2 $A absent >"$TB_TMP/lanes.log" 2>&1 ||
+		tb_fail "lanes: $(tail -n 3 "$TB_TMP/lanes.log")"
+	[ "$(grep -c '(lane)' "$TB_TMP/lanes.log")" = 4 ] || tb_fail "lanes: pairs not in lanes: $(cat "$TB_TMP/lanes.log")"
+	n=$(tb_exec ch iptables-save -t raw | grep -c -- "-A DIME-IN -d .* -m set --match-set dime-in4-r[0-7] src -j NFQUEUE" || true)
+	[ "$n" = 2 ] || tb_fail "lanes: $n lane rules in DIME-IN, want 2"
+	before=$(queued)
+	tb_exec mh bash -c "echo unmoved >/dev/udp/$C/9"
+	sleep 0.3
+	[ "$(queued)" = "$before" ] || tb_fail "lanes: a packet $M1 -> $C (no pair) was queued"
+	tb_exec mh bash -c "echo lane >/dev/udp/$A/9"
+	sleep 0.3
+	[ "$(queued)" -gt "$before" ] || tb_fail "lanes: a packet $M1 -> $A (a lane's pair) was not queued"
+	# A lane whose pairs went is unbound after the idle time, in the same
+	# process (the probe's rules_idle), and its rule goes.
+	tb_exec ch "$PROBE" install , add-pair in $M2 $C , del-pair in $M2 $C , idle 0 , idle 1000 \
+		, sh "iptables-save -t raw | grep -q 'match-set dime-in4-r0 src'" , idle 2100 \
+		, fails sh "iptables-save -t raw | grep -q 'match-set dime-in4-r0 src'" >"$TB_TMP/unbind.log" 2>&1 ||
+		tb_fail "lanes: unbinding: $(tail -n 3 "$TB_TMP/unbind.log")"
+	tb_exec ch "$PROBE" remove >/dev/null
+	ip -n "$(tb_ns ch)" addr del $A/25 dev eth0
+	ip -n "$(tb_ns ch)" -6 addr del $TB_CH_ALT_6/64 dev eth0
+	tb_log "lanes: inbound pairs exact (no identifier pair matched across two multihomed hosts), unbound when idle"
+}
+
 check_remove() {
 	local v n
 	probe install ipv6=1 , add-pair out $TB_MH1_4 $TB_CH_4 >/dev/null
@@ -329,5 +372,6 @@ check_steering
 check_stale
 check_errors
 check_bench
+check_lanes
 check_remove
 tb_log "PASS: rules and ipsets"

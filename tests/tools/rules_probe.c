@@ -12,7 +12,9 @@
  *   install [ipv6=0|1] [qout=N] [qin=N] [port=N] [mark=N]   (defaults 0 1 4010 0x40000000)
  *   remove | remove-stale
  *   add-pair|del-pair out|in A B        counted pair operations
- *   expect-pair out|in A B present|absent   both columns hold (or not) A and B
+ *   expect-pair out|in A B present|absent   the pair is matched (or not): both
+ *                                       columns hold A and B, or, inbound, B's
+ *                                       lane set holds A and dime-in4-l holds B
  *   odst-add A | odst-del A
  *   create SET inet|inet6 [MAXELEM] | destroy SET | flush SET   raw ipset
  *   add-ip SET A | del-ip SET A | test-ip SET A | expect-ip SET A present|absent
@@ -141,19 +143,22 @@ static int cmd_expect_pair(int argc, char **argv)
 {
 	struct dime_addr a, b;
 	enum rules_dir dir;
-	int want, ra, rb;
+	int want, ra, rb, lane;
 
 	if (argc != 5 || dir_arg(argv[1], &dir) < 0 || addr_arg(argv[2], &a) < 0 ||
 	    addr_arg(argv[3], &b) < 0 || expect_word(argv[4], &want) < 0 || raw_ready() < 0)
 		return -EINVAL;
-	ra = ipset_test_ip(raw, rules_set_name(dir == RULES_OUT ? RULES_SET_OUT_LOCAL : RULES_SET_IN_REMOTE,
-					       a.family), &a);
+	/* Inbound, the remote is in the lane of the local when it has one. */
+	lane = dir == RULES_IN ? rules_lane_of(&b) : -1;
+	ra = ipset_test_ip(raw, lane >= 0 ? rules_lane_set_name(a.family, (unsigned)lane) :
+			   rules_set_name(dir == RULES_OUT ? RULES_SET_OUT_LOCAL : RULES_SET_IN_REMOTE, a.family),
+			   &a);
 	rb = ipset_test_ip(raw, rules_set_name(dir == RULES_OUT ? RULES_SET_OUT_REMOTE : RULES_SET_IN_LOCAL,
 					       b.family), &b);
 	if (ra < 0 || rb < 0)
 		return ra < 0 ? ra : rb;
-	printf("pair %s %s %s: %s/%s\n", argv[1], argv[2], argv[3], ra ? "present" : "absent",
-	       rb ? "present" : "absent");
+	printf("pair %s %s %s: %s/%s%s\n", argv[1], argv[2], argv[3], ra ? "present" : "absent",
+	       rb ? "present" : "absent", lane >= 0 ? " (lane)" : "");
 	return (ra && rb) == want ? 0 : -EDOM;
 }
 

@@ -389,6 +389,29 @@ START_TEST(test_remove_bounds)
 }
 END_TEST
 
+/* A lane's rule, as iptables-save prints it back (take-over finds it so). */
+START_TEST(test_lane_text)
+{
+	struct dime_addr v4, v6;
+	char buf[256];
+
+	ck_assert_int_eq(dime_addr_parse(&v4, "203.0.113.130"), 0);
+	ck_assert_int_eq(dime_addr_parse(&v6, "2001:db8:c::130"), 0);
+	ck_assert_int_gt(rules_render_lane(&cfg, 0, &v4, true, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "*raw\n-A DIME-IN -d 203.0.113.130/32 -m set --match-set dime-in4-r0 src "
+			      "-j NFQUEUE --queue-num 1\nCOMMIT\n");
+	ck_assert_int_gt(rules_render_lane(&cfg, 7, &v6, false, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "*raw\n-D DIME-IN -d 2001:db8:c::130/128 -m set --match-set dime-in6-r7 src "
+			      "-j NFQUEUE --queue-num 1\nCOMMIT\n");
+	ck_assert_int_eq(rules_render_lane(&cfg, RULES_LANES, &v4, true, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(rules_render_lane(&cfg, 0, &v4, true, buf, 16), -ENOSPC);
+	ck_assert_ptr_null(rules_lane_set_name(AF_INET, RULES_LANES));
+	ck_assert_str_eq(rules_lane_set_name(AF_INET6, 3), "dime-in6-r3");
+	/* Nothing bound before install. */
+	ck_assert_int_eq(rules_lane_of(&v4), -1);
+}
+END_TEST
+
 START_TEST(test_set_names)
 {
 	ck_assert_str_eq(rules_set_name(RULES_SET_OUT_LOCAL, AF_INET), "dime-out4-l");
@@ -449,6 +472,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, test_remove_indented_rule);
 	tcase_add_test(tc, test_remove_bound_worst_case);
 	tcase_add_test(tc, test_set_names);
+	tcase_add_test(tc, test_lane_text);
 	tcase_add_test(tc, test_pairs_need_install);
 	suite_add_tcase(s, tc);
 	return s;
