@@ -363,7 +363,7 @@ static void packet_fill(struct nfqio_packet *pkt, const struct nfqnl_msg_packet_
  */
 int nfqio_packet_parse(struct nlmsghdr *nlh, const uint8_t *room_end, struct nfqio_packet *pkt)
 {
-	const struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	const struct nlattr *attr[NFQA_MAX + 1];	/* every entry set by nlu_msg_table */
 	const struct nfqnl_msg_packet_hdr *ph;
 	int rc = nlu_msg_table(nlh, sizeof(struct nfgenmsg), attr, NFQA_MAX);
 

@@ -51,8 +51,10 @@ int nlu_msg_table(const struct nlmsghdr *nlh, size_t fixed, const struct nlattr 
 {
 	size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(fixed);
 
-	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + fixed)
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + fixed) {
+		memset(tb, 0, (max + 1) * sizeof(*tb));
 		return -EBADMSG;
+	}
 	if (nlh->nlmsg_len < hdr)	/* header without padding: no attributes */
 		return nlu_attr_table(NULL, 0, tb, max);
 	return nlu_attr_table((const unsigned char *)nlh + hdr, nlh->nlmsg_len - hdr, tb, max);

@@ -962,6 +962,24 @@ static int steering_need(int family, enum rules_dir dir)
 	return 0;
 }
 
+/*
+ * The idle timer steering and lanes share: called while something is
+ * unused (its caller resets *since to 0 while it is in use), true once it
+ * has been so for RULES_IDLE_MS, and then the timer starts again. +1: a
+ * clock that starts at 0 (tests) still counts as seen.
+ */
+static bool quiet_long_enough(uint64_t *since, uint64_t now_ms)
+{
+	if (!*since) {
+		*since = now_ms + 1;
+		return false;
+	}
+	if (now_ms + 1 - *since < RULES_IDLE_MS)
+		return false;
+	*since = 0;
+	return true;
+}
+
 /* ---- inbound lanes (rules.h) ------------------------------------------------- */
 
 int rules_lane_of(const struct dime_addr *local)
@@ -1033,13 +1051,8 @@ static void lanes_idle(uint64_t now_ms)
 				l->empty_since = 0;
 				continue;
 			}
-			if (!l->empty_since) {
-				l->empty_since = now_ms + 1;
+			if (!quiet_long_enough(&l->empty_since, now_ms))
 				continue;
-			}
-			if (now_ms + 1 - l->empty_since < RULES_IDLE_MS)
-				continue;
-			l->empty_since = 0;
 			if (lane_rule(k, &l->local, false) < 0)
 				continue;	/* logged; tried again next tick */
 			l->bound = false;
@@ -1086,16 +1099,8 @@ void rules_idle(uint64_t now_ms)
 			st.empty_since[g] = 0;
 			continue;
 		}
-		if (now_ms < st.retry_at[g])
+		if (now_ms < st.retry_at[g] || !quiet_long_enough(&st.empty_since[g], now_ms))
 			continue;
-		/* +1: a clock that starts at 0 (tests) still counts as seen. */
-		if (!st.empty_since[g]) {
-			st.empty_since[g] = now_ms + 1;
-			continue;
-		}
-		if (now_ms + 1 - st.empty_since[g] < RULES_IDLE_MS)
-			continue;
-		st.empty_since[g] = 0;
 		if ((rc = steering_set(g, false)) < 0) {
 			st.stats.steering_errors++;
 			st.retry_at[g] = now_ms + 60000;
@@ -1525,6 +1530,7 @@ static int render_take_over(const struct rules_config *cfg, int family, const bo
 
 	int rc = rules_render_install(cfg, family, text, sizeof(text)), table = -1;
 	struct textbuf jump = { 0 };
+	const char *lanes_here;
 	char jbuf[128];
 	size_t o = 0;
 
@@ -1543,21 +1549,22 @@ static int render_take_over(const struct rules_config *cfg, int family, const bo
 				table = i;
 			}
 		}
-		/* The earlier run's lane rules go back before the jump. */
-		if (table == 0 && len == strlen("COMMIT\n") && memcmp(p, "COMMIT\n", len) == 0) {
-			if (o + strlen(lanes_text) + 1 > size)
+		if (table >= 0 && len == strlen("COMMIT\n") && memcmp(p, "COMMIT\n", len) == 0) {
+			/* Before the table's COMMIT: the earlier run's lane rules
+			 * (DIME-IN's table), then the jump, in the same
+			 * transaction, so steering stays on. */
+			jbuf[0] = '\0';
+			if (steering[table]) {
+				jump = (struct textbuf){ .buf = jbuf, .size = sizeof(jbuf) };
+				jump_line(&jump, (size_t)table, true);
+				if (textbuf_result(&jump) < 0)
+					return -ENOSPC;
+			}
+			lanes_here = table == 0 ? lanes_text : "";
+			if (o + strlen(lanes_here) + strlen(jbuf) + 1 > size)
 				return -ENOSPC;
-			memcpy(out + o, lanes_text, strlen(lanes_text));
-			o += strlen(lanes_text);
-			if (!steering[0])
-				table = -1;
-		}
-		/* The jump goes back in the same transaction: steering stays on. */
-		if (table >= 0 && steering[table] && len == strlen("COMMIT\n") && memcmp(p, "COMMIT\n", len) == 0) {
-			jump = (struct textbuf){ .buf = jbuf, .size = sizeof(jbuf) };
-			jump_line(&jump, (size_t)table, true);
-			if (textbuf_result(&jump) < 0 || o + strlen(jbuf) + 1 > size)
-				return -ENOSPC;
+			memcpy(out + o, lanes_here, strlen(lanes_here));
+			o += strlen(lanes_here);
 			memcpy(out + o, jbuf, strlen(jbuf));
 			o += strlen(jbuf);
 			table = -1;

@@ -45,7 +45,8 @@ static inline bool nlu_msg_ok(const struct nlmsghdr *nlh, int left)
  * Index the attributes in [buf, buf + len) by type into tb[0..max]; types
  * above max are skipped, the last of a repeated type wins. Any byte left
  * over that does not form a whole attribute is -EBADMSG (the final
- * attribute may lack its alignment padding).
+ * attribute may lack its alignment padding); tb then holds the attributes
+ * before it, every other entry NULL, here and in the two below.
  */
 int nlu_attr_table(const void *buf, size_t len, const struct nlattr **tb, unsigned int max);
 
